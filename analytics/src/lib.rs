@@ -1,0 +1,1 @@
+//! People counting on the player and people-flow reports on the controller.

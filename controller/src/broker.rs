@@ -1,0 +1,117 @@
+//! The embedded MQTT broker (rumqttd), running inside the controller process.
+//!
+//! Why rumqttd: see `docs/adr/0001-embedded-broker.md`. Its gaps are covered here: it has no
+//! topic ACLs, so every login is checked against the player registry (client id must equal the
+//! username, so one player cannot take over another's session), and it keeps retained messages
+//! only in memory, so the controller republishes desired state whenever it (re)connects.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+
+use anyhow::Context;
+use content::protocol::CONTROLLER_USERNAME;
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use tracing::{error, warn};
+
+use crate::store::Store;
+
+/// A running embedded broker.
+pub struct EmbeddedBroker {
+    /// The address it listens on (port 0 in the configuration is resolved to a real port).
+    pub addr: SocketAddr,
+    /// The controller's own login; random per process, never written anywhere.
+    pub controller_password: String,
+}
+
+/// Most clients one broker process accepts; beyond this, use an external broker cluster.
+const MAX_CONNECTIONS: usize = 10_010;
+
+pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker> {
+    // rumqttd binds inside its own thread and only logs a failure, so bind here first to turn
+    // "address in use" into a clear start-up error and to resolve port 0.
+    let addr = {
+        let probe = TcpListener::bind(listen).with_context(|| {
+            format!(
+                "cannot listen for MQTT on {listen}: another broker (e.g. Mosquitto) may use it; pick another address with --mqtt-listen"
+            )
+        })?;
+        probe.local_addr()?
+    };
+    let controller_password = random_token();
+    let expected = controller_password.clone();
+    let mut connections = ConnectionSettings {
+        connection_timeout_ms: 5_000,
+        max_payload_size: mqtt_link::MAX_PACKET_BYTES,
+        max_inflight_count: 100,
+        auth: None,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    connections.set_auth_handler(move |client_id: String, username: String, password: String| {
+        let store = store.clone();
+        let expected = expected.clone();
+        async move {
+            let accepted = if username == CONTROLLER_USERNAME {
+                client_id == CONTROLLER_USERNAME && password == expected
+            } else {
+                client_id == username
+                    && store.verify_player(&username, &password).await.unwrap_or_else(|e| {
+                        error!(%e, "cannot check an MQTT login against the store");
+                        false
+                    })
+            };
+            if !accepted {
+                warn!(
+                    client_id = %truncate(&client_id),
+                    username = %truncate(&username),
+                    "refused MQTT login: unknown player, wrong password, or client id different from the username"
+                );
+            }
+            accepted
+        }
+    });
+    let server = ServerSettings {
+        name: "v4".into(),
+        listen: addr,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections,
+    };
+    let config = Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: MAX_CONNECTIONS,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 100 * 1024 * 1024,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some(HashMap::from([("v4".to_string(), server)])),
+        ..Default::default()
+    };
+    let mut broker = Broker::new(config);
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            if let Err(e) = broker.start() {
+                error!(%e, "embedded MQTT broker stopped");
+            }
+        })?;
+    Ok(EmbeddedBroker {
+        addr,
+        controller_password,
+    })
+}
+
+/// 256 random bits, hex-encoded: used for player and controller MQTT passwords.
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Client-supplied strings go into logs shortened, so a hostile client cannot flood them.
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}

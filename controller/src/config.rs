@@ -1,0 +1,221 @@
+//! The controller's configuration: a TOML file, then command-line flags on top.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use mqtt_link::BrokerUrl;
+use serde::Deserialize;
+
+/// `controller.toml`. Every key is optional; unknown keys are errors so typos are caught.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub http: HttpSection,
+    #[serde(default)]
+    pub mqtt: MqttSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// Address of the embedded broker (default mode).
+    pub listen: Option<SocketAddr>,
+    /// URL of an external broker; set this instead of `listen` to use one.
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    /// The broker URL written into player configurations by `player add`, when players reach
+    /// the broker under another name than the controller does.
+    pub public_url: Option<String>,
+    /// Seconds between MQTT keep-alives of the controller's own connection.
+    pub keep_alive_secs: Option<u64>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// How the controller reaches MQTT.
+#[derive(Debug, Clone)]
+pub enum MqttMode {
+    /// A broker inside this process, listening here. Port 0 picks a free port.
+    Embedded { listen: SocketAddr },
+    /// An existing broker (Mosquitto, EMQX, ...).
+    External {
+        url: BrokerUrl,
+        username: Option<String>,
+        password: Option<String>,
+        ca_file: Option<PathBuf>,
+    },
+}
+
+/// The validated configuration `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    pub data_dir: PathBuf,
+    pub http_listen: SocketAddr,
+    pub mqtt: MqttMode,
+    pub public_mqtt_url: Option<BrokerUrl>,
+    pub keep_alive_secs: u64,
+}
+
+/// Flags given on the command line; each wins over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub http_listen: Option<SocketAddr>,
+    pub mqtt_listen: Option<SocketAddr>,
+    pub mqtt_url: Option<String>,
+    pub mqtt_username: Option<String>,
+    pub mqtt_password: Option<String>,
+    pub mqtt_ca_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_HTTP: &str = "0.0.0.0:8080";
+pub const DEFAULT_MQTT: &str = "0.0.0.0:1883";
+pub const DEFAULT_DATA_DIR: &str = "signage-data";
+
+impl ControllerConfig {
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> anyhow::Result<ControllerConfig> {
+        let mqtt_file = file.mqtt;
+        // A flag for one mode replaces the file's choice of the other mode.
+        let (listen, url) = match (flags.mqtt_listen, flags.mqtt_url) {
+            (Some(_), Some(_)) => bail!("--mqtt-listen and --mqtt-url exclude each other"),
+            (Some(l), None) => (Some(l), None),
+            (None, Some(u)) => (None, Some(u)),
+            (None, None) => (mqtt_file.listen, mqtt_file.url),
+        };
+        let username = flags.mqtt_username.or(mqtt_file.username);
+        let password = flags.mqtt_password.or(mqtt_file.password);
+        let ca_file = flags.mqtt_ca_file.or(mqtt_file.ca_file);
+        let mqtt = match (listen, url) {
+            (Some(_), Some(_)) => bail!(
+                "config key mqtt.listen (embedded broker) and mqtt.url (external broker) exclude each other; keep one"
+            ),
+            (None, Some(url)) => MqttMode::External {
+                url: url.parse().context("config key mqtt.url")?,
+                username,
+                password,
+                ca_file,
+            },
+            (listen, None) => {
+                if username.is_some() || password.is_some() || ca_file.is_some() {
+                    bail!(
+                        "mqtt.username, mqtt.password and mqtt.ca_file apply to an external broker (mqtt.url); the embedded broker creates its own credentials"
+                    );
+                }
+                MqttMode::Embedded {
+                    listen: listen.unwrap_or_else(|| DEFAULT_MQTT.parse().expect("valid default")),
+                }
+            }
+        };
+        let public_mqtt_url = mqtt_file
+            .public_url
+            .map(|u| u.parse::<BrokerUrl>())
+            .transpose()
+            .context("config key mqtt.public_url")?;
+        let keep_alive_secs = mqtt_file.keep_alive_secs.unwrap_or(15);
+        if !(1..=3600).contains(&keep_alive_secs) {
+            bail!(
+                "config key mqtt.keep_alive_secs must be between 1 and 3600, got {keep_alive_secs}"
+            );
+        }
+        Ok(ControllerConfig {
+            data_dir: flags
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            http_listen: flags
+                .http_listen
+                .or(file.http.listen)
+                .unwrap_or_else(|| DEFAULT_HTTP.parse().expect("valid default")),
+            mqtt,
+            public_mqtt_url,
+            keep_alive_secs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<ConfigFile> {
+        Ok(toml::from_str(text)?)
+    }
+
+    #[test]
+    fn defaults_are_an_embedded_broker() {
+        let c = ControllerConfig::resolve(ConfigFile::default(), Overrides::default()).unwrap();
+        assert!(matches!(c.mqtt, MqttMode::Embedded { listen } if listen.port() == 1883));
+        assert_eq!(c.http_listen.port(), 8080);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file = parse("data_dir = \"/srv/a\"\n[mqtt]\nurl = \"mqtt://broker:1883\"\n").unwrap();
+        let flags = Overrides {
+            data_dir: Some("/srv/b".into()),
+            mqtt_listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = ControllerConfig::resolve(file, flags).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
+        assert!(matches!(c.mqtt, MqttMode::Embedded { .. }));
+    }
+
+    #[test]
+    fn external_broker_keeps_its_credentials() {
+        let file = parse(
+            "[mqtt]\nurl = \"mqtts://broker.example\"\nusername = \"controller\"\npassword = \"s\"\nca_file = \"/etc/ca.pem\"\n",
+        )
+        .unwrap();
+        let c = ControllerConfig::resolve(file, Overrides::default()).unwrap();
+        match c.mqtt {
+            MqttMode::External { url, username, .. } => {
+                assert_eq!((url.tls, url.port), (true, 8883));
+                assert_eq!(username.as_deref(), Some("controller"));
+            }
+            other => panic!("expected external, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mistakes_name_the_offending_key() {
+        let err = parse("[http]\nlisten_addr = \"0.0.0.0:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_addr"), "{err}");
+        let both = parse("[mqtt]\nlisten = \"0.0.0.0:1883\"\nurl = \"mqtt://x\"\n").unwrap();
+        let err = ControllerConfig::resolve(both, Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mqtt.listen") && err.contains("mqtt.url"),
+            "{err}"
+        );
+        let bad_url = parse("[mqtt]\nurl = \"http://x\"\n").unwrap();
+        let err = format!(
+            "{:#}",
+            ControllerConfig::resolve(bad_url, Overrides::default()).unwrap_err()
+        );
+        assert!(err.contains("mqtt.url") && err.contains("scheme"), "{err}");
+        let stray = parse("[mqtt]\npassword = \"p\"\n").unwrap();
+        assert!(ControllerConfig::resolve(stray, Overrides::default()).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! `signage-controller player add`: registers a player and writes the configuration file it
+//! starts with (id, broker URL, credentials).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use content::protocol::PlayerId;
+use mqtt_link::BrokerUrl;
+use serde::Serialize;
+
+use crate::broker::random_token;
+use crate::config::{ControllerConfig, MqttMode};
+use crate::serve::Endpoints;
+use crate::store::{NewPlayer, Store};
+
+pub struct Enrolment {
+    pub id: String,
+    pub ward: Option<String>,
+    pub group: Option<String>,
+    pub broker_url: Option<String>,
+    pub out: PathBuf,
+}
+
+/// The player's configuration file, as `signage-player run --config` reads it.
+#[derive(Serialize)]
+struct PlayerFile<'a> {
+    id: &'a str,
+    broker_url: String,
+    username: &'a str,
+    password: &'a str,
+}
+
+/// Which broker URL to write: an explicit flag, else the configured public URL, else what a
+/// running controller on this data directory listens on, else the configured broker.
+fn broker_url_for_players(
+    flag: Option<String>,
+    config: &ControllerConfig,
+) -> anyhow::Result<BrokerUrl> {
+    if let Some(url) = flag {
+        return url.parse().context("--broker-url");
+    }
+    if let Some(url) = &config.public_mqtt_url {
+        return Ok(url.clone());
+    }
+    if let Some(running) = Endpoints::read(&config.data_dir) {
+        return running
+            .mqtt
+            .parse()
+            .context("endpoints file of the running controller");
+    }
+    Ok(match &config.mqtt {
+        MqttMode::External { url, .. } => url.clone(),
+        MqttMode::Embedded { listen } => BrokerUrl {
+            tls: false,
+            host: if listen.ip().is_unspecified() {
+                "127.0.0.1".into()
+            } else {
+                listen.ip().to_string()
+            },
+            port: listen.port(),
+        },
+    })
+}
+
+pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyhow::Result<()> {
+    let id: PlayerId = enrolment.id.parse()?;
+    let url = broker_url_for_players(enrolment.broker_url, config)?;
+    let store = Store::open(&config.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let token = random_token();
+    // Write the file first: a registered player whose credentials were lost is worse than a
+    // file for a player that failed to register (which the next attempt overwrites).
+    let file = PlayerFile {
+        id: id.as_str(),
+        broker_url: url.to_string(),
+        username: id.as_str(),
+        password: &token,
+    };
+    write_private(&enrolment.out, &toml::to_string(&file)?)?;
+    if let Err(e) = store
+        .add_player(
+            &NewPlayer {
+                id: id.clone(),
+                ward: enrolment.ward.clone(),
+                group: enrolment.group.clone(),
+            },
+            &token,
+        )
+        .await
+    {
+        let _ = std::fs::remove_file(&enrolment.out);
+        return Err(e.into());
+    }
+    println!(
+        "registered player {id}{}{}; configuration with its credentials written to {} (keep it private)",
+        enrolment
+            .ward
+            .as_deref()
+            .map(|w| format!(" in ward {w}"))
+            .unwrap_or_default(),
+        enrolment
+            .group
+            .as_deref()
+            .map(|g| format!(", group {g}"))
+            .unwrap_or_default(),
+        enrolment.out.display()
+    );
+    if let MqttMode::External { .. } = config.mqtt {
+        println!(
+            "external broker: add the same credentials to it, e.g. `mosquitto_passwd -b /etc/mosquitto/passwd {id} <password from the file>` and reload Mosquitto"
+        );
+    }
+    Ok(())
+}
+
+/// The file holds a password: create it readable by its owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}

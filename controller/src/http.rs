@@ -1,0 +1,127 @@
+//! The HTTP API (`/api/v1/...`) and the status page, with axum.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::fleet::LinkStatus;
+use crate::store::{PlayerRecord, Store};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub link: Arc<LinkStatus>,
+    pub started: Instant,
+    /// "embedded" or "external".
+    pub mqtt_mode: &'static str,
+    /// The broker URL players use.
+    pub mqtt_url: String,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/players", get(players))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    uptime_s: u64,
+    database: &'static str,
+    mqtt: MqttHealth,
+    players: PlayerCounts,
+}
+
+#[derive(Serialize)]
+struct MqttHealth {
+    mode: &'static str,
+    url: String,
+    connected: bool,
+}
+
+#[derive(Serialize)]
+struct PlayerCounts {
+    total: usize,
+    online: usize,
+}
+
+/// 200 when the database answers and the broker link is up, 503 otherwise; the body says which
+/// part is down either way.
+async fn health(State(state): State<AppState>) -> Response {
+    let db_ok = state.store.ping().await;
+    let players = state.store.players().await.unwrap_or_default();
+    let connected = state.link.connected();
+    let healthy = db_ok && connected;
+    let body = Health {
+        status: if healthy { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: state.started.elapsed().as_secs(),
+        database: if db_ok { "ok" } else { "unavailable" },
+        mqtt: MqttHealth {
+            mode: state.mqtt_mode,
+            url: state.mqtt_url.clone(),
+            connected,
+        },
+        players: PlayerCounts {
+            total: players.len(),
+            online: players.iter().filter(|p| p.online).count(),
+        },
+    };
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn players(State(state): State<AppState>) -> Result<Json<Vec<PlayerRecord>>, ApiError> {
+    Ok(Json(
+        state.store.players().await.map_err(ApiError::internal)?,
+    ))
+}
+
+async fn status_page() -> Html<&'static str> {
+    Html(include_str!("status.html"))
+}
+
+async fn not_found() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        message: "no such endpoint; see docs/api.md".into(),
+    }
+}
+
+/// Errors as JSON `{"error": "..."}` with a fitting status code.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%e, "request failed");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("internal error: {e}"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}

@@ -1,0 +1,10 @@
+//! The signage controller: HTTP API, store, MQTT broker (embedded or external) and the player
+//! registry. `main.rs` is a thin command-line layer over this library.
+
+pub mod broker;
+pub mod config;
+pub mod enrol;
+pub mod fleet;
+pub mod http;
+pub mod serve;
+pub mod store;

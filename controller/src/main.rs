@@ -1,0 +1,154 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use controller::config::{ConfigFile, ControllerConfig, Overrides};
+use controller::enrol::{Enrolment, add_player};
+
+/// Signage controller: serves the console and API, runs or joins the MQTT broker, and keeps
+/// every player's desired state.
+#[derive(Parser)]
+#[command(name = "signage-controller", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// TOML configuration file (see deploy/controller.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (database, runtime files).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the controller.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// HTTP listen address, e.g. 0.0.0.0:8080 (port 0 picks a free port).
+        #[arg(long = "http")]
+        http: Option<SocketAddr>,
+        /// Run the embedded MQTT broker on this address (the default mode).
+        #[arg(long, conflicts_with = "mqtt_url")]
+        mqtt_listen: Option<SocketAddr>,
+        /// Use an external broker instead: mqtt://host:port or mqtts://host:port.
+        #[arg(long)]
+        mqtt_url: Option<String>,
+        /// Username on the external broker.
+        #[arg(long)]
+        mqtt_username: Option<String>,
+        /// Password on the external broker.
+        #[arg(long, env = "SIGNAGE_MQTT_PASSWORD", hide_env_values = true)]
+        mqtt_password: Option<String>,
+        /// CA certificate (PEM) of an mqtts:// broker.
+        #[arg(long)]
+        mqtt_ca_file: Option<PathBuf>,
+    },
+    /// Manage players.
+    Player {
+        #[command(subcommand)]
+        command: PlayerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlayerCommand {
+    /// Register a player and write its configuration (id, broker URL, credentials).
+    Add {
+        /// Player id: a-z, 0-9, '-' and '_', e.g. kita-1f-lobby.
+        id: String,
+        #[command(flatten)]
+        common: Common,
+        /// Ward the player belongs to, e.g. kita.
+        #[arg(long)]
+        ward: Option<String>,
+        /// Screen group, e.g. lobby.
+        #[arg(long)]
+        group: Option<String>,
+        /// Broker URL the player connects to (default: the controller's).
+        #[arg(long)]
+        broker_url: Option<String>,
+        /// Where to write the player's configuration file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn load(common: &Common, mut flags: Overrides) -> anyhow::Result<ControllerConfig> {
+    let file = match &common.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    flags.data_dir = common.data_dir.clone();
+    ControllerConfig::resolve(file, flags)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,rumqttd=warn,sqlx=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Serve {
+            common,
+            http,
+            mqtt_listen,
+            mqtt_url,
+            mqtt_username,
+            mqtt_password,
+            mqtt_ca_file,
+        } => {
+            let config = load(
+                &common,
+                Overrides {
+                    http_listen: http,
+                    mqtt_listen,
+                    mqtt_url,
+                    mqtt_username,
+                    mqtt_password,
+                    mqtt_ca_file,
+                    ..Default::default()
+                },
+            )?;
+            controller::serve::serve(config).await
+        }
+        Command::Player {
+            command:
+                PlayerCommand::Add {
+                    id,
+                    common,
+                    ward,
+                    group,
+                    broker_url,
+                    out,
+                },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            add_player(
+                &config,
+                Enrolment {
+                    id,
+                    ward,
+                    group,
+                    broker_url,
+                    out,
+                },
+            )
+            .await
+        }
+    }
+}

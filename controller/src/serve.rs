@@ -1,0 +1,182 @@
+//! `signage-controller serve`: wires store, broker, MQTT link and HTTP together.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use content::protocol::{CONTROLLER_USERNAME, PresenceState};
+use mqtt_link::{BrokerUrl, LinkOptions};
+use rumqttc::QoS;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use crate::broker;
+use crate::config::{ControllerConfig, MqttMode};
+use crate::fleet::{Fleet, LinkStatus, controller_presence};
+use crate::http::{AppState, router};
+use crate::store::Store;
+
+/// Written to the data directory once the controller listens, removed on a clean exit: tells
+/// scripts, tests and `player add` the real addresses (port 0 in the configuration becomes a
+/// real port).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub http: String,
+    pub mqtt: String,
+    pub pid: u32,
+}
+
+pub const ENDPOINTS_FILE: &str = "endpoints.json";
+
+impl Endpoints {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(ENDPOINTS_FILE)
+    }
+
+    pub fn read(data_dir: &Path) -> Option<Endpoints> {
+        let text = std::fs::read_to_string(Self::path(data_dir)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// The address a local client uses to reach a listener bound to `addr`.
+fn local_url_host(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(
+            if addr.is_ipv4() {
+                [127, 0, 0, 1].into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            },
+            addr.port(),
+        )
+    } else {
+        addr
+    }
+}
+
+pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = Store::open(&config.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    store.mark_all_offline().await?;
+
+    let session = broker::random_token()[..16].to_string();
+    let (will_topic, will_payload) = controller_presence(PresenceState::Offline, &session);
+    let (link, mqtt_mode, player_url) = match &config.mqtt {
+        MqttMode::Embedded { listen } => {
+            let embedded = broker::start(*listen, store.clone())?;
+            let local = local_url_host(embedded.addr);
+            let url = BrokerUrl {
+                tls: false,
+                host: local.ip().to_string(),
+                port: local.port(),
+            };
+            info!(listen = %embedded.addr, "embedded MQTT broker listening");
+            let link = LinkOptions {
+                url: url.clone(),
+                client_id: CONTROLLER_USERNAME.into(),
+                username: Some(CONTROLLER_USERNAME.into()),
+                password: Some(embedded.controller_password),
+                ca_file: None,
+                keep_alive: Duration::from_secs(config.keep_alive_secs),
+                last_will: Some((will_topic, will_payload)),
+            };
+            (
+                link,
+                "embedded",
+                config.public_mqtt_url.clone().unwrap_or(url),
+            )
+        }
+        MqttMode::External {
+            url,
+            username,
+            password,
+            ca_file,
+        } => {
+            let link = LinkOptions {
+                url: url.clone(),
+                client_id: format!("signage-controller-{session}"),
+                username: username.clone(),
+                password: password.clone(),
+                ca_file: ca_file.clone(),
+                keep_alive: Duration::from_secs(config.keep_alive_secs),
+                last_will: Some((will_topic, will_payload)),
+            };
+            (
+                link,
+                "external",
+                config
+                    .public_mqtt_url
+                    .clone()
+                    .unwrap_or_else(|| url.clone()),
+            )
+        }
+    };
+    let options = link.to_mqtt_options()?;
+    let status = Arc::new(LinkStatus::default());
+    let client = Fleet::spawn(store.clone(), options, status.clone(), session.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen for HTTP on {} (in use? pick another with --http)",
+                config.http_listen
+            )
+        })?;
+    let http_addr = local_url_host(listener.local_addr()?);
+    let endpoints = Endpoints {
+        http: format!("http://{http_addr}"),
+        mqtt: player_url.to_string(),
+        pid: std::process::id(),
+    };
+    let endpoints_path = Endpoints::path(&config.data_dir);
+    write_atomically(&endpoints_path, &serde_json::to_vec_pretty(&endpoints)?)?;
+    println!(
+        "signage-controller ready: console {} · MQTT {} ({mqtt_mode}) · data {}",
+        endpoints.http,
+        endpoints.mqtt,
+        config.data_dir.display()
+    );
+
+    let app = router(AppState {
+        store,
+        link: status,
+        started,
+        mqtt_mode,
+        mqtt_url: endpoints.mqtt.clone(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("HTTP server failed")?;
+
+    info!("shutting down");
+    let (topic, payload) = controller_presence(PresenceState::Offline, &session);
+    let _ = client.publish(topic, QoS::AtLeastOnce, true, payload).await;
+    let _ = client.disconnect().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = std::fs::remove_file(&endpoints_path);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
+
+/// Writes a file so readers never see it half-written: a temporary file, then a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,403 @@
+//! The controller's durable state, behind one type so the database can change.
+//!
+//! SQLite in the data directory is the default. The SQL is kept portable (TEXT timestamps in
+//! RFC 3339, INTEGER booleans, `$n` placeholders, no SQLite-only functions) so that a
+//! PostgreSQL implementation of the same queries can replace it.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use content::protocol::{Ack, DesiredConfig, Hello, PlayerId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("player {0} is already registered")]
+    DuplicatePlayer(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Schema changes in order; each runs once, recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE players (
+        id TEXT PRIMARY KEY,
+        ward TEXT,
+        player_group TEXT,
+        token_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        config_revision INTEGER NOT NULL,
+        acked_revision INTEGER,
+        online INTEGER NOT NULL DEFAULT 0,
+        session TEXT,
+        last_seen TEXT,
+        version TEXT,
+        hello TEXT
+    )",
+)];
+
+/// A registered player as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlayerRecord {
+    pub id: String,
+    pub ward: Option<String>,
+    pub group: Option<String>,
+    pub online: bool,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub version: Option<String>,
+    pub config_revision: u64,
+    pub acked_revision: Option<u64>,
+    /// The player's last hello: capabilities, screen, display mode.
+    pub hello: Option<Hello>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `player add` registers.
+#[derive(Debug, Clone)]
+pub struct NewPlayer {
+    pub id: PlayerId,
+    pub ward: Option<String>,
+    pub group: Option<String>,
+}
+
+/// What changed when a presence message was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresenceChange {
+    Applied,
+    /// An offline message from an older session than the one online now: a late Last Will.
+    StaleIgnored,
+    UnknownPlayer,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn parse_time(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+impl Store {
+    /// Opens (creating if needed) `controller.db` in the data directory and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(data_dir.join("controller.db"))
+            .create_if_missing(true)
+            // WAL lets `player add` write while a running controller reads.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_none() {
+                sqlx::query(sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(version)
+                    .bind(Utc::now().to_rfc3339())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers; for the health endpoint.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Registers a player with the token it will log in with. Only the token's SHA-256 is
+    /// stored: tokens are 256-bit random, so a fast hash is enough and keeps logins cheap.
+    pub async fn add_player(&self, new: &NewPlayer, token: &str) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO players (id, ward, player_group, token_sha256, created_at, config_revision)
+             VALUES ($1, $2, $3, $4, $5, 1)",
+        )
+        .bind(new.id.as_str())
+        .bind(&new.ward)
+        .bind(&new.group)
+        .bind(token_digest(token))
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicatePlayer(new.id.to_string()))
+            }
+            other => other.map(|_| ()).map_err(StoreError::from),
+        }
+    }
+
+    /// Checks a player's MQTT login.
+    pub async fn verify_player(&self, id: &str, token: &str) -> Result<bool> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT token_sha256 FROM players WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(stored.is_some_and(|digest| digest == token_digest(token)))
+    }
+
+    pub async fn players(&self) -> Result<Vec<PlayerRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, ward, player_group, online, last_seen, version, config_revision,
+                    acked_revision, hello, created_at
+             FROM players ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let hello: Option<String> = row.try_get("hello")?;
+                Ok(PlayerRecord {
+                    id: row.try_get("id")?,
+                    ward: row.try_get("ward")?,
+                    group: row.try_get("player_group")?,
+                    online: row.try_get::<i64, _>("online")? != 0,
+                    last_seen: parse_time(row.try_get("last_seen")?)?,
+                    version: row.try_get("version")?,
+                    config_revision: row.try_get::<i64, _>("config_revision")? as u64,
+                    acked_revision: row
+                        .try_get::<Option<i64>, _>("acked_revision")?
+                        .map(|r| r as u64),
+                    hello: hello.and_then(|h| serde_json::from_str(&h).ok()),
+                    created_at: parse_time(Some(row.try_get("created_at")?))?
+                        .expect("Some in, Some out"),
+                })
+            })
+            .collect()
+    }
+
+    /// The desired configuration of every player, for (re)publishing.
+    pub async fn desired_configs(&self) -> Result<Vec<DesiredConfig>> {
+        let rows =
+            sqlx::query("SELECT id, ward, player_group, config_revision FROM players ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let now = Utc::now();
+        rows.into_iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(DesiredConfig {
+                    id: id
+                        .parse()
+                        .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+                    revision: row.try_get::<i64, _>("config_revision")? as u64,
+                    ward: row.try_get("ward")?,
+                    group: row.try_get("player_group")?,
+                    issued_at: now,
+                })
+            })
+            .collect()
+    }
+
+    /// At start nobody is known to be online; the broker's retained presence (or the players'
+    /// reconnection to a new embedded broker) tells the truth within seconds.
+    pub async fn mark_all_offline(&self) -> Result<()> {
+        sqlx::query("UPDATE players SET online = 0, session = NULL")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_presence(
+        &self,
+        id: &PlayerId,
+        online: bool,
+        session: &str,
+        at: DateTime<Utc>,
+    ) -> Result<PresenceChange> {
+        let current: Option<Option<String>> =
+            sqlx::query_scalar("SELECT session FROM players WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(current_session) = current else {
+            return Ok(PresenceChange::UnknownPlayer);
+        };
+        if !online && current_session.as_deref().is_some_and(|s| s != session) {
+            return Ok(PresenceChange::StaleIgnored);
+        }
+        sqlx::query("UPDATE players SET online = $1, session = $2, last_seen = $3 WHERE id = $4")
+            .bind(online as i64)
+            .bind(online.then_some(session))
+            .bind(at.to_rfc3339())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(PresenceChange::Applied)
+    }
+
+    /// Stores a hello; returns false for an unknown player.
+    pub async fn record_hello(&self, hello: &Hello, at: DateTime<Utc>) -> Result<bool> {
+        let json = serde_json::to_string(hello).expect("hello serialises");
+        let done = sqlx::query(
+            "UPDATE players SET version = $1, hello = $2, last_seen = $3 WHERE id = $4",
+        )
+        .bind(&hello.version)
+        .bind(json)
+        .bind(at.to_rfc3339())
+        .bind(hello.id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a successful configuration acknowledgement; returns false for an unknown player.
+    pub async fn record_ack(&self, id: &PlayerId, ack: &Ack, at: DateTime<Utc>) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE players SET acked_revision = $1, last_seen = $2 WHERE id = $3")
+                .bind(ack.revision as i64)
+                .bind(at.to_rfc3339())
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use content::protocol::{DisplayMode, Screen};
+
+    fn new_player(id: &str) -> NewPlayer {
+        NewPlayer {
+            id: id.parse().unwrap(),
+            ward: Some("kita".into()),
+            group: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn players_register_once_and_log_in_with_their_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .add_player(&new_player("kita-1"), "secret")
+            .await
+            .unwrap();
+        let again = store.add_player(&new_player("kita-1"), "other").await;
+        assert!(matches!(again, Err(StoreError::DuplicatePlayer(_))));
+        assert!(store.verify_player("kita-1", "secret").await.unwrap());
+        assert!(!store.verify_player("kita-1", "other").await.unwrap());
+        assert!(!store.verify_player("naka-1", "secret").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopening_and_migrations_run_once() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).await.unwrap();
+            store.add_player(&new_player("kita-1"), "t").await.unwrap();
+        }
+        let store = Store::open(dir.path()).await.unwrap();
+        let players = store.players().await.unwrap();
+        assert_eq!(players.len(), 1);
+        assert_eq!(players[0].ward.as_deref(), Some("kita"));
+        assert_eq!(store.desired_configs().await.unwrap()[0].revision, 1);
+    }
+
+    #[tokio::test]
+    async fn a_late_last_will_of_an_old_session_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let id: PlayerId = "kita-1".parse().unwrap();
+        store.add_player(&new_player("kita-1"), "t").await.unwrap();
+        let now = Utc::now();
+        assert_eq!(
+            store.record_presence(&id, true, "s2", now).await.unwrap(),
+            PresenceChange::Applied
+        );
+        assert_eq!(
+            store.record_presence(&id, false, "s1", now).await.unwrap(),
+            PresenceChange::StaleIgnored
+        );
+        assert!(store.players().await.unwrap()[0].online);
+        assert_eq!(
+            store.record_presence(&id, false, "s2", now).await.unwrap(),
+            PresenceChange::Applied
+        );
+        assert!(!store.players().await.unwrap()[0].online);
+        let ghost: PlayerId = "ghost".parse().unwrap();
+        assert_eq!(
+            store.record_presence(&ghost, true, "x", now).await.unwrap(),
+            PresenceChange::UnknownPlayer
+        );
+    }
+
+    #[tokio::test]
+    async fn hello_and_ack_update_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.add_player(&new_player("kita-1"), "t").await.unwrap();
+        let hello = Hello {
+            id: "kita-1".parse().unwrap(),
+            version: "9.9.9".into(),
+            capabilities: vec![],
+            screen: Screen {
+                width: 1080,
+                height: 1920,
+            },
+            display: DisplayMode::Headless,
+            started_at: Utc::now(),
+            config_revision: None,
+        };
+        assert!(store.record_hello(&hello, Utc::now()).await.unwrap());
+        let ack = Ack {
+            subject: content::protocol::AckSubject::Config,
+            revision: 1,
+            ok: true,
+            error: None,
+        };
+        assert!(store.record_ack(&hello.id, &ack, Utc::now()).await.unwrap());
+        let p = &store.players().await.unwrap()[0];
+        assert_eq!(p.version.as_deref(), Some("9.9.9"));
+        assert_eq!(p.acked_revision, Some(1));
+        assert_eq!(p.hello.as_ref().unwrap().screen.height, 1920);
+        assert!(p.last_seen.is_some());
+    }
+}

@@ -1,0 +1,182 @@
+//! The player's configuration: the TOML file `player add` writes, then flags on top.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use content::protocol::{DisplayMode, PlayerId, Screen};
+use mqtt_link::BrokerUrl;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub id: Option<String>,
+    pub broker_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub display: Option<String>,
+    pub keep_alive_secs: Option<u64>,
+    pub screen_width: Option<u32>,
+    pub screen_height: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub id: Option<String>,
+    pub broker_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub display: Option<DisplayMode>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlayerConfig {
+    pub id: PlayerId,
+    pub broker_url: BrokerUrl,
+    pub username: String,
+    pub password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    pub display: DisplayMode,
+    pub keep_alive_secs: u64,
+    pub screen: Screen,
+}
+
+impl PlayerConfig {
+    pub fn load(path: &Path, flags: Overrides) -> anyhow::Result<PlayerConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        Self::resolve(file, flags)
+    }
+
+    pub fn resolve(file: ConfigFile, flags: Overrides) -> anyhow::Result<PlayerConfig> {
+        let Some(id) = flags.id.or(file.id) else {
+            bail!("config key id is missing (or pass --id)");
+        };
+        let id: PlayerId = id.parse().context("config key id")?;
+        let Some(url) = flags.broker_url.or(file.broker_url) else {
+            bail!("config key broker_url is missing (or pass --broker-url)");
+        };
+        let broker_url = url.parse().context("config key broker_url")?;
+        let display = match (flags.display, file.display) {
+            (Some(d), _) => d,
+            (None, Some(d)) => d
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .context("config key display")?,
+            (None, None) => DisplayMode::Headless,
+        };
+        let keep_alive_secs = file.keep_alive_secs.unwrap_or(15);
+        if !(1..=3600).contains(&keep_alive_secs) {
+            bail!("config key keep_alive_secs must be between 1 and 3600, got {keep_alive_secs}");
+        }
+        let screen = Screen {
+            width: file.screen_width.unwrap_or(1920),
+            height: file.screen_height.unwrap_or(1080),
+        };
+        if screen.width == 0 || screen.height == 0 || screen.width > 16384 || screen.height > 16384
+        {
+            bail!("config keys screen_width/screen_height must be between 1 and 16384");
+        }
+        Ok(PlayerConfig {
+            username: flags
+                .username
+                .or(file.username)
+                .unwrap_or_else(|| id.to_string()),
+            password: flags.password.or(file.password),
+            cache_dir: flags
+                .cache_dir
+                .or(file.cache_dir)
+                .unwrap_or_else(|| PathBuf::from("player-cache").join(id.as_str())),
+            id,
+            broker_url,
+            ca_file: file.ca_file,
+            display,
+            keep_alive_secs,
+            screen,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> ConfigFile {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_file_player_add_writes_is_enough() {
+        let c = PlayerConfig::resolve(
+            file("id = \"kita-1\"\nbroker_url = \"mqtt://127.0.0.1:1883\"\nusername = \"kita-1\"\npassword = \"p\"\n"),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.id.as_str(), "kita-1");
+        assert_eq!(c.display, DisplayMode::Headless);
+        assert_eq!(c.cache_dir, PathBuf::from("player-cache/kita-1"));
+        assert_eq!((c.screen.width, c.screen.height), (1920, 1080));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let c = PlayerConfig::resolve(
+            file("id = \"kita-1\"\nbroker_url = \"mqtt://a:1\"\ndisplay = \"window\"\n"),
+            Overrides {
+                id: Some("kita-2".into()),
+                broker_url: Some("mqtts://b".into()),
+                display: Some(DisplayMode::Headless),
+                cache_dir: Some("/var/cache/x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((c.id.as_str(), c.username.as_str()), ("kita-2", "kita-2"));
+        assert!(c.broker_url.tls);
+        assert_eq!(c.display, DisplayMode::Headless);
+        assert_eq!(c.cache_dir, PathBuf::from("/var/cache/x"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = format!(
+            "{:#}",
+            PlayerConfig::resolve(file("broker_url = \"mqtt://a\"\n"), Overrides::default())
+                .unwrap_err()
+        );
+        assert!(err.contains("id"), "{err}");
+        let err = format!(
+            "{:#}",
+            PlayerConfig::resolve(
+                file("id = \"A/B\"\nbroker_url = \"mqtt://a\"\n"),
+                Overrides::default()
+            )
+            .unwrap_err()
+        );
+        assert!(
+            err.contains("config key id") && err.contains("invalid player id"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            PlayerConfig::resolve(
+                file("id = \"a\"\nbroker_url = \"mqtt://a\"\ndisplay = \"tv\"\n"),
+                Overrides::default()
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("display"), "{err}");
+        assert!(
+            toml::from_str::<ConfigFile>("idd = \"a\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("idd")
+        );
+    }
+}

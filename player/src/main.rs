@@ -1,0 +1,77 @@
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use content::protocol::DisplayMode;
+use player::config::{Overrides, PlayerConfig};
+
+/// Signage player: shows what the controller schedules, counts people, obeys alerts.
+#[derive(Parser)]
+#[command(name = "signage-player", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the player.
+    Run {
+        /// TOML configuration file, as written by `signage-controller player add`.
+        #[arg(long)]
+        config: PathBuf,
+        /// Player id (overrides the file).
+        #[arg(long)]
+        id: Option<String>,
+        /// Broker URL, mqtt://host:port or mqtts://host:port (overrides the file).
+        #[arg(long)]
+        broker_url: Option<String>,
+        /// MQTT username (overrides the file; default: the player id).
+        #[arg(long)]
+        username: Option<String>,
+        /// MQTT password (overrides the file).
+        #[arg(long, env = "SIGNAGE_PLAYER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Directory for cached content and state.
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Where to draw: window or headless.
+        #[arg(long)]
+        display: Option<DisplayMode>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match cli.command {
+        Command::Run {
+            config,
+            id,
+            broker_url,
+            username,
+            password,
+            cache_dir,
+            display,
+        } => {
+            let config = PlayerConfig::load(
+                &config,
+                Overrides {
+                    id,
+                    broker_url,
+                    username,
+                    password,
+                    cache_dir,
+                    display,
+                },
+            )?;
+            player::session::Session::run(config).await
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The player's MQTT session: announce presence and capabilities, follow the desired
+//! configuration, acknowledge it, and say goodbye on a clean shutdown.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use content::protocol::{
+    self, Ack, AckSubject, Hello, PlayerTopic, Presence, PresenceState, ToPlayer, Topic,
+};
+use mqtt_link::{LinkEvent, LinkOptions};
+use rumqttc::{AsyncClient, QoS};
+use tracing::{info, warn};
+
+use crate::config::PlayerConfig;
+use crate::state::{Offer, PlayerState};
+
+pub struct Session {
+    config: PlayerConfig,
+    state: PlayerState,
+    client: AsyncClient,
+    /// Random per process: marks this connection's presence and Last Will.
+    session: String,
+    started_at: chrono::DateTime<Utc>,
+    connected: bool,
+}
+
+fn presence(state: PresenceState, session: &str) -> Vec<u8> {
+    protocol::encode(&Presence {
+        state,
+        session: session.to_string(),
+    })
+}
+
+impl Session {
+    pub async fn run(config: PlayerConfig) -> anyhow::Result<()> {
+        let state = PlayerState::open(&config.cache_dir)?;
+        if let Some(held) = state.config() {
+            info!(
+                revision = held.revision,
+                "following the cached configuration until the controller is reached"
+            );
+        }
+        let session = {
+            use rand::Rng;
+            format!("{:016x}", rand::thread_rng().r#gen::<u64>())
+        };
+        let presence_topic = Topic::player(&config.id, PlayerTopic::Presence).to_string();
+        let options = LinkOptions {
+            url: config.broker_url.clone(),
+            client_id: config.id.to_string(),
+            username: Some(config.username.clone()),
+            password: config.password.clone(),
+            ca_file: config.ca_file.clone(),
+            keep_alive: Duration::from_secs(config.keep_alive_secs),
+            last_will: Some((presence_topic, presence(PresenceState::Offline, &session))),
+        }
+        .to_mqtt_options()?;
+        let (client, mut events) = mqtt_link::spawn(options, 256);
+        let mut me = Session {
+            config,
+            state,
+            client,
+            session,
+            started_at: Utc::now(),
+            connected: false,
+        };
+        info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
+
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(LinkEvent::Connected) => me.on_connected().await,
+                    Some(LinkEvent::Disconnected { .. }) => me.connected = false,
+                    Some(LinkEvent::Message { topic, payload }) => me.on_message(&topic, &payload).await,
+                    None => anyhow::bail!("MQTT link ended unexpectedly"),
+                },
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+            }
+        }
+        me.goodbye(&mut events).await;
+        Ok(())
+    }
+
+    fn topic(&self, kind: PlayerTopic) -> String {
+        Topic::player(&self.config.id, kind).to_string()
+    }
+
+    async fn on_connected(&mut self) {
+        self.connected = true;
+        for kind in [PlayerTopic::Config, PlayerTopic::Presence] {
+            if let Err(e) = self
+                .client
+                .subscribe(self.topic(kind), QoS::AtLeastOnce)
+                .await
+            {
+                warn!(%e, "cannot subscribe");
+            }
+        }
+        self.announce().await;
+        let hello = Hello {
+            id: self.config.id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            capabilities: Vec::new(),
+            screen: self.config.screen,
+            display: self.config.display,
+            started_at: self.started_at,
+            config_revision: self.state.config().map(|c| c.revision),
+        };
+        self.publish(PlayerTopic::Hello, false, protocol::encode(&hello))
+            .await;
+        println!(
+            "player {}: online at {}",
+            self.config.id, self.config.broker_url
+        );
+    }
+
+    async fn announce(&self) {
+        self.publish(
+            PlayerTopic::Presence,
+            true,
+            presence(PresenceState::Online, &self.session),
+        )
+        .await;
+    }
+
+    async fn publish(&self, kind: PlayerTopic, retain: bool, payload: Vec<u8>) {
+        if let Err(e) = self
+            .client
+            .publish(self.topic(kind), QoS::AtLeastOnce, retain, payload)
+            .await
+        {
+            warn!(%e, "cannot queue an MQTT message");
+        }
+    }
+
+    async fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        let message = match protocol::decode_to_player(topic, payload) {
+            Ok((id, message)) if id == self.config.id => message,
+            Ok((id, _)) => {
+                warn!(%id, "dropped a message addressed to another player");
+                return;
+            }
+            Err(e) => {
+                warn!(topic = %topic.chars().take(200).collect::<String>(), bytes = payload.len(), error = %e, "dropped MQTT message");
+                return;
+            }
+        };
+        match message {
+            ToPlayer::Config(config) => {
+                let revision = config.revision;
+                let ack = match self.state.offer(config) {
+                    Ok(Offer::Applied) => {
+                        info!(revision, "configuration applied");
+                        Ack {
+                            subject: AckSubject::Config,
+                            revision,
+                            ok: true,
+                            error: None,
+                        }
+                    }
+                    Ok(Offer::Stale { held }) => Ack {
+                        subject: AckSubject::Config,
+                        revision,
+                        ok: false,
+                        error: Some(format!(
+                            "revision {revision} is older than the held revision {held}"
+                        )),
+                    },
+                    Err(e) => Ack {
+                        subject: AckSubject::Config,
+                        revision,
+                        ok: false,
+                        error: Some(format!("cannot store the configuration: {e}")),
+                    },
+                };
+                self.publish(PlayerTopic::Ack, false, protocol::encode(&ack))
+                    .await;
+            }
+            // The broker holds "offline" for us while we are connected: the Last Will of an
+            // earlier connection fired late. Say again that we are here.
+            ToPlayer::Presence(p) if p.state == PresenceState::Offline && self.connected => {
+                info!("replacing a stale offline presence");
+                self.announce().await;
+            }
+            ToPlayer::Presence(_) => {}
+        }
+    }
+
+    /// A clean exit says "offline" itself (the broker discards the Last Will on a clean
+    /// disconnect) and waits briefly for it to leave.
+    async fn goodbye(&self, events: &mut tokio::sync::mpsc::Receiver<LinkEvent>) {
+        info!("shutting down");
+        if !self.connected {
+            return;
+        }
+        self.publish(
+            PlayerTopic::Presence,
+            true,
+            presence(PresenceState::Offline, &self.session),
+        )
+        .await;
+        let _ = self.client.disconnect().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(event) = events.recv().await {
+                if matches!(event, LinkEvent::Disconnected { .. }) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}

@@ -1,0 +1,105 @@
+//! What the player holds: the last desired configuration, persisted in the cache directory so a
+//! restarted player follows it before (or without) reaching the broker.
+
+use std::path::{Path, PathBuf};
+
+use content::protocol::DesiredConfig;
+
+const CONFIG_FILE: &str = "desired-config.json";
+
+/// The outcome of offering a configuration to the player.
+#[derive(Debug, PartialEq)]
+pub enum Offer {
+    /// Newer than (or equal to) what was held: stored and in effect.
+    Applied,
+    /// Older than what is held: refused, the held revision stays.
+    Stale { held: u64 },
+}
+
+pub struct PlayerState {
+    dir: PathBuf,
+    config: Option<DesiredConfig>,
+}
+
+impl PlayerState {
+    /// Loads what the cache holds. A corrupt file is reported and ignored: the controller
+    /// republishes the configuration on the next connection.
+    pub fn open(dir: &Path) -> std::io::Result<PlayerState> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(CONFIG_FILE);
+        let config = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), %e, "ignoring a corrupt cached configuration");
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(PlayerState {
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> Option<&DesiredConfig> {
+        self.config.as_ref()
+    }
+
+    pub fn offer(&mut self, config: DesiredConfig) -> std::io::Result<Offer> {
+        if let Some(held) = &self.config
+            && config.revision < held.revision
+        {
+            return Ok(Offer::Stale {
+                held: held.revision,
+            });
+        }
+        let path = self.dir.join(CONFIG_FILE);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&config).expect("config serialises"),
+        )?;
+        std::fs::rename(&tmp, &path)?;
+        self.config = Some(config);
+        Ok(Offer::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn config(revision: u64) -> DesiredConfig {
+        DesiredConfig {
+            id: "kita-1".parse().unwrap(),
+            revision,
+            ward: Some("kita".into()),
+            group: None,
+            issued_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn configuration_survives_a_restart_and_old_revisions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = PlayerState::open(dir.path()).unwrap();
+        assert!(state.config().is_none());
+        assert_eq!(state.offer(config(2)).unwrap(), Offer::Applied);
+        assert_eq!(state.offer(config(1)).unwrap(), Offer::Stale { held: 2 });
+        assert_eq!(state.offer(config(2)).unwrap(), Offer::Applied);
+        let reopened = PlayerState::open(dir.path()).unwrap();
+        assert_eq!(reopened.config().unwrap().revision, 2);
+    }
+
+    #[test]
+    fn a_corrupt_cache_file_is_ignored_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), b"{ truncated").unwrap();
+        let state = PlayerState::open(dir.path()).unwrap();
+        assert!(state.config().is_none());
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the embedded default: a controller with its
+# in-process MQTT broker and SQLite database, plus two headless players. Ctrl-C stops all.
+#   HTTP=0.0.0.0:8080 MQTT=0.0.0.0:1883 DATA=./demo-data scripts/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --release --bins
+export PATH="$HOME/.cargo/bin:$PATH"
+
+BIN=target/release
+DATA=${DATA:-demo-data}
+HTTP=${HTTP:-0.0.0.0:8080}
+MQTT=${MQTT:-0.0.0.0:1883}
+mkdir -p "$DATA"
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if port_busy "${MQTT##*:}"; then
+  echo "port ${MQTT##*:} is taken (a system Mosquitto?); the embedded broker takes a free port instead" >&2
+  MQTT="${MQTT%:*}:0"
+fi
+if port_busy "${HTTP##*:}"; then
+  echo "port ${HTTP##*:} is taken; the console takes a free port instead" >&2
+  HTTP="${HTTP%:*}:0"
+fi
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+rm -f "$DATA/endpoints.json"
+"$BIN/signage-controller" serve --data-dir "$DATA/controller" --http "$HTTP" --mqtt-listen "$MQTT" &
+pids+=($!)
+for _ in $(seq 1 100); do
+  [ -f "$DATA/controller/endpoints.json" ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the controller did not start" >&2; exit 1; }
+  sleep 0.1
+done
+
+display=headless
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then display=window; fi
+for id in kita-1f-lobby naka-2f-window; do
+  conf="$DATA/players/$id.toml"
+  if [ ! -f "$conf" ]; then
+    "$BIN/signage-controller" player add "$id" --data-dir "$DATA/controller" \
+      --ward "${id%%-*}" --group lobby --out "$conf"
+  fi
+  "$BIN/signage-player" run --config "$conf" --cache-dir "$DATA/players/$id-cache" --display "$display" &
+  pids+=($!)
+done
+
+url=$(sed -n 's/.*"http": *"\([^"]*\)".*/\1/p' "$DATA/controller/endpoints.json")
+echo
+echo "  Signage controller / サイネージ管理:  $url/"
+echo "  Players / 端末 API:                  $url/api/v1/players"
+echo "  Ctrl-C stops the controller and the players."
+echo
+wait -n

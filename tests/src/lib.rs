@@ -1,0 +1,450 @@
+//! Harness for the end-to-end tests: real controller, player and broker processes in temporary
+//! directories on ephemeral ports. Every process is killed when its handle is dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Where the binaries are: `SIGNAGE_BIN_DIR`, else the cargo target directory this test
+/// executable was built into (`target/debug/deps/..`).
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("SIGNAGE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps")
+                .to_path_buf()
+        });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build the binaries first (`cargo build --workspace --bins`, which scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns the time it took.
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if condition() {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A free TCP port on loopback. A small race remains (another process may take it before the
+/// server binds); tests accept it, as the servers fail loudly if it happens.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process with its output in files, killed on drop.
+pub struct Proc {
+    pub child: Child,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(command: &mut Command, log_dir: &Path, name: &str) -> Proc {
+        let stdout = log_dir.join(format!("{name}.stdout.log"));
+        let stderr = log_dir.join(format!("{name}.stderr.log"));
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// SIGKILL: no goodbye, only the Last Will tells the world.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What the process logged so far (stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// How the controller reaches MQTT in a test.
+pub enum Broker<'a> {
+    Embedded,
+    External(&'a Mosquitto),
+}
+
+/// A running `signage-controller serve`.
+pub struct Controller {
+    pub proc: Proc,
+    pub data_dir: PathBuf,
+    pub http: String,
+    pub mqtt: String,
+}
+
+impl Controller {
+    pub fn start(dir: &Path, broker: Broker) -> Controller {
+        let data_dir = dir.join("controller-data");
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let mut cmd = Command::new(bin("signage-controller"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--http", "127.0.0.1:0"]);
+        match broker {
+            Broker::Embedded => {
+                cmd.args(["--mqtt-listen", "127.0.0.1:0"]);
+            }
+            Broker::External(m) => {
+                cmd.args(["--mqtt-url", &m.url(), "--mqtt-username", "controller"])
+                    .env("SIGNAGE_MQTT_PASSWORD", &m.controller_password);
+            }
+        }
+        let proc = Proc::spawn(&mut cmd, dir, "controller");
+        let endpoints = data_dir.join("endpoints.json");
+        let mut proc = proc;
+        wait_until(
+            Duration::from_secs(30),
+            "the controller's endpoints file",
+            || {
+                assert!(
+                    proc.is_running(),
+                    "controller exited early:\n{}",
+                    proc.log()
+                );
+                endpoints.exists()
+            },
+        );
+        let e: Value = serde_json::from_slice(&std::fs::read(&endpoints).unwrap()).unwrap();
+        Controller {
+            proc,
+            data_dir,
+            http: e["http"].as_str().unwrap().to_string(),
+            mqtt: e["mqtt"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// `signage-controller player add`; returns the written player configuration file.
+    pub fn add_player(&self, id: &str, ward: &str, keep_alive_secs: u64) -> PathBuf {
+        let out = self.data_dir.parent().unwrap().join(format!("{id}.toml"));
+        let status = Command::new(bin("signage-controller"))
+            .args(["player", "add", id, "--ward", ward])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "player add failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let mut text = std::fs::read_to_string(&out).unwrap();
+        text.push_str(&format!("keep_alive_secs = {keep_alive_secs}\n"));
+        std::fs::write(&out, text).unwrap();
+        out
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(format!("{}{path}", self.http))
+            .call()
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_json().expect("JSON body"))
+    }
+
+    pub fn player(&self, id: &str) -> Option<Value> {
+        let (_, players) = self.get("/api/v1/players");
+        players
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+    }
+
+    pub fn is_online(&self, id: &str) -> bool {
+        self.player(id).is_some_and(|p| p["online"] == true)
+    }
+}
+
+/// A running `signage-player run`.
+pub fn start_player(dir: &Path, config: &Path, name: &str) -> Proc {
+    let mut cmd = Command::new(bin("signage-player"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(dir.join(format!("{name}-cache")));
+    cmd.args(["--display", "headless"]);
+    Proc::spawn(&mut cmd, dir, name)
+}
+
+/// A Mosquitto broker started by the test on an ephemeral port, with a password file.
+pub struct Mosquitto {
+    pub proc: Proc,
+    pub port: u16,
+    pub passwd: PathBuf,
+    conf: PathBuf,
+    dir: PathBuf,
+    pub controller_password: String,
+}
+
+fn find_program(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: run scripts/setup.sh (it installs the mosquitto package)");
+}
+
+fn mosquitto_passwd(file: &Path, user: &str, password: &str) {
+    let out = Command::new(find_program("mosquitto_passwd"))
+        .arg("-b")
+        .arg(file)
+        .args([user, password])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mosquitto_passwd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Mosquitto {
+    pub fn start(dir: &Path) -> Mosquitto {
+        let port = free_port();
+        let passwd = dir.join("mosquitto.passwd");
+        std::fs::write(&passwd, "").unwrap();
+        let controller_password = format!("c{}", u64::from(port) * 7919);
+        mosquitto_passwd(&passwd, "controller", &controller_password);
+        // As root, Mosquitto would switch to the `mosquitto` user, who cannot read the
+        // test's private temporary directory.
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
+                if is_root { "user root\n" } else { "" },
+                passwd.display()
+            ),
+        )
+        .unwrap();
+        let mut m = Mosquitto {
+            proc: Self::spawn(dir, &conf),
+            port,
+            passwd,
+            conf,
+            dir: dir.to_path_buf(),
+            controller_password,
+        };
+        m.wait_listening();
+        m
+    }
+
+    fn spawn(dir: &Path, conf: &Path) -> Proc {
+        Proc::spawn(
+            Command::new(find_program("mosquitto")).arg("-c").arg(conf),
+            dir,
+            "mosquitto",
+        )
+    }
+
+    fn wait_listening(&mut self) {
+        let port = self.port;
+        wait_until(Duration::from_secs(10), "Mosquitto to listen", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// Kills the broker and starts an empty one (no persistence) on the same port.
+    pub fn restart(&mut self) {
+        self.proc.kill();
+        self.proc = Self::spawn(&self.dir, &self.conf);
+        self.wait_listening();
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    pub fn add_user(&self, user: &str, password: &str) {
+        mosquitto_passwd(&self.passwd, user, password);
+    }
+
+    /// Tells Mosquitto to re-read its password file.
+    pub fn reload(&self) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.proc.child.id().to_string()])
+            .status();
+    }
+
+    /// Registers a player with the controller and the same credentials with Mosquitto.
+    pub fn enrol(
+        &self,
+        controller: &Controller,
+        id: &str,
+        ward: &str,
+        keep_alive_secs: u64,
+    ) -> PathBuf {
+        let config = controller.add_player(id, ward, keep_alive_secs);
+        self.add_user(id, &player_password(&config));
+        self.reload();
+        config
+    }
+}
+
+/// The password `player add` wrote into a player configuration file.
+pub fn player_password(config: &Path) -> String {
+    std::fs::read_to_string(config)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("password = "))
+        .expect("password in player config")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// A plain MQTT client for tests that act as a (possibly hostile) participant.
+pub mod mqtt {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+
+    pub struct TestClient {
+        pub client: Client,
+        events: mpsc::Receiver<Result<Packet, String>>,
+    }
+
+    /// Connects in a background thread. After an error the thread stops (no reconnection), so
+    /// a refused login shows as exactly one error.
+    pub fn connect(url: &str, client_id: &str, user: &str, password: &str) -> TestClient {
+        let addr = url.trim_start_matches("mqtt://");
+        let (host, port) = addr.rsplit_once(':').expect("host:port");
+        let mut options = MqttOptions::new(client_id, host, port.parse().unwrap());
+        options.set_credentials(user, password);
+        options.set_keep_alive(Duration::from_secs(5));
+        options.set_max_packet_size(4 << 20, 4 << 20);
+        let (client, mut connection) = Client::new(options, 64);
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                let item = match event {
+                    Ok(Event::Incoming(packet)) => Ok(packet),
+                    Ok(Event::Outgoing(_)) => continue,
+                    Err(e) => Err(e.to_string()),
+                };
+                let stop = item.is_err();
+                if tx.send(item).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        TestClient { client, events }
+    }
+
+    impl TestClient {
+        /// Ok when the broker accepted the login, Err with the reason otherwise.
+        pub fn wait_connected(&self, timeout: Duration) -> Result<(), String> {
+            loop {
+                match self.events.recv_timeout(timeout) {
+                    Ok(Ok(Packet::ConnAck(ack)))
+                        if ack.code == rumqttc::ConnectReturnCode::Success =>
+                    {
+                        return Ok(());
+                    }
+                    Ok(Ok(Packet::ConnAck(ack))) => return Err(format!("refused: {:?}", ack.code)),
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Err("no answer from the broker".into()),
+                }
+            }
+        }
+
+        pub fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+            self.client
+                .publish(topic, QoS::AtLeastOnce, false, payload.into())
+                .expect("queue publish");
+        }
+
+        /// Subscribes and returns the first message on `topic` (retained or live).
+        pub fn first_message(&self, topic: &str, timeout: Duration) -> Vec<u8> {
+            self.client.subscribe(topic, QoS::AtLeastOnce).unwrap();
+            let deadline = std::time::Instant::now() + timeout;
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                match self.events.recv_timeout(left) {
+                    Ok(Ok(Packet::Publish(p))) if p.topic == topic => return p.payload.to_vec(),
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => panic!("MQTT connection failed: {e}"),
+                    Err(_) => break,
+                }
+            }
+            panic!("no message on {topic} within {timeout:?}");
+        }
+    }
+
+    /// Connects (retrying while the broker comes up) and returns the first message on a topic.
+    pub fn first_message(
+        url: &str,
+        user: &str,
+        password: &str,
+        topic: &str,
+        timeout: Duration,
+    ) -> Vec<u8> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let client = connect(url, "test-observer", user, password);
+            match client.wait_connected(Duration::from_secs(5)) {
+                Ok(()) => return client.first_message(topic, timeout),
+                Err(e) if std::time::Instant::now() < deadline => {
+                    eprintln!("observer not connected yet: {e}");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("cannot connect the observer: {e}"),
+            }
+        }
+    }
+}

@@ -1,3 +1,13 @@
-//! The shared language of the signage system. Pure data and functions: no IO.
-
+pub mod alert;
+pub mod asset;
+pub mod audience;
+pub mod ids;
+pub mod layout;
+pub mod playlist;
+pub mod prefetch;
 pub mod protocol;
+pub mod schedule;
+pub mod schedule_set;
+pub mod selection;
+pub mod tokyo;
+pub mod validation;

@@ -8,15 +8,20 @@
 //! | topic | direction | retained | payload |
 //! |---|---|---|---|
 //! | `signage/v1/players/{id}/presence` | player -> all | yes (Last Will: offline) | [`Presence`] |
-//! | `signage/v1/players/{id}/hello` | player -> controller | no | [`Hello`] |
+//! | `signage/v1/players/{id}/hello` | player -> controller | yes | [`Hello`] |
 //! | `signage/v1/players/{id}/config` | controller -> player | yes | [`DesiredConfig`] |
-//! | `signage/v1/players/{id}/ack` | player -> controller | no | [`Ack`] |
+//! | `signage/v1/players/{id}/ack` | player -> controller | yes | [`Ack`] |
 //! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
+//!
+//! Everything a player reports is retained: a controller that (re)subscribes later, after a
+//! restart or before it got its own connection, still learns each player's latest state.
 //!
 //! `docs/protocol.md` describes the same contract for people who do not read Rust.
 
 use std::fmt;
 use std::str::FromStr;
+
+pub use crate::ids::{PlayerId, PlayerIdError};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -30,7 +35,7 @@ pub const ROOT: &str = "signage/v1";
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The MQTT username the controller itself uses on the embedded broker; no player may take it.
-pub const CONTROLLER_USERNAME: &str = "controller";
+pub const CONTROLLER_USERNAME: &str = crate::ids::RESERVED_PLAYER_ID;
 
 /// Subscriptions the controller makes: everything players send.
 pub const CONTROLLER_SUBSCRIPTIONS: [&str; 3] = [
@@ -39,66 +44,11 @@ pub const CONTROLLER_SUBSCRIPTIONS: [&str; 3] = [
     "signage/v1/players/+/ack",
 ];
 
-/// A player's identifier: 1 to 64 characters of `a-z`, `0-9`, `-` and `_`.
-///
-/// The id is a topic level and the MQTT username, so it must never contain `/`, `+` or `#`
-/// (which would let one player address another's topics) and is kept lowercase so ids that
-/// differ only in case cannot be confused on a screen list.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PlayerId(String);
-
-impl PlayerId {
-    pub const MAX_LEN: usize = 64;
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for PlayerId {
-    type Err = WireError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let valid_chars = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if s.is_empty() || s.len() > Self::MAX_LEN || !valid_chars {
-            return Err(WireError::InvalidPlayerId(s.chars().take(80).collect()));
-        }
-        if s == CONTROLLER_USERNAME {
-            return Err(WireError::ReservedPlayerId(s.to_string()));
-        }
-        Ok(PlayerId(s.to_string()))
-    }
-}
-
-impl TryFrom<String> for PlayerId {
-    type Error = WireError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<PlayerId> for String {
-    fn from(id: PlayerId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for PlayerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Everything that can be wrong with a topic or a payload.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WireError {
-    #[error("invalid player id {0:?}: use 1 to 64 characters of a-z, 0-9, '-' and '_' (lowercase)")]
-    InvalidPlayerId(String),
-    #[error("player id {0:?} is reserved for the controller; choose another id")]
-    ReservedPlayerId(String),
+    #[error(transparent)]
+    PlayerId(#[from] PlayerIdError),
     #[error("topic {0:?} is not part of the signage/v1 contract")]
     UnknownTopic(String),
     #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]

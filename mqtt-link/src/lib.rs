@@ -197,6 +197,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(events_capacity);
     tokio::spawn(async move {
         let mut backoff = Backoff::default();
+        let mut ever_connected = false;
         loop {
             let event = match event_loop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -220,11 +221,21 @@ pub fn spawn(
                 },
             };
             let retry = match &event {
+                LinkEvent::Connected => {
+                    ever_connected = true;
+                    None
+                }
+                // A broker that starts beside us (the embedded one, or at boot) may need a
+                // moment; that is not yet worth a warning.
+                LinkEvent::Disconnected { reason } if !ever_connected => {
+                    info!(host = %broker.0, port = broker.1, %reason, "MQTT broker not reachable yet; retrying");
+                    Some(backoff.next_delay())
+                }
                 LinkEvent::Disconnected { reason } => {
                     warn!(host = %broker.0, port = broker.1, %reason, "MQTT connection lost; retrying");
                     Some(backoff.next_delay())
                 }
-                _ => None,
+                LinkEvent::Message { .. } => None,
             };
             if tx.send(event).await.is_err() {
                 return;

@@ -108,7 +108,7 @@ impl Session {
             started_at: self.started_at,
             config_revision: self.state.config().map(|c| c.revision),
         };
-        self.publish(PlayerTopic::Hello, false, protocol::encode(&hello))
+        self.publish(PlayerTopic::Hello, true, protocol::encode(&hello))
             .await;
         println!(
             "player {}: online at {}",
@@ -175,7 +175,7 @@ impl Session {
                         error: Some(format!("cannot store the configuration: {e}")),
                     },
                 };
-                self.publish(PlayerTopic::Ack, false, protocol::encode(&ack))
+                self.publish(PlayerTopic::Ack, true, protocol::encode(&ack))
                     .await;
             }
             // The broker holds "offline" for us while we are connected: the Last Will of an

@@ -262,13 +262,16 @@ impl Mosquitto {
             .arg("-u")
             .output()
             .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        // The ACL operators install, so the test proves it lets every needed message through.
+        let acl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/mosquitto/acl");
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
+                "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
                 if is_root { "user root\n" } else { "" },
-                passwd.display()
+                passwd.display(),
+                acl.display()
             ),
         )
         .unwrap();

@@ -134,3 +134,48 @@ fn presence_with_mosquitto_and_republish_after_broker_restart() {
         || PLAYERS.iter().all(|(id, _)| controller.is_online(id)),
     );
 }
+
+#[test]
+fn mosquitto_acl_keeps_players_off_each_others_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mosquitto = Mosquitto::start(dir.path());
+    let controller = Controller::start(dir.path(), Broker::External(&mosquitto));
+    let kita = mosquitto.enrol(&controller, "kita-1", "kita", KEEP_ALIVE_SECS);
+    mosquitto.enrol(&controller, "naka-1", "naka", KEEP_ALIVE_SECS);
+    let _naka = start_player(
+        dir.path(),
+        &controller.data_dir.parent().unwrap().join("naka-1.toml"),
+        "naka-1",
+    );
+    wait_until(Duration::from_secs(10), "naka-1 online", || {
+        controller.is_online("naka-1")
+    });
+
+    // kita-1 forges a hello of naka-1 (the controller would store it), then announces itself.
+    let client = e2e::mqtt::connect(
+        &mosquitto.url(),
+        "kita-1",
+        "kita-1",
+        &e2e::player_password(&kita),
+    );
+    client
+        .wait_connected(Duration::from_secs(5))
+        .expect("kita-1 connects");
+    client.publish(
+        "signage/v1/players/naka-1/hello",
+        br#"{"id":"naka-1","version":"forged","screen":{"width":1,"height":1},"display":"headless","started_at":"2026-01-01T00:00:00Z"}"#.to_vec(),
+    );
+    client.publish(
+        "signage/v1/players/kita-1/presence",
+        br#"{"state":"online","session":"k"}"#.to_vec(),
+    );
+    wait_until(Duration::from_secs(10), "kita-1's own presence", || {
+        controller.is_online("kita-1")
+    });
+    // Messages from one client arrive in order, so the forged one would have come first.
+    assert_eq!(
+        controller.player("naka-1").unwrap()["version"],
+        env!("CARGO_PKG_VERSION"),
+        "the broker's ACL dropped the forged hello"
+    );
+}

@@ -1,0 +1,7 @@
+//! Tests of the content model through its public API: one binary, so the crate links once.
+
+mod prefetch;
+mod selection_props;
+mod selection_table;
+mod support;
+mod validation;

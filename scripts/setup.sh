@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   # build tools; clang/libclang for the OpenCV bindings
-  build-essential pkg-config clang libclang-dev curl ca-certificates git
+  build-essential pkg-config clang libclang-dev curl ca-certificates git openssl
   # vision
   libopencv-dev
   # media pipelines: core, plugins (compositor in -base, x264enc in -ugly, H.264 decoding in

@@ -1,0 +1,227 @@
+//! `mqtts://` with a private CA: controller and player reach a TLS-only Mosquitto, and a
+//! controller that does not trust the broker's certificate says so instead of connecting.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use e2e::{Proc, bin, free_port, player_password, start_player, wait_until};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is not installed: run scripts/setup.sh (it installs the openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir/<name>-ca.pem` etc.
+fn make_ca(dir: &Path, name: &str) {
+    let ca_key = format!("{name}-ca.key");
+    let ca = format!("{name}-ca.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ],
+    );
+    let key = format!("{name}-server.key");
+    let csr = format!("{name}-server.csr");
+    let cert = format!("{name}-server.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            &cert,
+        ],
+    );
+}
+
+fn passwd(file: &Path, user: &str, password: &str) {
+    let ok = Command::new("mosquitto_passwd")
+        .arg("-b")
+        .arg(file)
+        .args([user, password])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn start_controller(dir: &Path, name: &str, url: &str, ca: &Path) -> (Proc, std::path::PathBuf) {
+    let data = dir.join(format!("{name}-data"));
+    let mut cmd = Command::new(bin("signage-controller"));
+    cmd.args([
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--mqtt-url",
+        url,
+        "--mqtt-username",
+        "controller",
+    ])
+    .arg("--data-dir")
+    .arg(&data)
+    .arg("--mqtt-ca-file")
+    .arg(ca)
+    .env("SIGNAGE_MQTT_PASSWORD", "controller-secret");
+    let mut proc = Proc::spawn(&mut cmd, dir, name);
+    wait_until(
+        Duration::from_secs(30),
+        "the controller's endpoints file",
+        || {
+            assert!(
+                proc.is_running(),
+                "controller exited early:\n{}",
+                proc.log()
+            );
+            data.join("endpoints.json").exists()
+        },
+    );
+    (proc, data)
+}
+
+fn players_online(data: &Path, id: &str) -> bool {
+    let e: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("endpoints.json")).unwrap()).unwrap();
+    let url = format!("{}/api/v1/players", e["http"].as_str().unwrap());
+    let players: serde_json::Value = ureq::get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    players
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == id && p["online"] == true)
+}
+
+#[test]
+fn controller_and_player_over_mqtts_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_ca(d, "good");
+    make_ca(d, "other");
+    let port = free_port();
+    let pw = d.join("passwd");
+    std::fs::write(&pw, "").unwrap();
+    passwd(&pw, "controller", "controller-secret");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let conf = d.join("mosquitto.conf");
+    let d_s = d.display();
+    let user = if is_root { "user root\n" } else { "" };
+    std::fs::write(
+        &conf,
+        format!(
+            "{user}listener {port} 127.0.0.1\ncafile {d_s}/good-ca.pem\ncertfile {d_s}/good-server.pem\nkeyfile {d_s}/good-server.key\nallow_anonymous false\npassword_file {}\npersistence false\nlog_dest stderr\n",
+            pw.display(),
+        ),
+    )
+    .unwrap();
+    let mut mosquitto = Proc::spawn(
+        Command::new("mosquitto").arg("-c").arg(&conf),
+        d,
+        "mosquitto",
+    );
+    wait_until(Duration::from_secs(10), "Mosquitto to listen", || {
+        assert!(
+            mosquitto.is_running(),
+            "mosquitto exited:\n{}",
+            mosquitto.log()
+        );
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let url = format!("mqtts://127.0.0.1:{port}");
+
+    let (_controller, data) = start_controller(d, "controller", &url, &d.join("good-ca.pem"));
+    let config = d.join("kita-1.toml");
+    let out = Command::new(bin("signage-controller"))
+        .args(["player", "add", "kita-1", "--broker-url", &url, "--out"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("ca_file = \"{}/good-ca.pem\"\n", d.display()));
+    std::fs::write(&config, text).unwrap();
+    passwd(&pw, "kita-1", &player_password(&config));
+    Command::new("kill")
+        .args(["-HUP", &mosquitto.child.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let _player = start_player(d, &config, "kita-1");
+    wait_until(
+        Duration::from_secs(15),
+        "the player online over TLS",
+        || players_online(&data, "kita-1"),
+    );
+
+    // A controller trusting another CA refuses the broker's certificate and says why.
+    let (distrustful, _) = start_controller(d, "distrustful", &url, &d.join("other-ca.pem"));
+    wait_until(
+        Duration::from_secs(10),
+        "a certificate error in the log",
+        || {
+            let log = distrustful.log().to_lowercase();
+            log.contains("certificate") || log.contains("unknownissuer")
+        },
+    );
+}

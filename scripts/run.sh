@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the embedded default: a controller with its
-# in-process MQTT broker and SQLite database, plus two headless players. Ctrl-C stops all.
+# in-process MQTT broker and SQLite database, seeded with demo content (generated images, a
+# short video when GStreamer can make one, Japanese/English slides, layouts, a schedule), plus
+# two headless players that download, verify and follow it. Ctrl-C stops all.
 #   HTTP=0.0.0.0:8080 MQTT=0.0.0.0:1883 DATA=./demo-data scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# Sample content, layouts and a schedule, through the HTTP API (idempotent).
+"$BIN/signage-controller" demo seed --data-dir "$DATA/controller" \
+  || echo "seeding the demo failed; the controller runs without sample content" >&2
+
 display=headless
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then display=window; fi
 for id in kita-1f-lobby naka-2f-window; do
@@ -52,6 +58,8 @@ url=$(sed -n 's/.*"http": *"\([^"]*\)".*/\1/p' "$DATA/controller/endpoints.json"
 echo
 echo "  Signage controller / サイネージ管理:  $url/"
 echo "  Players / 端末 API:                  $url/api/v1/players"
+echo "  Now showing / 表示中:                $url/api/v1/players/kita-1f-lobby/now"
+echo "  Schedule / スケジュール:             $url/api/v1/schedule"
 echo "  Ctrl-C stops the controller and the players."
 echo
 wait -n

@@ -11,7 +11,17 @@
 //! | `signage/v1/players/{id}/hello` | player -> controller | yes | [`Hello`] |
 //! | `signage/v1/players/{id}/config` | controller -> player | yes | [`DesiredConfig`] |
 //! | `signage/v1/players/{id}/ack` | player -> controller | yes | [`Ack`] |
+//! | `signage/v1/players/{id}/manifest` | controller -> player | yes | [`ManifestRef`] |
+//! | `signage/v1/players/{id}/now` | player -> controller | yes | [`NowShowing`] |
+//! | `signage/v1/players/{id}/plays` | player -> controller | no | [`PlayBatch`] |
+//! | `signage/v1/players/{id}/plays_ack` | controller -> player | no | [`PlayBatchAck`] |
 //! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
+//!
+//! The manifest itself ([`Manifest`]: the player's subset of the schedule set and the files it
+//! needs over the next days) can exceed [`MAX_PAYLOAD_BYTES`] (500 entries with their layouts
+//! and playlists already do), so MQTT carries only a small [`ManifestRef`]: revision, SHA-256
+//! and URL. The player fetches the body over HTTP from the controller and checks its SHA-256
+//! before using it. The MQTT payload limit therefore stays one number for every topic.
 //!
 //! Everything a player reports is retained: a controller that (re)subscribes later, after a
 //! restart or before it got its own connection, still learns each player's latest state.
@@ -25,6 +35,11 @@ pub use crate::ids::{PlayerId, PlayerIdError};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+
+use crate::asset::Sha256;
+use crate::ids::{AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
+use crate::schedule::PlayerTarget;
+use crate::schedule_set::ScheduleSetParts;
 use serde::{Deserialize, Serialize};
 
 /// Every topic of this contract starts with this prefix.
@@ -38,11 +53,17 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const CONTROLLER_USERNAME: &str = crate::ids::RESERVED_PLAYER_ID;
 
 /// Subscriptions the controller makes: everything players send.
-pub const CONTROLLER_SUBSCRIPTIONS: [&str; 3] = [
+pub const CONTROLLER_SUBSCRIPTIONS: [&str; 5] = [
     "signage/v1/players/+/presence",
     "signage/v1/players/+/hello",
     "signage/v1/players/+/ack",
+    "signage/v1/players/+/now",
+    "signage/v1/players/+/plays",
 ];
+
+/// Most proof-of-play records in one [`PlayBatch`]; with ids, names and two timestamps each
+/// record stays well under 400 bytes, so a full batch fits [`MAX_PAYLOAD_BYTES`].
+pub const MAX_PLAYS_PER_BATCH: usize = 100;
 
 /// Everything that can be wrong with a topic or a payload.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -70,15 +91,34 @@ pub enum PlayerTopic {
     Hello,
     Config,
     Ack,
+    Manifest,
+    Now,
+    Plays,
+    PlaysAck,
 }
 
 impl PlayerTopic {
+    pub const ALL: [PlayerTopic; 8] = [
+        PlayerTopic::Presence,
+        PlayerTopic::Hello,
+        PlayerTopic::Config,
+        PlayerTopic::Ack,
+        PlayerTopic::Manifest,
+        PlayerTopic::Now,
+        PlayerTopic::Plays,
+        PlayerTopic::PlaysAck,
+    ];
+
     fn level(self) -> &'static str {
         match self {
             PlayerTopic::Presence => "presence",
             PlayerTopic::Hello => "hello",
             PlayerTopic::Config => "config",
             PlayerTopic::Ack => "ack",
+            PlayerTopic::Manifest => "manifest",
+            PlayerTopic::Now => "now",
+            PlayerTopic::Plays => "plays",
+            PlayerTopic::PlaysAck => "plays_ack",
         }
     }
 }
@@ -105,13 +145,10 @@ impl Topic {
         match levels.as_slice() {
             ["controller", "presence"] => Ok(Topic::ControllerPresence),
             ["players", id, kind] => {
-                let kind = match *kind {
-                    "presence" => PlayerTopic::Presence,
-                    "hello" => PlayerTopic::Hello,
-                    "config" => PlayerTopic::Config,
-                    "ack" => PlayerTopic::Ack,
-                    _ => return Err(unknown()),
-                };
+                let kind = PlayerTopic::ALL
+                    .into_iter()
+                    .find(|k| k.level() == *kind)
+                    .ok_or_else(unknown)?;
                 Ok(Topic::Player(id.parse()?, kind))
             }
             _ => Err(unknown()),
@@ -211,6 +248,109 @@ pub struct DesiredConfig {
 #[serde(rename_all = "snake_case")]
 pub enum AckSubject {
     Config,
+    /// The player fetched the manifest of this revision, holds every file it lists (verified)
+    /// and follows it.
+    Manifest,
+}
+
+/// Points a player at its current manifest (retained). Small on purpose: the manifest itself
+/// travels over HTTP (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRef {
+    pub id: PlayerId,
+    /// Increases whenever the manifest's content changes.
+    pub revision: u64,
+    /// SHA-256 of the manifest body exactly as served at `url`.
+    pub sha256: Sha256,
+    pub size_bytes: u64,
+    /// Absolute `http://` URL of the manifest body.
+    pub url: String,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Everything a player may need over the next `horizon_days`: the part of the schedule set
+/// that targets it (a valid [`ScheduleSetParts`] on its own, with the fallback layout), and
+/// every file to download. Served over HTTP as JSON; its SHA-256 is in the [`ManifestRef`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub player: PlayerId,
+    pub revision: u64,
+    /// Who the player is for the selection (ward, groups).
+    pub target: PlayerTarget,
+    /// The controller computed it from this instant on.
+    pub valid_from: DateTime<Utc>,
+    pub horizon_days: u32,
+    pub schedule: ScheduleSetParts,
+    /// Sorted by asset id.
+    pub files: Vec<ManifestFile>,
+}
+
+/// One file of a manifest. `url` is relative to the controller's base URL (the manifest URL's
+/// origin), e.g. `/api/v1/content/{sha256}`, and supports HTTP range requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub asset: AssetId,
+    pub sha256: Sha256,
+    pub size_bytes: u64,
+    pub url: String,
+}
+
+/// What a player shows right now (retained), as decided by its own run of
+/// [`crate::selection::select`] on its cached manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NowShowing {
+    /// The player's clock (including any test offset) when this was decided.
+    pub at: DateTime<Utc>,
+    /// The manifest revision followed, `None` before the first manifest arrived.
+    pub manifest_revision: Option<u64>,
+    /// `scheduled`, `fallback`, `alert` or `nothing` (no manifest yet).
+    pub kind: String,
+    #[serde(default)]
+    pub entry: Option<EntryId>,
+    #[serde(default)]
+    pub layout: Option<LayoutId>,
+    #[serde(default)]
+    pub zones: Vec<ZoneShowing>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneShowing {
+    pub zone: ZoneId,
+    pub asset: AssetId,
+    /// False while the file is missing or being repaired: the zone then shows nothing rather
+    /// than a corrupt or partial file.
+    pub ready: bool,
+    pub since: DateTime<Utc>,
+}
+
+/// One finished play of one playlist item in one zone. `id` is chosen by the player when the
+/// play is logged and never changes, so a batch sent twice is stored once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayRecord {
+    pub id: String,
+    pub layout: LayoutId,
+    pub zone: ZoneId,
+    pub playlist: PlaylistId,
+    pub item: usize,
+    pub asset: AssetId,
+    #[serde(default)]
+    pub entry: Option<EntryId>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Proof-of-play records, sent until acknowledged (at least once; stored exactly once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayBatch {
+    pub batch: String,
+    pub records: Vec<PlayRecord>,
+}
+
+/// The controller stored these records (new or already known); the player may delete them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayBatchAck {
+    pub batch: String,
+    pub ids: Vec<String>,
 }
 
 /// A player's answer to a controller message: applied, or refused with the reason.
@@ -229,12 +369,16 @@ pub enum FromPlayer {
     Presence(Presence),
     Hello(Hello),
     Ack(Ack),
+    Now(NowShowing),
+    Plays(PlayBatch),
 }
 
 /// A message the controller sent, as a player receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToPlayer {
     Config(DesiredConfig),
+    Manifest(ManifestRef),
+    PlaysAck(PlayBatchAck),
     /// The player's own presence, echoed back: lets it notice a stale Last Will.
     Presence(Presence),
 }
@@ -279,7 +423,23 @@ pub fn decode_from_player(
             FromPlayer::Hello(hello)
         }
         PlayerTopic::Ack => FromPlayer::Ack(decode("ack", payload)?),
-        PlayerTopic::Config => return Err(WireError::UnknownTopic(topic.to_string())),
+        PlayerTopic::Now => FromPlayer::Now(decode("now", payload)?),
+        PlayerTopic::Plays => {
+            let batch: PlayBatch = decode("plays", payload)?;
+            if batch.records.len() > MAX_PLAYS_PER_BATCH {
+                return Err(WireError::Malformed {
+                    kind: "plays",
+                    reason: format!(
+                        "{} records in one batch; at most {MAX_PLAYS_PER_BATCH}",
+                        batch.records.len()
+                    ),
+                });
+            }
+            FromPlayer::Plays(batch)
+        }
+        PlayerTopic::Config | PlayerTopic::Manifest | PlayerTopic::PlaysAck => {
+            return Err(WireError::UnknownTopic(topic.to_string()));
+        }
     };
     Ok((id, message))
 }
@@ -301,8 +461,20 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
             }
             ToPlayer::Config(config)
         }
+        PlayerTopic::Manifest => {
+            let reference: ManifestRef = decode("manifest", payload)?;
+            if reference.id != id {
+                return Err(WireError::IdMismatch {
+                    kind: "manifest",
+                    topic: id.to_string(),
+                    inner: reference.id.to_string(),
+                });
+            }
+            ToPlayer::Manifest(reference)
+        }
+        PlayerTopic::PlaysAck => ToPlayer::PlaysAck(decode("plays_ack", payload)?),
         PlayerTopic::Presence => ToPlayer::Presence(decode("presence", payload)?),
-        PlayerTopic::Hello | PlayerTopic::Ack => {
+        PlayerTopic::Hello | PlayerTopic::Ack | PlayerTopic::Now | PlayerTopic::Plays => {
             return Err(WireError::UnknownTopic(topic.to_string()));
         }
     };
@@ -360,12 +532,7 @@ mod tests {
     #[test]
     fn topics_round_trip() {
         let p = id("kita-1");
-        for kind in [
-            PlayerTopic::Presence,
-            PlayerTopic::Hello,
-            PlayerTopic::Config,
-            PlayerTopic::Ack,
-        ] {
+        for kind in PlayerTopic::ALL {
             let t = Topic::player(&p, kind);
             assert_eq!(Topic::parse(&t.to_string()).unwrap(), t);
         }
@@ -445,6 +612,49 @@ mod tests {
         assert!(decode_from_player("signage/v1/players/a/config", &encode(&config)).is_err());
         let (_, got) = decode_to_player("signage/v1/players/a/config", &encode(&config)).unwrap();
         assert_eq!(got, ToPlayer::Config(config));
+    }
+
+    #[test]
+    fn manifest_references_must_match_their_topic_and_plays_are_bounded() {
+        let reference = ManifestRef {
+            id: id("a"),
+            revision: 4,
+            sha256: "0".repeat(64).parse().unwrap(),
+            size_bytes: 10,
+            url: "http://127.0.0.1:8080/api/v1/players/a/manifest".into(),
+            issued_at: Utc::now(),
+        };
+        let (_, got) =
+            decode_to_player("signage/v1/players/a/manifest", &encode(&reference)).unwrap();
+        assert_eq!(got, ToPlayer::Manifest(reference.clone()));
+        let err =
+            decode_to_player("signage/v1/players/b/manifest", &encode(&reference)).unwrap_err();
+        assert!(matches!(err, WireError::IdMismatch { .. }), "{err}");
+        assert!(decode_from_player("signage/v1/players/a/manifest", &encode(&reference)).is_err());
+
+        let record = PlayRecord {
+            id: "r1".into(),
+            layout: "l".into(),
+            zone: "z".into(),
+            playlist: "p".into(),
+            item: 0,
+            asset: "x".into(),
+            entry: None,
+            start: Utc::now(),
+            end: Utc::now(),
+        };
+        let full = PlayBatch {
+            batch: "b".into(),
+            records: vec![record.clone(); MAX_PLAYS_PER_BATCH],
+        };
+        assert!(encode(&full).len() <= MAX_PAYLOAD_BYTES);
+        assert!(decode_from_player("signage/v1/players/a/plays", &encode(&full)).is_ok());
+        let too_many = PlayBatch {
+            batch: "b".into(),
+            records: vec![record; MAX_PLAYS_PER_BATCH + 1],
+        };
+        let err = decode_from_player("signage/v1/players/a/plays", &encode(&too_many));
+        assert!(matches!(err, Err(WireError::Malformed { .. })), "{err:?}");
     }
 
     proptest! {

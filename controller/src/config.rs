@@ -16,12 +16,24 @@ pub struct ConfigFile {
     pub http: HttpSection,
     #[serde(default)]
     pub mqtt: MqttSection,
+    #[serde(default)]
+    pub content: ContentSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSection {
+    /// Largest file `POST /api/v1/content` accepts, in bytes (default 512 MiB).
+    pub max_upload_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSection {
     pub listen: Option<SocketAddr>,
+    /// The base URL players reach the controller's HTTP API under (manifests and content
+    /// downloads), e.g. `http://signage.example:8080`; default: the local listen address.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,7 +83,11 @@ pub struct ControllerConfig {
     pub mqtt: MqttMode,
     pub public_mqtt_url: Option<BrokerUrl>,
     pub keep_alive_secs: u64,
+    pub public_http_url: Option<String>,
+    pub max_upload_bytes: u64,
 }
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Flags given on the command line; each wins over the file.
 #[derive(Debug, Default, Clone)]
@@ -83,6 +99,7 @@ pub struct Overrides {
     pub mqtt_username: Option<String>,
     pub mqtt_password: Option<String>,
     pub mqtt_ca_file: Option<PathBuf>,
+    pub max_upload_bytes: Option<u64>,
 }
 
 pub const DEFAULT_HTTP: &str = "0.0.0.0:8080";
@@ -134,7 +151,26 @@ impl ControllerConfig {
                 "config key mqtt.keep_alive_secs must be between 1 and 3600, got {keep_alive_secs}"
             );
         }
+        let max_upload_bytes = flags
+            .max_upload_bytes
+            .or(file.content.max_upload_bytes)
+            .unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
+        if max_upload_bytes == 0 {
+            bail!("config key content.max_upload_bytes must be greater than 0");
+        }
+        let public_http_url = file
+            .http
+            .public_url
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_http_url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            bail!("config key http.public_url must start with http:// or https://, got {url:?}");
+        }
         Ok(ControllerConfig {
+            public_http_url,
+            max_upload_bytes,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)

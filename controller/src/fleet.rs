@@ -11,15 +11,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use content::protocol::{
-    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, PlayerTopic, Presence, PresenceState, Topic,
+    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayBatchAck, PlayerId, PlayerTopic,
+    Presence, PresenceState, Topic,
 };
+use content::schedule_set::ScheduleSet;
+use content::tokyo;
 use mqtt_link::LinkEvent;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
+use sha2::Digest;
 use tracing::{debug, info, warn};
 
-use crate::store::{PresenceChange, Store};
+use crate::manifest::{HORIZON_DAYS, content_digest, player_manifest, render};
+use crate::store::{PresenceChange, Store, StoredManifest};
 
 /// Broker connection state, shared with the health endpoint.
 #[derive(Debug, Default)]
@@ -53,6 +58,23 @@ pub struct Fleet {
     session: String,
     /// Revision last published per player, to publish only what changed.
     published: HashMap<String, u64>,
+    /// The controller's HTTP base URL as players reach it.
+    base_url: String,
+    /// What the manifests were last computed from; `None` forces a computation.
+    manifest_inputs: Option<ManifestInputs>,
+    /// Each player's current manifest reference.
+    manifests: HashMap<PlayerId, ManifestRef>,
+    /// Manifest revision last published per player.
+    published_manifests: HashMap<PlayerId, u64>,
+}
+
+/// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
+/// moves) change; otherwise recomputing them would give the same digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ManifestInputs {
+    content_revision: u64,
+    players_digest: String,
+    date: NaiveDate,
 }
 
 impl Fleet {
@@ -62,6 +84,7 @@ impl Fleet {
         options: MqttOptions,
         status: Arc<LinkStatus>,
         session: String,
+        base_url: String,
     ) -> AsyncClient {
         let (client, events) = mqtt_link::spawn(options, 4096);
         let fleet = Fleet {
@@ -70,6 +93,10 @@ impl Fleet {
             status,
             session,
             published: HashMap::new(),
+            base_url,
+            manifest_inputs: None,
+            manifests: HashMap::new(),
+            published_manifests: HashMap::new(),
         };
         tokio::spawn(fleet.run(events));
         client
@@ -110,6 +137,7 @@ impl Fleet {
             .await;
         // The broker may be new or emptied: republish everything players must know.
         self.published.clear();
+        self.published_manifests.clear();
         self.reconcile().await;
     }
 
@@ -142,6 +170,101 @@ impl Fleet {
         }
         if count > 0 {
             info!(count, "published desired player configurations");
+        }
+        if let Err(e) = self.update_manifests().await {
+            warn!(%e, "cannot compute player manifests; retrying");
+            self.manifest_inputs = None;
+        }
+        self.publish_manifests().await;
+    }
+
+    /// Recomputes every player's manifest when its inputs changed; a manifest whose content
+    /// changed gets the next revision.
+    async fn update_manifests(&mut self) -> anyhow::Result<()> {
+        let targets = self.store.player_targets().await?;
+        let now = Utc::now();
+        let inputs = ManifestInputs {
+            content_revision: self.store.content_revision().await?,
+            players_digest: hex::encode(sha2::Sha256::digest(serde_json::to_vec(&targets)?)),
+            date: tokyo::local_date(now),
+        };
+        if self.manifest_inputs.as_ref() == Some(&inputs) {
+            return Ok(());
+        }
+        let (parts, has_fallback) = self.store.schedule_parts().await?;
+        if !has_fallback {
+            debug!("no fallback layout yet: no manifests");
+            self.manifest_inputs = Some(inputs);
+            return Ok(());
+        }
+        let set = ScheduleSet::new(parts)?;
+        // Pure and CPU-bound (about 1 ms per player, see the manifest benchmark): off the
+        // async workers so MQTT keeps flowing while a large fleet is recomputed.
+        let computed = tokio::task::spawn_blocking(move || {
+            targets
+                .into_iter()
+                .map(|target| {
+                    let manifest = player_manifest(&set, &target, now, HORIZON_DAYS);
+                    let digest = content_digest(&manifest);
+                    (target, manifest, digest)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        let players = computed.len();
+        let mut changed = 0;
+        for (target, mut manifest, digest) in computed {
+            let stored = match self.store.manifest(&target.id).await? {
+                Some(stored) if stored.content_sha256 == digest => stored,
+                previous => {
+                    manifest.revision = previous.map_or(1, |p| p.revision + 1);
+                    let (body, sha256) = render(&manifest);
+                    let stored = StoredManifest {
+                        revision: manifest.revision,
+                        content_sha256: digest,
+                        sha256,
+                        body,
+                        acked_revision: None,
+                    };
+                    self.store.save_manifest(&target.id, &stored).await?;
+                    changed += 1;
+                    stored
+                }
+            };
+            let reference = ManifestRef {
+                id: target.id.clone(),
+                revision: stored.revision,
+                sha256: stored.sha256.parse()?,
+                size_bytes: stored.body.len() as u64,
+                url: format!("{}/api/v1/players/{}/manifest", self.base_url, target.id),
+                issued_at: now,
+            };
+            self.manifests.insert(target.id.clone(), reference);
+        }
+        if changed > 0 {
+            info!(changed, players, "new player manifests");
+        }
+        self.manifest_inputs = Some(inputs);
+        Ok(())
+    }
+
+    async fn publish_manifests(&mut self) {
+        for (id, reference) in &self.manifests {
+            if self.published_manifests.get(id) == Some(&reference.revision) {
+                continue;
+            }
+            let topic = Topic::player(id, PlayerTopic::Manifest).to_string();
+            match self
+                .client
+                .publish(topic, QoS::AtLeastOnce, true, protocol::encode(reference))
+                .await
+            {
+                Ok(()) => {
+                    self.published_manifests
+                        .insert(id.clone(), reference.revision);
+                }
+                Err(e) => warn!(%e, player = %id, "cannot publish a manifest reference"),
+            }
         }
     }
 
@@ -186,6 +309,30 @@ impl Fleet {
                 }
                 self.store.record_ack(&id, ack, now).await.map(|_| ())
             }
+            FromPlayer::Now(showing) => self.store.record_now(&id, showing).await.map(|known| {
+                if known {
+                    debug!(player = %id, layout = ?showing.layout, "now showing");
+                }
+            }),
+            FromPlayer::Plays(batch) => match self.store.insert_plays(&id, &batch.records).await {
+                Ok(new) => {
+                    info!(player = %id, batch = %batch.batch, records = batch.records.len(), new, "proof of play stored");
+                    let ack = PlayBatchAck {
+                        batch: batch.batch.clone(),
+                        ids: batch.records.iter().map(|r| r.id.clone()).collect(),
+                    };
+                    let topic = Topic::player(&id, PlayerTopic::PlaysAck).to_string();
+                    if let Err(e) = self
+                        .client
+                        .publish(topic, QoS::AtLeastOnce, false, protocol::encode(&ack))
+                        .await
+                    {
+                        warn!(%e, player = %id, "cannot acknowledge proof of play");
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
         };
         if let Err(e) = result {
             warn!(player = %id, %e, "cannot store a player message");

@@ -23,10 +23,13 @@ pub struct AppState {
     pub mqtt_mode: &'static str,
     /// The broker URL players use.
     pub mqtt_url: String,
+    pub library: crate::library::ContentLibrary,
+    pub max_upload_bytes: u64,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::content_api::routes(state.max_upload_bytes))
         .route("/", get(status_page))
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
@@ -98,30 +101,53 @@ async fn status_page() -> Html<&'static str> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        message: "no such endpoint; see docs/api.md".into(),
-    }
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see docs/api.md")
 }
 
 /// Errors as JSON `{"error": "..."}` with a fitting status code.
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    details: Option<serde_json::Value>,
 }
 
 impl ApiError {
-    fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(%e, "request failed");
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: format!("internal error: {e}"),
+            status,
+            message: message.into(),
+            details: None,
         }
+    }
+
+    /// An error with more fields merged into the JSON body, e.g. `problems`.
+    pub fn with_details(
+        status: StatusCode,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            details: Some(details),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%e, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {e}"),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut body = json!({ "error": self.message });
+        if let Some(serde_json::Value::Object(more)) = self.details {
+            body.as_object_mut().expect("object").extend(more);
+        }
+        (self.status, Json(body)).into_response()
     }
 }

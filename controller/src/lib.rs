@@ -3,8 +3,12 @@
 
 pub mod broker;
 pub mod config;
+pub mod content_api;
+pub mod demo;
 pub mod enrol;
 pub mod fleet;
 pub mod http;
+pub mod library;
+pub mod manifest;
 pub mod serve;
 pub mod store;

@@ -48,11 +48,33 @@ enum Command {
         /// CA certificate (PEM) of an mqtts:// broker.
         #[arg(long)]
         mqtt_ca_file: Option<PathBuf>,
+        /// Largest accepted upload in bytes (default 512 MiB).
+        #[arg(long)]
+        max_upload_bytes: Option<u64>,
+    },
+    /// Demonstration data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
     },
     /// Manage players.
     Player {
         #[command(subcommand)]
         command: PlayerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Creates sample content through a running controller's HTTP API: generated images, a
+    /// short video (when GStreamer is installed), Japanese and English slides about ward
+    /// services, layouts and a schedule. Safe to run again.
+    Seed {
+        #[command(flatten)]
+        common: Common,
+        /// The controller's HTTP base URL (default: read from the data directory).
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -111,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
             mqtt_username,
             mqtt_password,
             mqtt_ca_file,
+            max_upload_bytes,
         } => {
             let config = load(
                 &common,
@@ -121,10 +144,17 @@ async fn main() -> anyhow::Result<()> {
                     mqtt_username,
                     mqtt_password,
                     mqtt_ca_file,
+                    max_upload_bytes,
                     ..Default::default()
                 },
             )?;
             controller::serve::serve(config).await
+        }
+        Command::Demo {
+            command: DemoCommand::Seed { common, url },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            controller::demo::seed(&config, url).await
         }
         Command::Player {
             command:

@@ -16,6 +16,7 @@ use crate::broker;
 use crate::config::{ControllerConfig, MqttMode};
 use crate::fleet::{Fleet, LinkStatus, controller_presence};
 use crate::http::{AppState, router};
+use crate::library::ContentLibrary;
 use crate::store::Store;
 
 /// Written to the data directory once the controller listens, removed on a clean exit: tells
@@ -118,7 +119,12 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     };
     let options = link.to_mqtt_options()?;
     let status = Arc::new(LinkStatus::default());
-    let client = Fleet::spawn(store.clone(), options, status.clone(), session.clone());
+    let library = ContentLibrary::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot prepare the content directory in {}",
+            config.data_dir.display()
+        )
+    })?;
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -129,6 +135,17 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
             )
         })?;
     let http_addr = local_url_host(listener.local_addr()?);
+    let public_http = config
+        .public_http_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{http_addr}"));
+    let client = Fleet::spawn(
+        store.clone(),
+        options,
+        status.clone(),
+        session.clone(),
+        public_http,
+    );
     let endpoints = Endpoints {
         http: format!("http://{http_addr}"),
         mqtt: player_url.to_string(),
@@ -149,6 +166,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         started,
         mqtt_mode,
         mqtt_url: endpoints.mqtt.clone(),
+        library,
+        max_upload_bytes: config.max_upload_bytes,
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

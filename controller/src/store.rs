@@ -29,9 +29,10 @@ pub enum StoreError {
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// Schema changes in order; each runs once, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE players (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE players (
         id TEXT PRIMARY KEY,
         ward TEXT,
         player_group TEXT,
@@ -45,7 +46,69 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         version TEXT,
         hello TEXT
     )",
-)];
+    ),
+    // Uploaded files, stored once by content hash under `content/blobs/{sha256}`.
+    (
+        2,
+        "CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size_bytes INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )",
+    ),
+    // Assets, playlists, layouts and schedule entries as validated JSON of the content crate.
+    (
+        3,
+        "CREATE TABLE content_objects (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    )",
+    ),
+    (
+        4,
+        "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    (
+        5,
+        "CREATE TABLE manifests (
+        player_id TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        body TEXT NOT NULL,
+        acked_revision INTEGER
+    )",
+    ),
+    (
+        6,
+        "CREATE TABLE plays (
+        player_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        layout_id TEXT NOT NULL,
+        zone_id TEXT NOT NULL,
+        playlist_id TEXT NOT NULL,
+        item INTEGER NOT NULL,
+        asset_id TEXT NOT NULL,
+        entry_id TEXT,
+        start_at TEXT NOT NULL,
+        end_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (player_id, id)
+    )",
+    ),
+    (7, "ALTER TABLE players ADD COLUMN now_showing TEXT"),
+    (
+        8,
+        "CREATE TABLE content_revision (singleton INTEGER PRIMARY KEY, revision INTEGER NOT NULL)",
+    ),
+];
+
+mod catalog;
+pub use catalog::{Blob, ObjectKind, PutOutcome, StoredManifest};
 
 /// A registered player as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -286,8 +349,11 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores a successful configuration acknowledgement; returns false for an unknown player.
+    /// Stores a successful acknowledgement; returns false for an unknown player.
     pub async fn record_ack(&self, id: &PlayerId, ack: &Ack, at: DateTime<Utc>) -> Result<bool> {
+        if ack.subject == content::protocol::AckSubject::Manifest {
+            return self.record_manifest_ack(id, ack.revision).await;
+        }
         let done =
             sqlx::query("UPDATE players SET acked_revision = $1, last_seen = $2 WHERE id = $3")
                 .bind(ack.revision as i64)
@@ -400,4 +466,61 @@ mod tests {
         assert_eq!(p.hello.as_ref().unwrap().screen.height, 1920);
         assert!(p.last_seen.is_some());
     }
+
+    #[tokio::test]
+    async fn plays_are_stored_exactly_once_and_content_changes_bump_the_revision() {
+        use content::protocol::PlayRecord;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let id: PlayerId = "kita-1".parse().unwrap();
+        let record = |n: u32| PlayRecord {
+            id: format!("r{n}"),
+            layout: "l".into(),
+            zone: "z".into(),
+            playlist: "p".into(),
+            item: 0,
+            asset: "a".into(),
+            entry: None,
+            start: Utc::now(),
+            end: Utc::now(),
+        };
+        assert_eq!(
+            store
+                .insert_plays(&id, &[record(1), record(2)])
+                .await
+                .unwrap(),
+            2
+        );
+        // The same batch again (its acknowledgement was lost) plus one new record.
+        assert_eq!(
+            store
+                .insert_plays(&id, &[record(1), record(2), record(3)])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.plays(&id).await.unwrap().len(), 3);
+
+        assert_eq!(store.content_revision().await.unwrap(), 0);
+        let layout: LayoutIdForTest = "l".into();
+        store.set_fallback_layout(&layout).await.unwrap();
+        assert_eq!(store.content_revision().await.unwrap(), 1);
+        let again = store
+            .put_object(ObjectKind::Entry, "e", &serde_json::json!({}), true)
+            .await
+            .unwrap();
+        assert_eq!(again, Some(PutOutcome::Created));
+        let refused = store
+            .put_object(ObjectKind::Entry, "e", &serde_json::json!({}), true)
+            .await
+            .unwrap();
+        assert_eq!(refused, None, "create-only keeps the existing object");
+        assert_eq!(
+            store.content_revision().await.unwrap(),
+            2,
+            "a refused create changes nothing"
+        );
+    }
+
+    type LayoutIdForTest = content::ids::LayoutId;
 }

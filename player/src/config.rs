@@ -20,6 +20,12 @@ pub struct ConfigFile {
     pub keep_alive_secs: Option<u64>,
     pub screen_width: Option<u32>,
     pub screen_height: Option<u32>,
+    /// Test and drill aid: the player's clock starts at this instant (RFC 3339) and runs on
+    /// from there; also `SIGNAGE_FAKE_NOW`. Never set it on a real screen.
+    pub fake_now: Option<String>,
+    /// Seconds after which a cached file is hashed again before use even if it looks
+    /// unchanged (size and modification time are checked every time).
+    pub reverify_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -30,6 +36,7 @@ pub struct Overrides {
     pub password: Option<String>,
     pub cache_dir: Option<PathBuf>,
     pub display: Option<DisplayMode>,
+    pub fake_now: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +50,8 @@ pub struct PlayerConfig {
     pub display: DisplayMode,
     pub keep_alive_secs: u64,
     pub screen: Screen,
+    pub fake_now: Option<chrono::DateTime<chrono::Utc>>,
+    pub reverify_secs: u64,
 }
 
 impl PlayerConfig {
@@ -83,7 +92,22 @@ impl PlayerConfig {
         {
             bail!("config keys screen_width/screen_height must be between 1 and 16384");
         }
+        let fake_now = flags
+            .fake_now
+            .or(file.fake_now)
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(&t)
+                    .map(|t| t.to_utc())
+                    .with_context(|| format!("config key fake_now (or SIGNAGE_FAKE_NOW): {t:?} is not an RFC 3339 instant"))
+            })
+            .transpose()?;
+        let reverify_secs = file.reverify_secs.unwrap_or(3600);
+        if reverify_secs == 0 {
+            bail!("config key reverify_secs must be at least 1");
+        }
         Ok(PlayerConfig {
+            fake_now,
+            reverify_secs,
             username: flags
                 .username
                 .or(file.username)

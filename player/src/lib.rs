@@ -1,6 +1,11 @@
 //! The signage player: the edge program on each display. `main.rs` is a thin command-line
 //! layer over this library.
 
+pub mod cache;
+pub mod clock;
 pub mod config;
+pub mod plays;
+pub mod screen;
 pub mod session;
 pub mod state;
+pub mod sync;

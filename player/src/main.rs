@@ -37,6 +37,9 @@ enum Command {
         /// Where to draw: window or headless.
         #[arg(long)]
         display: Option<DisplayMode>,
+        /// Start the player's clock at this RFC 3339 instant (tests, drills).
+        #[arg(long, env = "SIGNAGE_FAKE_NOW")]
+        fake_now: Option<String>,
     },
 }
 
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             password,
             cache_dir,
             display,
+            fake_now,
         } => {
             let config = PlayerConfig::load(
                 &config,
@@ -69,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                     password,
                     cache_dir,
                     display,
+                    fake_now,
                 },
             )?;
             player::session::Session::run(config).await

@@ -1,18 +1,29 @@
 //! The player's MQTT session: announce presence and capabilities, follow the desired
 //! configuration, acknowledge it, and say goodbye on a clean shutdown.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use content::protocol::{
-    self, Ack, AckSubject, Hello, PlayerTopic, Presence, PresenceState, ToPlayer, Topic,
+    self, Ack, AckSubject, Hello, MAX_PLAYS_PER_BATCH, NowShowing, PlayBatch, PlayerTopic,
+    Presence, PresenceState, ToPlayer, Topic,
 };
 use mqtt_link::{LinkEvent, LinkOptions};
 use rumqttc::{AsyncClient, QoS};
+use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
+use crate::cache::ContentCache;
+use crate::clock::Clock;
 use crate::config::PlayerConfig;
+use crate::plays::PlayLog;
+use crate::screen::Screen;
 use crate::state::{Offer, PlayerState};
+use crate::sync::{ContentSync, Held, SyncRequest};
+
+/// A batch not acknowledged within this time is sent again (same record ids).
+const RESEND_AFTER: Duration = Duration::from_secs(10);
 
 pub struct Session {
     config: PlayerConfig,
@@ -22,6 +33,11 @@ pub struct Session {
     session: String,
     started_at: chrono::DateTime<Utc>,
     connected: bool,
+    sync: mpsc::Sender<SyncRequest>,
+    plays: Arc<Mutex<PlayLog>>,
+    /// The proof-of-play batch awaiting its acknowledgement.
+    in_flight: Option<(String, Instant)>,
+    now: watch::Receiver<NowShowing>,
 }
 
 fn presence(state: PresenceState, session: &str) -> Vec<u8> {
@@ -56,6 +72,63 @@ impl Session {
         }
         .to_mqtt_options()?;
         let (client, mut events) = mqtt_link::spawn(options, 256);
+
+        let clock = match config.fake_now {
+            Some(start) => {
+                warn!(%start, "the player's clock is set to a fake time (fake_now); never do this on a real screen");
+                Clock::starting_at(start)
+            }
+            None => Clock::system(),
+        };
+        let cache = Arc::new(ContentCache::open(
+            &config.cache_dir,
+            Duration::from_secs(config.reverify_secs),
+        )?);
+        let held = Held::load(&config.cache_dir, &config.id).map(Arc::new);
+        if let Some(h) = &held {
+            info!(
+                revision = h.revision,
+                "following the cached manifest until the controller is reached"
+            );
+        }
+        let (held_tx, held_rx) = watch::channel(held);
+        let plays = Arc::new(Mutex::new(PlayLog::open(&config.cache_dir)?));
+        let pending = plays.lock().expect("not poisoned").pending().len();
+        if pending > 0 {
+            info!(pending, "proof-of-play records wait for the controller");
+        }
+        let (sync_tx, sync_rx) = mpsc::channel(64);
+        let (now_tx, now_rx) = watch::channel(NowShowing {
+            at: clock.now(),
+            manifest_revision: None,
+            kind: "starting".into(),
+            entry: None,
+            layout: None,
+            zones: vec![],
+        });
+        tokio::spawn(
+            ContentSync {
+                me: config.id.clone(),
+                cache: cache.clone(),
+                cache_dir: config.cache_dir.clone(),
+                held: held_tx,
+                client: client.clone(),
+            }
+            .run(sync_rx),
+        );
+        tokio::spawn(
+            Screen {
+                clock,
+                cache,
+                held: held_rx,
+                plays: plays.clone(),
+                now: now_tx,
+                sync: sync_tx.clone(),
+                cache_dir: config.cache_dir.clone(),
+            }
+            .run(),
+        );
+
         let mut me = Session {
             config,
             state,
@@ -63,7 +136,12 @@ impl Session {
             session,
             started_at: Utc::now(),
             connected: false,
+            sync: sync_tx,
+            plays,
+            in_flight: None,
+            now: now_rx,
         };
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
 
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -75,6 +153,8 @@ impl Session {
                     Some(LinkEvent::Message { topic, payload }) => me.on_message(&topic, &payload).await,
                     None => anyhow::bail!("MQTT link ended unexpectedly"),
                 },
+                Ok(()) = me.now.changed() => me.report_now().await,
+                _ = tick.tick() => me.send_plays().await,
                 _ = tokio::signal::ctrl_c() => break,
                 _ = term.recv() => break,
             }
@@ -87,9 +167,55 @@ impl Session {
         Topic::player(&self.config.id, kind).to_string()
     }
 
+    async fn report_now(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let report = self.now.borrow_and_update().clone();
+        self.publish(PlayerTopic::Now, true, protocol::encode(&report))
+            .await;
+    }
+
+    /// Sends the oldest unacknowledged plays, one batch at a time.
+    async fn send_plays(&mut self) {
+        if !self.connected {
+            return;
+        }
+        if let Some((_, sent)) = &self.in_flight
+            && sent.elapsed() < RESEND_AFTER
+        {
+            return;
+        }
+        let records: Vec<_> = {
+            let log = self.plays.lock().expect("not poisoned");
+            log.pending()
+                .iter()
+                .take(MAX_PLAYS_PER_BATCH)
+                .cloned()
+                .collect()
+        };
+        if records.is_empty() {
+            self.in_flight = None;
+            return;
+        }
+        let batch = PlayBatch {
+            batch: format!("{:016x}", rand::random::<u64>()),
+            records,
+        };
+        self.in_flight = Some((batch.batch.clone(), Instant::now()));
+        self.publish(PlayerTopic::Plays, false, protocol::encode(&batch))
+            .await;
+    }
+
     async fn on_connected(&mut self) {
         self.connected = true;
-        for kind in [PlayerTopic::Config, PlayerTopic::Presence] {
+        self.in_flight = None;
+        for kind in [
+            PlayerTopic::Config,
+            PlayerTopic::Presence,
+            PlayerTopic::Manifest,
+            PlayerTopic::PlaysAck,
+        ] {
             if let Err(e) = self
                 .client
                 .subscribe(self.topic(kind), QoS::AtLeastOnce)
@@ -102,7 +228,7 @@ impl Session {
         let hello = Hello {
             id: self.config.id.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            capabilities: Vec::new(),
+            capabilities: vec!["content_cache".into(), "proof_of_play".into()],
             screen: self.config.screen,
             display: self.config.display,
             started_at: self.started_at,
@@ -110,6 +236,7 @@ impl Session {
         };
         self.publish(PlayerTopic::Hello, true, protocol::encode(&hello))
             .await;
+        self.report_now().await;
         println!(
             "player {}: online at {}",
             self.config.id, self.config.broker_url
@@ -185,6 +312,36 @@ impl Session {
                 self.announce().await;
             }
             ToPlayer::Presence(_) => {}
+            ToPlayer::Manifest(reference) => {
+                if self
+                    .sync
+                    .try_send(SyncRequest::Manifest(reference))
+                    .is_err()
+                {
+                    warn!(
+                        "the content sync is busy; the manifest is taken up on the next reference"
+                    );
+                }
+            }
+            ToPlayer::PlaysAck(ack) => {
+                let removed = self
+                    .plays
+                    .lock()
+                    .expect("not poisoned")
+                    .acknowledge(&ack.ids);
+                match removed {
+                    Ok(n) => info!(batch = %ack.batch, removed = n, "proof of play acknowledged"),
+                    Err(e) => warn!(%e, "cannot update the proof-of-play log"),
+                }
+                if self
+                    .in_flight
+                    .as_ref()
+                    .is_some_and(|(b, _)| *b == ack.batch)
+                {
+                    self.in_flight = None;
+                    self.send_plays().await;
+                }
+            }
         }
     }
 

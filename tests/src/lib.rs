@@ -109,20 +109,51 @@ pub struct Controller {
     pub data_dir: PathBuf,
     pub http: String,
     pub mqtt: String,
+    /// Extra `serve` flags, kept for [`Controller::restart`].
+    extra: Vec<String>,
 }
 
 impl Controller {
     pub fn start(dir: &Path, broker: Broker) -> Controller {
+        Self::start_with(dir, broker, &[])
+    }
+
+    /// Starts with extra `serve` flags, e.g. `["--max-upload-bytes", "1000"]`.
+    pub fn start_with(dir: &Path, broker: Broker, extra: &[&str]) -> Controller {
+        Self::launch(dir, broker, extra, "127.0.0.1:0", "127.0.0.1:0")
+    }
+
+    /// Stops the controller (SIGKILL: its embedded broker goes with it) and starts it again
+    /// on the same data directory and the same HTTP and MQTT ports, so players configured
+    /// for it reconnect. Embedded broker only.
+    pub fn restart(&mut self) {
+        self.stop();
+        let dir = self.data_dir.parent().unwrap().to_path_buf();
+        let http = self.http.trim_start_matches("http://").to_string();
+        let mqtt = self.mqtt.trim_start_matches("mqtt://").to_string();
+        let extra: Vec<String> = self.extra.clone();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        *self = Self::launch(&dir, Broker::Embedded, &extra, &http, &mqtt);
+    }
+
+    /// SIGKILL, and forget the endpoints file so a restart waits for the new one.
+    pub fn stop(&mut self) {
+        self.proc.kill();
+        let _ = std::fs::remove_file(self.data_dir.join("endpoints.json"));
+    }
+
+    fn launch(dir: &Path, broker: Broker, extra: &[&str], http: &str, mqtt: &str) -> Controller {
         let data_dir = dir.join("controller-data");
         std::fs::create_dir_all(&data_dir).unwrap();
         let mut cmd = Command::new(bin("signage-controller"));
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--http", "127.0.0.1:0"]);
+            .args(["--http", http])
+            .args(extra);
         match broker {
             Broker::Embedded => {
-                cmd.args(["--mqtt-listen", "127.0.0.1:0"]);
+                cmd.args(["--mqtt-listen", mqtt]);
             }
             Broker::External(m) => {
                 cmd.args(["--mqtt-url", &m.url(), "--mqtt-username", "controller"])
@@ -150,7 +181,91 @@ impl Controller {
             data_dir,
             http: e["http"].as_str().unwrap().to_string(),
             mqtt: e["mqtt"].as_str().unwrap().to_string(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// POST, PUT or DELETE with a JSON body; returns the status and the JSON answer (or null).
+    pub fn send_json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.http);
+        let agent = Self::agent();
+        let response = match method {
+            "POST" => agent.post(&url).send_json(body),
+            "PUT" => agent.put(&url).send_json(body),
+            "DELETE" => agent.delete(&url).call(),
+            other => panic!("unsupported method {other}"),
+        };
+        let mut response = response.expect("HTTP request");
+        let status = response.status().as_u16();
+        let value = response.body_mut().read_json().unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// Like [`Self::send_json`] but the request must succeed (2xx).
+    pub fn put(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.send_json("PUT", path, &body);
+        assert!(
+            (200..300).contains(&status),
+            "PUT {path} answered {status}: {answer}"
+        );
+        answer
+    }
+
+    /// `POST /api/v1/content` with `bytes` as the multipart field `file`.
+    pub fn upload(&self, file_name: &str, bytes: &[u8]) -> (u16, Value) {
+        let (content_type, body) = multipart(file_name, bytes);
+        let mut response = Self::agent()
+            .post(format!("{}/api/v1/content", self.http))
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let value = response.body_mut().read_json().unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// GET raw bytes, optionally with a `Range` header; returns status, body, Content-Range.
+    pub fn get_bytes(&self, path: &str, range: Option<&str>) -> (u16, Vec<u8>, Option<String>) {
+        let mut request = Self::agent().get(format!("{}{path}", self.http));
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        let mut response = request.call().expect("HTTP request");
+        let status = response.status().as_u16();
+        let content_range = response
+            .headers()
+            .get("content-range")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, body, content_range)
+    }
+
+    /// Files in the controller's blob store and upload area.
+    pub fn stored_files(&self) -> (Vec<String>, Vec<String>) {
+        let list = |sub: &str| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(self.data_dir.join("content").join(sub))
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.file_name().to_string_lossy().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        (list("blobs"), list("incoming"))
     }
 
     /// `signage-controller player add`; returns the written player configuration file.
@@ -201,6 +316,66 @@ impl Controller {
     pub fn is_online(&self, id: &str) -> bool {
         self.player(id).is_some_and(|p| p["online"] == true)
     }
+}
+
+/// A `multipart/form-data` body with `bytes` in the field `file`: (content type, body).
+pub fn multipart(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "e2e-boundary-5d1c9a";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A small PNG, different for each `seed` (made with the project's own encoder).
+pub fn test_png(seed: u8) -> Vec<u8> {
+    controller::demo::poster(32, 16, [seed, 40, 90], [200, seed, 30])
+}
+
+/// The Tokyo calendar date `days` from today, as `YYYY-MM-DD`.
+pub fn tokyo_date(days: i64) -> String {
+    let today = content::tokyo::local_date(chrono::Utc::now());
+    (today + chrono::TimeDelta::days(days)).to_string()
+}
+
+/// A player's cache directory as [`start_player`] sets it.
+pub fn player_cache(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}-cache"))
+}
+
+/// What the player last decided to show (`now.json` in its cache directory): readable
+/// while the controller and broker are down.
+pub fn player_now(dir: &Path, name: &str) -> Option<Value> {
+    let bytes = std::fs::read(player_cache(dir, name).join("now.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The proof-of-play records a player still holds (not yet acknowledged).
+pub fn player_pending_plays(dir: &Path, name: &str) -> usize {
+    std::fs::read_to_string(player_cache(dir, name).join("plays.jsonl"))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
+}
+
+/// A running `signage-player run` whose clock starts at `fake_now` (RFC 3339).
+pub fn start_player_at(dir: &Path, config: &Path, name: &str, fake_now: &str) -> Proc {
+    let mut cmd = Command::new(bin("signage-player"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(player_cache(dir, name))
+        .args(["--display", "headless"])
+        .env("SIGNAGE_FAKE_NOW", fake_now);
+    Proc::spawn(&mut cmd, dir, name)
 }
 
 /// A running `signage-player run`.

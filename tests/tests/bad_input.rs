@@ -54,9 +54,12 @@ fn malformed_and_oversized_payloads_are_dropped_without_a_crash() {
     client
         .wait_connected(Duration::from_secs(5))
         .expect("connected");
+    // The controller announces itself after subscribing: from then on nothing is missed.
+    let presence = client.first_message("signage/v1/controller/presence", Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&presence).contains("online"));
 
     let oversized = vec![b'{'; 200 * 1024];
-    let junk: Vec<(&str, Vec<u8>)> = ["presence", "hello", "ack"]
+    let junk: Vec<(&str, Vec<u8>)> = ["presence", "hello", "ack", "now", "plays"]
         .iter()
         .flat_map(|kind| {
             let topic: &'static str = Box::leak(format!("signage/v1/players/kita-1/{kind}").into_boxed_str());

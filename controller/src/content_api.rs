@@ -1,0 +1,683 @@
+//! The content part of the HTTP API: uploads and downloads of files, assets, playlists,
+//! layouts and schedule entries, per-player manifests, "now" and proof of play.
+//!
+//! Every create or edit is validated by the `content` crate on the whole schedule set it would
+//! produce ([`ScheduleSet::new`]), so the API can never store something a player could not
+//! follow; problems come back as 400 with one line per offending field.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
+use chrono::Utc;
+use content::asset::{Asset, AssetKind, MediaFile, Sha256};
+use content::audience::Audience;
+use content::ids::LayoutId;
+use content::layout::Layout;
+use content::playlist::Playlist;
+use content::protocol::PlayerId;
+use content::schedule::ScheduleEntry;
+use content::schedule_set::{ScheduleSet, ScheduleSetParts};
+use content::selection::{Selection, select};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::http::{ApiError, AppState};
+use crate::library::{MediaType, RangeRequest, parse_range, probe_mp4_duration_ms};
+use crate::store::{Blob, ObjectKind, PutOutcome};
+
+/// Multipart framing and small fields on top of the file itself.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit = usize::try_from(max_upload_bytes + MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
+    Router::new()
+        .route(
+            "/api/v1/content",
+            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/api/v1/content/{id}", get(download))
+        .route("/api/v1/assets", get(list::<Asset>).post(create_asset))
+        .route("/api/v1/assets/{id}", put(replace_asset))
+        .route(
+            "/api/v1/playlists",
+            get(list::<Playlist>).post(create::<Playlist>),
+        )
+        .route("/api/v1/playlists/{id}", put(replace::<Playlist>))
+        .route(
+            "/api/v1/layouts",
+            get(list::<Layout>).post(create::<Layout>),
+        )
+        .route("/api/v1/layouts/{id}", put(replace::<Layout>))
+        .route(
+            "/api/v1/schedule/entries",
+            get(list::<ScheduleEntry>).post(create::<ScheduleEntry>),
+        )
+        .route(
+            "/api/v1/schedule/entries/{id}",
+            put(replace::<ScheduleEntry>).delete(delete_entry),
+        )
+        .route("/api/v1/schedule/fallback", put(set_fallback))
+        .route("/api/v1/schedule", get(schedule))
+        .route("/api/v1/players/{id}/manifest", get(manifest))
+        .route("/api/v1/players/{id}/now", get(now))
+        .route("/api/v1/players/{id}/plays", get(plays))
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+/// A content object the generic handlers can store: its kind, id and place in the set.
+pub trait ContentObject: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    const KIND: ObjectKind;
+    fn id(&self) -> &str;
+    fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self>;
+}
+
+impl ContentObject for Asset {
+    const KIND: ObjectKind = ObjectKind::Asset;
+    fn id(&self) -> &str {
+        &self.id.0
+    }
+    fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
+        &mut parts.assets
+    }
+}
+
+impl ContentObject for Playlist {
+    const KIND: ObjectKind = ObjectKind::Playlist;
+    fn id(&self) -> &str {
+        &self.id.0
+    }
+    fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
+        &mut parts.playlists
+    }
+}
+
+impl ContentObject for Layout {
+    const KIND: ObjectKind = ObjectKind::Layout;
+    fn id(&self) -> &str {
+        &self.id.0
+    }
+    fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
+        &mut parts.layouts
+    }
+}
+
+impl ContentObject for ScheduleEntry {
+    const KIND: ObjectKind = ObjectKind::Entry;
+    fn id(&self) -> &str {
+        &self.id.0
+    }
+    fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
+        &mut parts.entries
+    }
+}
+
+/// Parses a JSON body; a missing `id` gets a random one, an `id` in the path must agree.
+fn parse_object<T: ContentObject>(body: &[u8], path_id: Option<&str>) -> Result<T, ApiError> {
+    let kind = T::KIND.as_str();
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("the {kind} is not valid JSON: {e}")))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| bad_request(format!("send the {kind} as a JSON object")))?;
+    match (path_id, object.get("id").and_then(Value::as_str)) {
+        (Some(path), Some(inner)) if path != inner => {
+            return Err(bad_request(format!(
+                "the id in the body ({inner:?}) differs from the id in the URL ({path:?})"
+            )));
+        }
+        (Some(path), None) => {
+            object.insert("id".into(), path.into());
+        }
+        (None, None) => {
+            let id = format!("{kind}-{}", &crate::broker::random_token()[..12]);
+            object.insert("id".into(), id.into());
+        }
+        _ => {}
+    }
+    let object: T =
+        serde_json::from_value(value).map_err(|e| bad_request(format!("invalid {kind}: {e}")))?;
+    check_id(object.id())?;
+    Ok(object)
+}
+
+/// Ids appear in URLs and logs: keep them short and plain.
+fn check_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_request(format!(
+            "id {:?} is not allowed: use 1 to 128 characters of letters, digits, '-', '_' and '.'",
+            id.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// Validates the whole schedule set as it would be with `object` stored.
+async fn validate_with<T: ContentObject>(state: &AppState, object: &T) -> Result<(), ApiError> {
+    let (mut parts, has_fallback) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    let slot = T::slot(&mut parts);
+    match slot.iter_mut().find(|o| o.id() == object.id()) {
+        Some(existing) => *existing = object.clone(),
+        None => slot.push(object.clone()),
+    }
+    check_set(parts, has_fallback)
+}
+
+fn check_set(parts: ScheduleSetParts, has_fallback: bool) -> Result<(), ApiError> {
+    let Err(invalid) = ScheduleSet::new(parts) else {
+        return Ok(());
+    };
+    // Until staff choose a fallback layout, its absence is not this request's problem.
+    let problems: Vec<String> = invalid
+        .0
+        .iter()
+        .filter(|e| has_fallback || e.field != "fallback_layout")
+        .map(ToString::to_string)
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::with_details(
+        StatusCode::BAD_REQUEST,
+        format!("the change was refused: {}", problems.join("; ")),
+        json!({ "problems": problems }),
+    ))
+}
+
+async fn store_object<T: ContentObject>(
+    state: &AppState,
+    object: &T,
+    create_only: bool,
+) -> Result<Response, ApiError> {
+    validate_with(state, object).await?;
+    let outcome = state
+        .store
+        .put_object(T::KIND, object.id(), object, create_only)
+        .await
+        .map_err(ApiError::internal)?;
+    let code = match outcome {
+        None => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "a {} with id {:?} exists already; edit it with PUT or choose another id",
+                    T::KIND.as_str(),
+                    object.id()
+                ),
+            ));
+        }
+        Some(PutOutcome::Created) => StatusCode::CREATED,
+        Some(PutOutcome::Replaced) => StatusCode::OK,
+    };
+    Ok((code, Json(object.clone())).into_response())
+}
+
+async fn create<T: ContentObject>(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let object: T = parse_object(&body, None)?;
+    store_object(&state, &object, true).await
+}
+
+async fn replace<T: ContentObject>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_id(&id)?;
+    let object: T = parse_object(&body, Some(&id))?;
+    store_object(&state, &object, false).await
+}
+
+async fn list<T: ContentObject>(State(state): State<AppState>) -> Result<Json<Vec<T>>, ApiError> {
+    let (mut parts, _) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(std::mem::take(T::slot(&mut parts))))
+}
+
+fn text_only(asset: &Asset) -> Result<(), ApiError> {
+    match asset.kind {
+        AssetKind::TextSlide(_) | AssetKind::Ticker(_) => Ok(()),
+        AssetKind::Image { .. } | AssetKind::Video { .. } => Err(bad_request(
+            "only text_slide and ticker assets are created as JSON; upload images and videos with POST /api/v1/content (multipart, field \"file\")",
+        )),
+    }
+}
+
+async fn create_asset(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let asset: Asset = parse_object(&body, None)?;
+    text_only(&asset)?;
+    store_object(&state, &asset, true).await
+}
+
+async fn replace_asset(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_id(&id)?;
+    let asset: Asset = parse_object(&body, Some(&id))?;
+    text_only(&asset)?;
+    store_object(&state, &asset, false).await
+}
+
+async fn delete_entry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    check_id(&id)?;
+    if state
+        .store
+        .delete_object(ObjectKind::Entry, &id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no schedule entry {id:?}"),
+        ))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Fallback {
+    layout: LayoutId,
+}
+
+async fn set_fallback(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let fallback: Fallback = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
+    let (mut parts, _) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    parts.fallback_layout = fallback.layout.clone();
+    check_set(parts, true)?;
+    state
+        .store
+        .set_fallback_layout(&fallback.layout)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "fallback_layout": fallback.layout })).into_response())
+}
+
+async fn schedule(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (parts, has_fallback) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    let revision = state
+        .store
+        .content_revision()
+        .await
+        .map_err(ApiError::internal)?;
+    let mut value = serde_json::to_value(parts).expect("serialises");
+    if !has_fallback {
+        value["fallback_layout"] = Value::Null;
+    }
+    value["revision"] = revision.into();
+    Ok(Json(value))
+}
+
+/// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
+/// length cannot be probed (WebM), an optional field `duration_ms`.
+async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let limit = state.max_upload_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the file exceeds the upload limit of {limit} bytes (content.max_upload_bytes in the controller configuration)"
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
+        return Err(too_large());
+    }
+    let multipart_error = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the upload is incomplete or malformed ({}); send the whole file again",
+                    e.body_text()
+                ),
+            )
+        }
+    };
+    let mut received = None;
+    let mut duration_ms: Option<u64> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                if received.is_some() {
+                    return Err(bad_request("send exactly one field named \"file\""));
+                }
+                if let Some(name) = field.file_name() {
+                    check_file_name(name)?;
+                }
+                let mut upload = state
+                    .library
+                    .begin_upload()
+                    .await
+                    .map_err(ApiError::internal)?;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if upload.size() + chunk.len() as u64 > limit {
+                        return Err(too_large());
+                    }
+                    upload.write(&chunk).await.map_err(ApiError::internal)?;
+                    if upload.head().len() >= MediaType::SNIFF_BYTES {
+                        sniffed(upload.head())?;
+                    }
+                }
+                let done = upload.finish().await.map_err(ApiError::internal)?;
+                if done.size_bytes == 0 {
+                    return Err(bad_request("the file is empty"));
+                }
+                sniffed(&done.head)?;
+                received = Some(done);
+            }
+            Some("duration_ms") => {
+                let text = field.text().await.map_err(multipart_error)?;
+                duration_ms = Some(text.trim().parse().map_err(|_| {
+                    bad_request(format!(
+                        "duration_ms {text:?} is not a whole number of milliseconds"
+                    ))
+                })?);
+            }
+            other => {
+                return Err(bad_request(format!(
+                    "unexpected field {:?}; send the file in field \"file\" (and optionally duration_ms)",
+                    other.unwrap_or("")
+                )));
+            }
+        }
+    }
+    let Some(received) = received else {
+        return Err(bad_request(
+            "no file: send it as multipart/form-data in field \"file\"",
+        ));
+    };
+    let media = sniffed(&received.head)?;
+    if media.is_video() && duration_ms.is_none() && media != MediaType::WebM {
+        duration_ms = probe_mp4_duration_ms(received.path());
+    }
+    let sha256 = received.sha256.clone();
+    let size_bytes = received.size_bytes;
+    let library = state.library.clone();
+    tokio::task::spawn_blocking(move || received.store(&library))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    state
+        .store
+        .insert_blob(&Blob {
+            sha256: sha256.to_string(),
+            size_bytes,
+            media_type: media.mime().into(),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let file = MediaFile {
+        sha256: sha256.clone(),
+        size_bytes,
+    };
+    let asset = Asset {
+        id: sha256.to_string().as_str().into(),
+        kind: if media.is_video() {
+            AssetKind::Video { file, duration_ms }
+        } else {
+            AssetKind::Image { file }
+        },
+    };
+    let outcome = state
+        .store
+        .put_object(ObjectKind::Asset, &asset.id.0, &asset, true)
+        .await
+        .map_err(ApiError::internal)?;
+    let duplicate = outcome.is_none();
+    tracing::info!(%sha256, size_bytes, media_type = media.mime(), duplicate, "content uploaded");
+    let code = if duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        code,
+        Json(json!({
+            "id": asset.id,
+            "sha256": sha256,
+            "size_bytes": size_bytes,
+            "media_type": media.mime(),
+            "kind": if media.is_video() { "video" } else { "image" },
+            "duration_ms": duration_ms,
+            "duplicate": duplicate,
+            "url": crate::manifest::content_path(&sha256.to_string()),
+        })),
+    )
+        .into_response())
+}
+
+fn sniffed(head: &[u8]) -> Result<MediaType, ApiError> {
+    MediaType::sniff(head).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the file is not a PNG, JPEG, MP4/QuickTime or WebM/Matroska file (recognised from its first bytes, not its name); convert it and upload again",
+        )
+    })
+}
+
+/// The name is only informative (files are stored by hash), but a name with a path in it
+/// signals a broken or hostile client: refuse it rather than guess.
+fn check_file_name(name: &str) -> Result<(), ApiError> {
+    let bad = name.contains('/')
+        || name.contains('\\')
+        || name.contains("..")
+        || name.chars().any(char::is_control)
+        || name.len() > 255;
+    if bad {
+        return Err(bad_request(format!(
+            "file name {:?} is refused: send a plain file name without directories or \"..\"",
+            name.chars().take(80).collect::<String>()
+        )));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/content/{sha256}` with `Range` support, so players resume downloads.
+async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sha: Sha256 = id
+        .parse()
+        .map_err(|_| bad_request("content ids are SHA-256 digests: 64 lowercase hex digits"))?;
+    let Some(blob) = state
+        .store
+        .blob(&sha.to_string())
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no content {sha}"),
+        ));
+    };
+    let mut file = tokio::fs::File::open(state.library.blob_path(&sha))
+        .await
+        .map_err(ApiError::internal)?;
+    let len = file.metadata().await.map_err(ApiError::internal)?.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let common = |builder: axum::http::response::Builder| {
+        builder
+            .header(header::CONTENT_TYPE, &blob.media_type)
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::ETAG, format!("\"{sha}\""))
+            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+    };
+    match parse_range(range, len) {
+        RangeRequest::Unsatisfiable => Ok(common(Response::builder())
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+            .body(Body::empty())
+            .expect("valid response")),
+        RangeRequest::Whole => {
+            let stream = tokio_util::io::ReaderStream::new(file);
+            Ok(common(Response::builder())
+                .status(StatusCode::OK)
+                .header(header::CONTENT_LENGTH, len)
+                .body(Body::from_stream(stream))
+                .expect("valid response"))
+        }
+        RangeRequest::Part(start, end) => {
+            file.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(ApiError::internal)?;
+            let count = end - start + 1;
+            let stream = tokio_util::io::ReaderStream::new(file.take(count));
+            Ok(common(Response::builder())
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_LENGTH, count)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
+                .body(Body::from_stream(stream))
+                .expect("valid response"))
+        }
+    }
+}
+
+fn player_id(id: &str) -> Result<PlayerId, ApiError> {
+    id.parse()
+        .map_err(|e: content::ids::PlayerIdError| bad_request(e.to_string()))
+}
+
+async fn manifest(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = player_id(&id)?;
+    let Some(stored) = state
+        .store
+        .manifest(&id)
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no manifest for player {id} yet: register the player and set a fallback layout"
+            ),
+        ));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::ETAG, format!("\"{}\"", stored.sha256)),
+        ],
+        stored.body,
+    )
+        .into_response())
+}
+
+/// What the controller computes the player should show now, next to what the player reports.
+async fn now(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = player_id(&id)?;
+    let targets = state
+        .store
+        .player_targets()
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(target) = targets.into_iter().find(|t| t.id == id) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no player {id}"),
+        ));
+    };
+    let (parts, has_fallback) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    let at = Utc::now();
+    let expected: Option<Selection> = if has_fallback {
+        ScheduleSet::new(parts)
+            .ok()
+            .map(|set| select(&set, &target, at, &Audience::default(), &[]))
+    } else {
+        None
+    };
+    let reported = state
+        .store
+        .now_showing(&id)
+        .await
+        .map_err(ApiError::internal)?;
+    let manifest = state
+        .store
+        .manifest(&id)
+        .await
+        .map_err(ApiError::internal)?;
+    let expected_layout = expected.as_ref().and_then(|s| match s {
+        Selection::Scheduled { screen, .. } | Selection::Fallback { screen } => {
+            Some(screen.layout.clone())
+        }
+        Selection::Alert { .. } => None,
+    });
+    let agrees = reported
+        .as_ref()
+        .is_some_and(|r| r.layout.is_some() && r.layout == expected_layout);
+    Ok(Json(json!({
+        "player": id,
+        "at": at,
+        "expected": expected,
+        "reported": reported,
+        "agrees": agrees,
+        "manifest": manifest.map(|m| json!({"revision": m.revision, "sha256": m.sha256, "acked_revision": m.acked_revision})),
+    }))
+    .into_response())
+}
+
+async fn plays(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = player_id(&id)?;
+    let plays = state.store.plays(&id).await.map_err(ApiError::internal)?;
+    Ok(Json(plays).into_response())
+}

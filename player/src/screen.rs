@@ -1,0 +1,234 @@
+//! What the screen shows: the player's own run of `content::selection::select` on its cached
+//! manifest, several times a second, with the controller and broker reachable or not.
+//!
+//! Rendering is a later issue; this task decides what each zone shows, checks each file
+//! before it is used (a corrupt file is never shown: the zone stays empty while it is
+//! repaired), logs every finished play to the proof-of-play log and reports what is shown
+//! (`now.json` in the cache directory and the retained `now` topic).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use content::audience::Audience;
+use content::ids::{AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
+use content::protocol::{ManifestFile, NowShowing, PlayRecord, ZoneShowing};
+use content::selection::{Selection, ZoneContent, select};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::cache::{Check, ContentCache};
+use crate::clock::Clock;
+use crate::plays::PlayLog;
+use crate::sync::{HeldManifest, SyncRequest};
+
+const TICK: Duration = Duration::from_millis(200);
+const RECHECK_MISSING: Duration = Duration::from_secs(1);
+
+/// One zone's current item.
+struct Showing {
+    layout: LayoutId,
+    entry: Option<EntryId>,
+    zone: ZoneId,
+    playlist: PlaylistId,
+    item: usize,
+    asset: AssetId,
+    item_started: DateTime<Utc>,
+    /// When this player began showing it (or the item began, whichever is later).
+    since: DateTime<Utc>,
+    ready: bool,
+    file: Option<ManifestFile>,
+    checked: Instant,
+}
+
+impl Showing {
+    fn is(&self, layout: &LayoutId, entry: &Option<EntryId>, zc: &ZoneContent) -> bool {
+        &self.layout == layout
+            && &self.entry == entry
+            && self.playlist == zc.playlist
+            && self.item == zc.item
+            && self.item_started == zc.started_at
+    }
+}
+
+pub struct Screen {
+    pub clock: Clock,
+    pub cache: Arc<ContentCache>,
+    pub held: HeldManifest,
+    pub plays: Arc<Mutex<PlayLog>>,
+    pub now: watch::Sender<NowShowing>,
+    pub sync: mpsc::Sender<SyncRequest>,
+    pub cache_dir: PathBuf,
+}
+
+fn random_id() -> String {
+    use rand::Rng;
+    format!("{:032x}", rand::thread_rng().r#gen::<u128>())
+}
+
+/// Two reports say the same thing (the decision instant aside).
+fn same_report(a: &NowShowing, b: &NowShowing) -> bool {
+    a.manifest_revision == b.manifest_revision
+        && a.kind == b.kind
+        && a.entry == b.entry
+        && a.layout == b.layout
+        && a.zones == b.zones
+}
+
+impl Screen {
+    pub async fn run(self) {
+        let mut zones: BTreeMap<ZoneId, Showing> = BTreeMap::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            zones = self.step(zones).await;
+        }
+    }
+
+    async fn check(&self, file: &ManifestFile) -> bool {
+        let cache = self.cache.clone();
+        let f = file.clone();
+        let state = tokio::task::spawn_blocking(move || cache.check(&f))
+            .await
+            .unwrap_or(Check::Missing);
+        if state != Check::Ready {
+            if state == Check::Corrupt {
+                warn!(asset = %file.asset, "a cached file failed its check before use; it is not shown and is being downloaded again");
+            }
+            let _ = self.sync.try_send(SyncRequest::Repair(file.clone()));
+        }
+        state == Check::Ready
+    }
+
+    fn finish(&self, showing: Showing, end: DateTime<Utc>) {
+        if !showing.ready || end <= showing.since {
+            return;
+        }
+        let record = PlayRecord {
+            id: random_id(),
+            layout: showing.layout,
+            zone: showing.zone,
+            playlist: showing.playlist,
+            item: showing.item,
+            asset: showing.asset,
+            entry: showing.entry,
+            start: showing.since,
+            end,
+        };
+        if let Err(e) = self.plays.lock().expect("not poisoned").append(record) {
+            warn!(%e, "cannot log a play");
+        }
+    }
+
+    async fn step(&self, mut previous: BTreeMap<ZoneId, Showing>) -> BTreeMap<ZoneId, Showing> {
+        let now = self.clock.now();
+        let held = self.held.borrow().clone();
+        let (kind, entry, screen) = match &held {
+            None => ("nothing", None, None),
+            Some(h) => match select(&h.set, &h.target, now, &Audience::default(), &[]) {
+                Selection::Scheduled { entry, screen, .. } => {
+                    ("scheduled", Some(entry), Some(screen))
+                }
+                Selection::Fallback { screen } => ("fallback", None, Some(screen)),
+                Selection::Alert { .. } => ("alert", None, None),
+            },
+        };
+        let mut next = BTreeMap::new();
+        if let (Some(h), Some(screen)) = (&held, &screen) {
+            for zc in &screen.zones {
+                let prev = previous.remove(&zc.zone);
+                let since = match prev {
+                    Some(mut same) if same.is(&screen.layout, &entry, zc) => {
+                        if !same.ready && same.checked.elapsed() >= RECHECK_MISSING {
+                            same.checked = Instant::now();
+                            if let Some(file) = same.file.clone()
+                                && self.check(&file).await
+                            {
+                                same.ready = true;
+                                same.since = now;
+                            }
+                        }
+                        next.insert(zc.zone.clone(), same);
+                        continue;
+                    }
+                    Some(old) => {
+                        // Natural succession or a schedule boundary: the new item's own start;
+                        // otherwise (a new manifest, a late tick) this instant.
+                        let switch = if zc.started_at > old.item_started && zc.started_at <= now {
+                            zc.started_at
+                        } else {
+                            now
+                        };
+                        self.finish(old, switch);
+                        switch
+                    }
+                    None => now,
+                };
+                let file = h.files.get(&zc.asset).cloned();
+                let ready = match &file {
+                    Some(f) => self.check(f).await,
+                    None => true,
+                };
+                next.insert(
+                    zc.zone.clone(),
+                    Showing {
+                        layout: screen.layout.clone(),
+                        entry: entry.clone(),
+                        zone: zc.zone.clone(),
+                        playlist: zc.playlist.clone(),
+                        item: zc.item,
+                        asset: zc.asset.clone(),
+                        item_started: zc.started_at,
+                        since,
+                        ready,
+                        file,
+                        checked: Instant::now(),
+                    },
+                );
+            }
+        }
+        for (_, gone) in previous {
+            self.finish(gone, now);
+        }
+        let report = NowShowing {
+            at: now,
+            manifest_revision: held.as_ref().map(|h| h.revision),
+            kind: kind.to_string(),
+            entry: entry.clone(),
+            layout: screen.as_ref().map(|s| s.layout.clone()),
+            zones: next
+                .values()
+                .map(|s| ZoneShowing {
+                    zone: s.zone.clone(),
+                    asset: s.asset.clone(),
+                    ready: s.ready,
+                    since: s.since,
+                })
+                .collect(),
+        };
+        if !same_report(&report, &self.now.borrow()) {
+            info!(
+                kind,
+                layout = ?report.layout,
+                entry = ?report.entry,
+                zones = %report.zones.iter().map(|z| format!("{}={}{}", z.zone, z.asset, if z.ready { "" } else { " (not ready)" })).collect::<Vec<_>>().join(", "),
+                at = %now,
+                "now showing"
+            );
+            let path = self.cache_dir.join("now.json");
+            let tmp = path.with_extension("tmp");
+            let json = serde_json::to_vec_pretty(&report).expect("serialises");
+            if std::fs::write(&tmp, json)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .is_err()
+            {
+                warn!("cannot write now.json");
+            }
+            self.now.send_replace(report);
+        }
+        next
+    }
+}

@@ -284,6 +284,16 @@ impl Counting {
     pub fn zones(&self) -> impl Iterator<Item = (&str, &ZoneCounter)> {
         self.zones.iter().map(|(n, z)| (n.as_str(), z))
     }
+
+    /// Visits that ended since the last call, with the zone's index in the configuration.
+    /// A long-running caller (the player) takes them regularly so they do not accumulate.
+    pub fn take_completed_visits(&mut self) -> Vec<(usize, crate::zone::Visit)> {
+        self.zones
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, (_, z))| z.take_completed_visits().into_iter().map(move |v| (i, v)))
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@
 //! | `signage/v1/players/{id}/now` | player -> controller | yes | [`NowShowing`] |
 //! | `signage/v1/players/{id}/plays` | player -> controller | no | [`PlayBatch`] |
 //! | `signage/v1/players/{id}/plays_ack` | controller -> player | no | [`PlayBatchAck`] |
+//! | `signage/v1/players/{id}/health` | player -> controller | yes | [`PlayerHealth`] |
+//! | `signage/v1/players/{id}/screenshot_request` | controller -> player | no | [`ScreenshotRequest`] |
+//! | `signage/v1/players/{id}/counts` | player -> controller | no | [`CountsBatch`] |
+//! | `signage/v1/players/{id}/counts_ack` | controller -> player | no | [`CountsAck`] |
 //! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
 //!
 //! The manifest itself ([`Manifest`]: the player's subset of the schedule set and the files it
@@ -53,12 +57,14 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const CONTROLLER_USERNAME: &str = crate::ids::RESERVED_PLAYER_ID;
 
 /// Subscriptions the controller makes: everything players send.
-pub const CONTROLLER_SUBSCRIPTIONS: [&str; 5] = [
+pub const CONTROLLER_SUBSCRIPTIONS: [&str; 7] = [
     "signage/v1/players/+/presence",
     "signage/v1/players/+/hello",
     "signage/v1/players/+/ack",
     "signage/v1/players/+/now",
     "signage/v1/players/+/plays",
+    "signage/v1/players/+/health",
+    "signage/v1/players/+/counts",
 ];
 
 /// Most proof-of-play records in one [`PlayBatch`]; with ids, names and two timestamps each
@@ -95,10 +101,14 @@ pub enum PlayerTopic {
     Now,
     Plays,
     PlaysAck,
+    Health,
+    ScreenshotRequest,
+    Counts,
+    CountsAck,
 }
 
 impl PlayerTopic {
-    pub const ALL: [PlayerTopic; 8] = [
+    pub const ALL: [PlayerTopic; 12] = [
         PlayerTopic::Presence,
         PlayerTopic::Hello,
         PlayerTopic::Config,
@@ -107,6 +117,10 @@ impl PlayerTopic {
         PlayerTopic::Now,
         PlayerTopic::Plays,
         PlayerTopic::PlaysAck,
+        PlayerTopic::Health,
+        PlayerTopic::ScreenshotRequest,
+        PlayerTopic::Counts,
+        PlayerTopic::CountsAck,
     ];
 
     fn level(self) -> &'static str {
@@ -119,6 +133,10 @@ impl PlayerTopic {
             PlayerTopic::Now => "now",
             PlayerTopic::Plays => "plays",
             PlayerTopic::PlaysAck => "plays_ack",
+            PlayerTopic::Health => "health",
+            PlayerTopic::ScreenshotRequest => "screenshot_request",
+            PlayerTopic::Counts => "counts",
+            PlayerTopic::CountsAck => "counts_ack",
         }
     }
 }
@@ -363,6 +381,215 @@ pub struct Ack {
     pub error: Option<String>,
 }
 
+/// Widest screenshot a controller may ask for.
+pub const MAX_SCREENSHOT_WIDTH: u32 = 7680;
+
+/// The controller asks a player for a picture of the frame it composed (not retained: an old
+/// request must not fire again after a reconnection). The PNG does not travel over MQTT (it can
+/// exceed [`MAX_PAYLOAD_BYTES`]): the player sends it with HTTP `PUT` to
+/// `/api/v1/players/{id}/screenshot/{request_id}` at the origin of its manifest URL, logging in
+/// with its MQTT credentials (HTTP basic auth); a player that cannot take it sends
+/// `{"error": "..."}` as JSON to the same URL instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenshotRequest {
+    /// Random, chosen by the controller; 1-64 characters of `a-z 0-9 - _`.
+    pub request_id: String,
+    /// The picture is scaled down to at most this width (aspect kept).
+    pub max_width: u32,
+}
+
+impl ScreenshotRequest {
+    /// Safe as a URL path segment and a sensible size.
+    pub fn is_well_formed(&self) -> bool {
+        (1..=64).contains(&self.request_id.len())
+            && self
+                .request_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && (1..=MAX_SCREENSHOT_WIDTH).contains(&self.max_width)
+    }
+}
+
+/// A player's health (retained): host figures and the renderer's counters. Published
+/// periodically and at once when the renderer's watchdog reports a fault or a recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayerHealth {
+    /// The player's wall clock when this was measured.
+    pub at: DateTime<Utc>,
+    /// Whole machine, percent of all cores, since the previous report.
+    #[serde(default)]
+    pub cpu_percent: Option<f32>,
+    /// The player process, percent of one core, since the previous report.
+    #[serde(default)]
+    pub process_cpu_percent: Option<f32>,
+    #[serde(default)]
+    pub memory_total_bytes: Option<u64>,
+    #[serde(default)]
+    pub memory_available_bytes: Option<u64>,
+    #[serde(default)]
+    pub process_rss_bytes: Option<u64>,
+    /// Hottest thermal zone, where the board exposes one.
+    #[serde(default)]
+    pub temperature_celsius: Option<f32>,
+    /// Free space on the cache directory's file system.
+    #[serde(default)]
+    pub disk_free_bytes: Option<u64>,
+    #[serde(default)]
+    pub disk_total_bytes: Option<u64>,
+    /// `stopped`, `starting`, `paused` or `playing`.
+    pub pipeline_state: String,
+    pub frames_rendered: u64,
+    pub frames_dropped: u64,
+    /// Pipeline rebuilds by the watchdog since the player started.
+    pub rebuilds: u64,
+    /// Seconds since the renderer started.
+    pub uptime_s: u64,
+    /// The latest renderer events (fault, recovered, item_failed), oldest first, at most
+    /// [`MAX_HEALTH_EVENTS`].
+    #[serde(default)]
+    pub events: Vec<HealthEvent>,
+}
+
+/// Most events one [`PlayerHealth`] carries.
+pub const MAX_HEALTH_EVENTS: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthEvent {
+    pub at: DateTime<Utc>,
+    /// `fault`, `recovered` or `item_failed`.
+    pub kind: String,
+    /// The zone, for `item_failed`.
+    #[serde(default)]
+    pub zone: Option<String>,
+    pub message: String,
+}
+
+/// Most counts records in one [`CountsBatch`] (and sequence numbers in one [`CountsAck`]).
+pub const MAX_COUNTS_PER_BATCH: usize = 10;
+/// Most lines plus zones one [`CountsRecord`] may name.
+pub const MAX_COUNTERS: usize = 8;
+/// Longest line or zone name, in bytes.
+pub const MAX_COUNTER_NAME_BYTES: usize = 32;
+/// Most dwell-time histogram buckets (bounds) per zone.
+pub const MAX_DWELL_BUCKETS: usize = 10;
+
+/// People counted by a player's camera over one period (`start`..`end`, the player's clock).
+/// Only numbers: no picture, no box, no track ever leaves the player. `seq` increases by one
+/// per record (gaps are possible after a crash, never repeats), so a record sent twice is
+/// stored once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountsRecord {
+    pub seq: u64,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Camera frames analysed in the period; 0 when the camera gave none.
+    pub frames: u64,
+    /// Crossings per line in this period.
+    #[serde(default)]
+    pub lines: std::collections::BTreeMap<String, LineTally>,
+    #[serde(default)]
+    pub zones: std::collections::BTreeMap<String, ZoneTally>,
+}
+
+/// Crossings of one directed line (see `analytics::line_counter` for the direction).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineTally {
+    #[serde(rename = "in")]
+    pub inbound: u64,
+    #[serde(rename = "out")]
+    pub outbound: u64,
+}
+
+/// One zone over one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneTally {
+    /// People inside at the end of the period; `None` when the camera was not counting then.
+    #[serde(default)]
+    pub occupancy: Option<u32>,
+    /// Highest and mean occupancy over the period's frames (0 without frames).
+    pub max: u32,
+    pub mean: f64,
+    /// Entries and exits in the period.
+    pub entries: u64,
+    pub exits: u64,
+    /// Visits that ended in the period.
+    pub dwell: DwellSummary,
+}
+
+/// Dwell times of the visits that ended in a period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DwellSummary {
+    pub visits: u64,
+    pub mean_s: f64,
+    pub max_s: f64,
+    /// Upper bounds (seconds, inclusive) of the histogram buckets.
+    pub bounds_s: Vec<f64>,
+    /// Visits per bucket: one more than `bounds_s`, the last for longer visits.
+    pub counts: Vec<u64>,
+}
+
+/// Counts records, oldest first, sent until acknowledged (at least once; stored exactly once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountsBatch {
+    pub records: Vec<CountsRecord>,
+}
+
+impl CountsBatch {
+    /// The limits a receiver enforces beyond the payload size.
+    pub fn check(&self) -> Result<(), String> {
+        if self.records.len() > MAX_COUNTS_PER_BATCH {
+            return Err(format!(
+                "{} records in one batch; at most {MAX_COUNTS_PER_BATCH}",
+                self.records.len()
+            ));
+        }
+        for r in &self.records {
+            if r.lines.len() + r.zones.len() > MAX_COUNTERS {
+                return Err(format!(
+                    "record {} names {} lines and zones; at most {MAX_COUNTERS}",
+                    r.seq,
+                    r.lines.len() + r.zones.len()
+                ));
+            }
+            if let Some(name) = r
+                .lines
+                .keys()
+                .chain(r.zones.keys())
+                .find(|n| n.is_empty() || n.len() > MAX_COUNTER_NAME_BYTES)
+            {
+                return Err(format!(
+                    "record {}: the name {:?} is empty or longer than {MAX_COUNTER_NAME_BYTES} bytes",
+                    r.seq,
+                    name.chars().take(40).collect::<String>()
+                ));
+            }
+            if r.end < r.start {
+                return Err(format!("record {} ends before it starts", r.seq));
+            }
+            if i64::try_from(r.seq).is_err() {
+                return Err(format!("sequence number {} is too large", r.seq));
+            }
+            for (name, z) in &r.zones {
+                let d = &z.dwell;
+                if d.bounds_s.len() > MAX_DWELL_BUCKETS || d.counts.len() != d.bounds_s.len() + 1 {
+                    return Err(format!(
+                        "record {}, zone {name}: a dwell histogram needs at most \
+                         {MAX_DWELL_BUCKETS} bounds and one count more than bounds",
+                        r.seq
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The controller stored these records (new or already known); the player may delete them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountsAck {
+    pub seqs: Vec<u64>,
+}
+
 /// A message a player sent, as the controller receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FromPlayer {
@@ -371,6 +598,8 @@ pub enum FromPlayer {
     Ack(Ack),
     Now(NowShowing),
     Plays(PlayBatch),
+    Health(Box<PlayerHealth>),
+    Counts(CountsBatch),
 }
 
 /// A message the controller sent, as a player receives it.
@@ -381,6 +610,8 @@ pub enum ToPlayer {
     PlaysAck(PlayBatchAck),
     /// The player's own presence, echoed back: lets it notice a stale Last Will.
     Presence(Presence),
+    ScreenshotRequest(ScreenshotRequest),
+    CountsAck(CountsAck),
 }
 
 /// Serialises a payload. Payloads are plain data, so this cannot fail.
@@ -437,7 +668,20 @@ pub fn decode_from_player(
             }
             FromPlayer::Plays(batch)
         }
-        PlayerTopic::Config | PlayerTopic::Manifest | PlayerTopic::PlaysAck => {
+        PlayerTopic::Health => FromPlayer::Health(Box::new(decode("health", payload)?)),
+        PlayerTopic::Counts => {
+            let batch: CountsBatch = decode("counts", payload)?;
+            batch.check().map_err(|reason| WireError::Malformed {
+                kind: "counts",
+                reason,
+            })?;
+            FromPlayer::Counts(batch)
+        }
+        PlayerTopic::Config
+        | PlayerTopic::Manifest
+        | PlayerTopic::PlaysAck
+        | PlayerTopic::ScreenshotRequest
+        | PlayerTopic::CountsAck => {
             return Err(WireError::UnknownTopic(topic.to_string()));
         }
     };
@@ -473,8 +717,39 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
             ToPlayer::Manifest(reference)
         }
         PlayerTopic::PlaysAck => ToPlayer::PlaysAck(decode("plays_ack", payload)?),
+        PlayerTopic::CountsAck => {
+            let ack: CountsAck = decode("counts_ack", payload)?;
+            if ack.seqs.len() > MAX_COUNTS_PER_BATCH {
+                return Err(WireError::Malformed {
+                    kind: "counts_ack",
+                    reason: format!(
+                        "{} sequence numbers; at most {MAX_COUNTS_PER_BATCH}",
+                        ack.seqs.len()
+                    ),
+                });
+            }
+            ToPlayer::CountsAck(ack)
+        }
         PlayerTopic::Presence => ToPlayer::Presence(decode("presence", payload)?),
-        PlayerTopic::Hello | PlayerTopic::Ack | PlayerTopic::Now | PlayerTopic::Plays => {
+        PlayerTopic::ScreenshotRequest => {
+            let request: ScreenshotRequest = decode("screenshot_request", payload)?;
+            if !request.is_well_formed() {
+                return Err(WireError::Malformed {
+                    kind: "screenshot_request",
+                    reason: format!(
+                        "request_id must be 1-64 characters of a-z 0-9 - _ and max_width \
+                         1-{MAX_SCREENSHOT_WIDTH}"
+                    ),
+                });
+            }
+            ToPlayer::ScreenshotRequest(request)
+        }
+        PlayerTopic::Hello
+        | PlayerTopic::Ack
+        | PlayerTopic::Now
+        | PlayerTopic::Plays
+        | PlayerTopic::Health
+        | PlayerTopic::Counts => {
             return Err(WireError::UnknownTopic(topic.to_string()));
         }
     };
@@ -655,6 +930,99 @@ mod tests {
         };
         let err = decode_from_player("signage/v1/players/a/plays", &encode(&too_many));
         assert!(matches!(err, Err(WireError::Malformed { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn screenshot_requests_and_health_travel_their_own_way() {
+        let request = ScreenshotRequest {
+            request_id: "0f3a9c".into(),
+            max_width: 640,
+        };
+        let (_, got) =
+            decode_to_player("signage/v1/players/a/screenshot_request", &encode(&request)).unwrap();
+        assert_eq!(got, ToPlayer::ScreenshotRequest(request));
+        for bad in [
+            r#"{"request_id":"../x","max_width":640}"#,
+            r#"{"request_id":"a","max_width":0}"#,
+        ] {
+            let err = decode_to_player("signage/v1/players/a/screenshot_request", bad.as_bytes());
+            assert!(matches!(err, Err(WireError::Malformed { .. })), "{bad}");
+        }
+        let health: PlayerHealth = serde_json::from_str(
+            r#"{"at":"2026-11-25T03:00:00Z","pipeline_state":"playing","frames_rendered":30,
+                "frames_dropped":0,"rebuilds":0,"uptime_s":1}"#,
+        )
+        .unwrap();
+        let (_, got) = decode_from_player("signage/v1/players/a/health", &encode(&health)).unwrap();
+        assert_eq!(got, FromPlayer::Health(Box::new(health.clone())));
+        assert!(decode_to_player("signage/v1/players/a/health", &encode(&health)).is_err());
+    }
+
+    #[test]
+    fn counts_batches_are_bounded_and_a_full_one_fits_the_payload_limit() {
+        use std::collections::BTreeMap;
+        let name = |i: usize| format!("{i:0>width$}", width = MAX_COUNTER_NAME_BYTES);
+        let zone = ZoneTally {
+            occupancy: Some(u32::MAX),
+            max: u32::MAX,
+            mean: 1_234.567_891_234,
+            entries: u64::MAX,
+            exits: u64::MAX,
+            dwell: DwellSummary {
+                visits: u64::MAX,
+                mean_s: 86_399.123_456_789,
+                max_s: 86_399.123_456_789,
+                bounds_s: vec![86_399.123_456_789; MAX_DWELL_BUCKETS],
+                counts: vec![u64::MAX; MAX_DWELL_BUCKETS + 1],
+            },
+        };
+        let record = CountsRecord {
+            seq: i64::MAX as u64,
+            start: Utc::now(),
+            end: Utc::now() + chrono::TimeDelta::seconds(1),
+            frames: u64::MAX,
+            lines: BTreeMap::new(),
+            zones: (0..MAX_COUNTERS).map(|i| (name(i), zone.clone())).collect(),
+        };
+        let full = CountsBatch {
+            records: vec![record.clone(); MAX_COUNTS_PER_BATCH],
+        };
+        let size = encode(&full).len();
+        assert!(size <= MAX_PAYLOAD_BYTES, "{size} bytes");
+        let (_, got) = decode_from_player("signage/v1/players/a/counts", &encode(&full)).unwrap();
+        assert_eq!(got, FromPlayer::Counts(full.clone()));
+        assert!(decode_to_player("signage/v1/players/a/counts", &encode(&full)).is_err());
+
+        let mut too_many = full.clone();
+        too_many.records.push(record.clone());
+        let mut long_name = record.clone();
+        long_name
+            .lines
+            .insert("x".repeat(MAX_COUNTER_NAME_BYTES + 1), LineTally::default());
+        let mut crowded = record.clone();
+        crowded.zones.insert("one-more".into(), zone.clone());
+        for bad in [
+            too_many,
+            CountsBatch {
+                records: vec![long_name],
+            },
+            CountsBatch {
+                records: vec![crowded],
+            },
+        ] {
+            let err = decode_from_player("signage/v1/players/a/counts", &encode(&bad));
+            assert!(matches!(err, Err(WireError::Malformed { .. })), "{err:?}");
+        }
+
+        let ack = CountsAck {
+            seqs: vec![1, 2, 3],
+        };
+        let (_, got) = decode_to_player("signage/v1/players/a/counts_ack", &encode(&ack)).unwrap();
+        assert_eq!(got, ToPlayer::CountsAck(ack));
+        let flood = CountsAck {
+            seqs: (0..=MAX_COUNTS_PER_BATCH as u64).collect(),
+        };
+        assert!(decode_to_player("signage/v1/players/a/counts_ack", &encode(&flood)).is_err());
     }
 
     proptest! {

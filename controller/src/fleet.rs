@@ -66,6 +66,8 @@ pub struct Fleet {
     manifests: HashMap<PlayerId, ManifestRef>,
     /// Manifest revision last published per player.
     published_manifests: HashMap<PlayerId, u64>,
+    /// Where players' health reports go.
+    screens: Arc<crate::screens::Screens>,
 }
 
 /// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
@@ -85,6 +87,7 @@ impl Fleet {
         status: Arc<LinkStatus>,
         session: String,
         base_url: String,
+        screens: Arc<crate::screens::Screens>,
     ) -> AsyncClient {
         let (client, events) = mqtt_link::spawn(options, 4096);
         let fleet = Fleet {
@@ -97,7 +100,9 @@ impl Fleet {
             manifest_inputs: None,
             manifests: HashMap::new(),
             published_manifests: HashMap::new(),
+            screens: screens.clone(),
         };
+        screens.set_client(client.clone());
         tokio::spawn(fleet.run(events));
         client
     }
@@ -314,6 +319,14 @@ impl Fleet {
                     debug!(player = %id, layout = ?showing.layout, "now showing");
                 }
             }),
+            FromPlayer::Health(health) => {
+                debug!(player = %id, frames = health.frames_rendered, "health");
+                self.screens.record_health(&id, (**health).clone());
+                Ok(())
+            }
+            FromPlayer::Counts(batch) => {
+                crate::counts::receive(&self.store, &self.client, &id, batch).await
+            }
             FromPlayer::Plays(batch) => match self.store.insert_plays(&id, &batch.records).await {
                 Ok(new) => {
                     info!(player = %id, batch = %batch.batch, records = batch.records.len(), new, "proof of play stored");

@@ -25,11 +25,15 @@ pub struct AppState {
     pub mqtt_url: String,
     pub library: crate::library::ContentLibrary,
     pub max_upload_bytes: u64,
+    /// Players' health and screenshot requests.
+    pub screens: Arc<crate::screens::Screens>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::content_api::routes(state.max_upload_bytes))
+        .merge(crate::screens::routes())
+        .merge(crate::counts::routes())
         .route("/", get(status_page))
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
@@ -90,10 +94,11 @@ async fn health(State(state): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-async fn players(State(state): State<AppState>) -> Result<Json<Vec<PlayerRecord>>, ApiError> {
-    Ok(Json(
-        state.store.players().await.map_err(ApiError::internal)?,
-    ))
+async fn players(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<crate::screens::PlayerView>>, ApiError> {
+    let players: Vec<PlayerRecord> = state.store.players().await.map_err(ApiError::internal)?;
+    Ok(Json(state.screens.with_health(players)))
 }
 
 async fn status_page() -> Html<&'static str> {

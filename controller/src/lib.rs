@@ -4,11 +4,13 @@
 pub mod broker;
 pub mod config;
 pub mod content_api;
+pub mod counts;
 pub mod demo;
 pub mod enrol;
 pub mod fleet;
 pub mod http;
 pub mod library;
 pub mod manifest;
+pub mod screens;
 pub mod serve;
 pub mod store;

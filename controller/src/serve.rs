@@ -139,12 +139,14 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         .public_http_url
         .clone()
         .unwrap_or_else(|| format!("http://{http_addr}"));
+    let screens = Arc::new(crate::screens::Screens::default());
     let client = Fleet::spawn(
         store.clone(),
         options,
         status.clone(),
         session.clone(),
         public_http,
+        screens.clone(),
     );
     let endpoints = Endpoints {
         http: format!("http://{http_addr}"),
@@ -168,6 +170,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         mqtt_url: endpoints.mqtt.clone(),
         library,
         max_upload_bytes: config.max_upload_bytes,
+        screens,
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -105,9 +105,23 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         "CREATE TABLE content_revision (singleton INTEGER PRIMARY KEY, revision INTEGER NOT NULL)",
     ),
+    // People counts, one row per player and sequence number; `body` is the record's JSON.
+    (
+        9,
+        "CREATE TABLE counts (
+        player_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        start_at TEXT NOT NULL,
+        end_at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (player_id, seq)
+    )",
+    ),
 ];
 
 mod catalog;
+mod counts;
 pub use catalog::{Blob, ObjectKind, PutOutcome, StoredManifest};
 
 /// A registered player as the API shows it.

@@ -26,6 +26,15 @@ pub struct ConfigFile {
     /// Seconds after which a cached file is hashed again before use even if it looks
     /// unchanged (size and modification time are checked every time).
     pub reverify_secs: Option<u64>,
+    /// Draw the screen with the renderer (default true); false runs the schedule without
+    /// drawing, as tests and servers without GStreamer do.
+    pub render: Option<bool>,
+    /// Frames per second of the composed canvas (default 30).
+    pub render_fps: Option<u32>,
+    /// Seconds between health reports (default 30).
+    pub health_secs: Option<u64>,
+    /// People counting (optional): see `camera::CameraFile`.
+    pub camera: Option<crate::camera::CameraFile>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -37,6 +46,7 @@ pub struct Overrides {
     pub cache_dir: Option<PathBuf>,
     pub display: Option<DisplayMode>,
     pub fake_now: Option<String>,
+    pub render: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +62,11 @@ pub struct PlayerConfig {
     pub screen: Screen,
     pub fake_now: Option<chrono::DateTime<chrono::Utc>>,
     pub reverify_secs: u64,
+    pub render: bool,
+    pub render_fps: u32,
+    pub health_secs: u64,
+    /// People counting; `None` counts nothing.
+    pub camera: Option<crate::camera::CameraConfig>,
 }
 
 impl PlayerConfig {
@@ -105,7 +120,22 @@ impl PlayerConfig {
         if reverify_secs == 0 {
             bail!("config key reverify_secs must be at least 1");
         }
+        let render_fps = file.render_fps.unwrap_or(30);
+        if !(1..=120).contains(&render_fps) {
+            bail!("config key render_fps must be between 1 and 120, got {render_fps}");
+        }
+        let health_secs = file.health_secs.unwrap_or(30);
+        if !(1..=86_400).contains(&health_secs) {
+            bail!("config key health_secs must be between 1 and 86400, got {health_secs}");
+        }
         Ok(PlayerConfig {
+            render: flags.render.or(file.render).unwrap_or(true),
+            render_fps,
+            health_secs,
+            camera: file
+                .camera
+                .map(crate::camera::CameraConfig::resolve)
+                .transpose()?,
             fake_now,
             reverify_secs,
             username: flags
@@ -146,6 +176,28 @@ mod tests {
         assert_eq!(c.display, DisplayMode::Headless);
         assert_eq!(c.cache_dir, PathBuf::from("player-cache/kita-1"));
         assert_eq!((c.screen.width, c.screen.height), (1920, 1080));
+        assert!(c.render);
+        assert_eq!((c.render_fps, c.health_secs), (30, 30));
+    }
+
+    #[test]
+    fn rendering_can_be_switched_off_and_tuned() {
+        let c = PlayerConfig::resolve(
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nrender = true\nrender_fps = 5\nhealth_secs = 2\n"),
+            Overrides {
+                render: Some(false),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!c.render);
+        assert_eq!((c.render_fps, c.health_secs), (5, 2));
+        let err = PlayerConfig::resolve(
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nrender_fps = 0\n"),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("render_fps"), "{err}");
     }
 
     #[test]

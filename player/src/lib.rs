@@ -2,8 +2,11 @@
 //! layer over this library.
 
 pub mod cache;
+pub mod camera;
 pub mod clock;
 pub mod config;
+pub mod counts;
+pub mod display;
 pub mod plays;
 pub mod screen;
 pub mod session;

@@ -40,6 +40,9 @@ enum Command {
         /// Start the player's clock at this RFC 3339 instant (tests, drills).
         #[arg(long, env = "SIGNAGE_FAKE_NOW")]
         fake_now: Option<String>,
+        /// Draw the screen (true) or only follow the schedule (false); overrides `render`.
+        #[arg(long)]
+        render: Option<bool>,
     },
 }
 
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
             cache_dir,
             display,
             fake_now,
+            render,
         } => {
             let config = PlayerConfig::load(
                 &config,
@@ -74,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
                     cache_dir,
                     display,
                     fake_now,
+                    render,
                 },
             )?;
             player::session::Session::run(config).await

@@ -1,10 +1,11 @@
 //! What the screen shows: the player's own run of `content::selection::select` on its cached
 //! manifest, several times a second, with the controller and broker reachable or not.
 //!
-//! Rendering is a later issue; this task decides what each zone shows, checks each file
-//! before it is used (a corrupt file is never shown: the zone stays empty while it is
-//! repaired), logs every finished play to the proof-of-play log and reports what is shown
-//! (`now.json` in the cache directory and the retained `now` topic).
+//! This task decides what each zone shows, checks each file before it is used (a corrupt file
+//! is never shown: the zone stays empty while it is repaired), hands the result to the
+//! renderer (`display`, when the player draws), logs every finished play to the proof-of-play
+//! log and reports what is shown (`now.json` in the cache directory and the retained `now`
+//! topic).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,6 +62,10 @@ pub struct Screen {
     pub now: watch::Sender<NowShowing>,
     pub sync: mpsc::Sender<SyncRequest>,
     pub cache_dir: PathBuf,
+    /// The renderer, when the player draws (`render = true`).
+    pub display: Option<Arc<crate::display::Display>>,
+    /// The camera's live occupancy (unknown without a camera): entries may depend on it.
+    pub audience: watch::Receiver<Audience>,
 }
 
 fn random_id() -> String {
@@ -128,7 +133,7 @@ impl Screen {
         let held = self.held.borrow().clone();
         let (kind, entry, screen) = match &held {
             None => ("nothing", None, None),
-            Some(h) => match select(&h.set, &h.target, now, &Audience::default(), &[]) {
+            Some(h) => match select(&h.set, &h.target, now, &self.audience.borrow().clone(), &[]) {
                 Selection::Scheduled { entry, screen, .. } => {
                     ("scheduled", Some(entry), Some(screen))
                 }
@@ -192,6 +197,11 @@ impl Screen {
         }
         for (_, gone) in previous {
             self.finish(gone, now);
+        }
+        if let Some(display) = &self.display {
+            display.show(held.as_ref().map(|h| &h.set).zip(screen.as_ref()), |zone| {
+                next.get(zone).is_some_and(|s: &Showing| s.ready)
+            });
         }
         let report = NowShowing {
             at: now,

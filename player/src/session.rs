@@ -17,6 +17,7 @@ use tracing::{info, warn};
 use crate::cache::ContentCache;
 use crate::clock::Clock;
 use crate::config::PlayerConfig;
+use crate::counts::{Counts, SessionEvent};
 use crate::plays::PlayLog;
 use crate::screen::Screen;
 use crate::state::{Offer, PlayerState};
@@ -38,6 +39,10 @@ pub struct Session {
     /// The proof-of-play batch awaiting its acknowledgement.
     in_flight: Option<(String, Instant)>,
     now: watch::Receiver<NowShowing>,
+    /// The renderer, when the player draws.
+    display: Option<Arc<crate::display::Display>>,
+    /// People counting (does nothing without a `[camera]` section).
+    counts: Counts,
 }
 
 fn presence(state: PresenceState, session: &str) -> Vec<u8> {
@@ -97,6 +102,8 @@ impl Session {
         if pending > 0 {
             info!(pending, "proof-of-play records wait for the controller");
         }
+        let display = crate::display::Display::start(&config, cache.clone())?;
+        let counts = Counts::start(&config, clock, client.clone())?;
         let (sync_tx, sync_rx) = mpsc::channel(64);
         let (now_tx, now_rx) = watch::channel(NowShowing {
             at: clock.now(),
@@ -125,9 +132,23 @@ impl Session {
                 now: now_tx,
                 sync: sync_tx.clone(),
                 cache_dir: config.cache_dir.clone(),
+                display: display.as_ref().map(|(d, _)| d.clone()),
+                audience: counts.audience.clone(),
             }
             .run(),
         );
+        let display = display.map(|(display, events)| {
+            tokio::spawn(
+                crate::display::HealthReporter {
+                    display: display.clone(),
+                    client: client.clone(),
+                    id: config.id.clone(),
+                    every: Duration::from_secs(config.health_secs),
+                }
+                .run(events),
+            );
+            display
+        });
 
         let mut me = Session {
             config,
@@ -140,6 +161,8 @@ impl Session {
             plays,
             in_flight: None,
             now: now_rx,
+            display,
+            counts,
         };
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
@@ -149,7 +172,10 @@ impl Session {
             tokio::select! {
                 event = events.recv() => match event {
                     Some(LinkEvent::Connected) => me.on_connected().await,
-                    Some(LinkEvent::Disconnected { .. }) => me.connected = false,
+                    Some(LinkEvent::Disconnected { .. }) => {
+                        me.connected = false;
+                        me.counts.notify(SessionEvent::Disconnected);
+                    }
                     Some(LinkEvent::Message { topic, payload }) => me.on_message(&topic, &payload).await,
                     None => anyhow::bail!("MQTT link ended unexpectedly"),
                 },
@@ -210,12 +236,20 @@ impl Session {
     async fn on_connected(&mut self) {
         self.connected = true;
         self.in_flight = None;
+        let screenshots = self
+            .display
+            .is_some()
+            .then_some(PlayerTopic::ScreenshotRequest);
         for kind in [
             PlayerTopic::Config,
             PlayerTopic::Presence,
             PlayerTopic::Manifest,
             PlayerTopic::PlaysAck,
-        ] {
+        ]
+        .into_iter()
+        .chain(screenshots)
+        .chain(self.counts.enabled().then_some(PlayerTopic::CountsAck))
+        {
             if let Err(e) = self
                 .client
                 .subscribe(self.topic(kind), QoS::AtLeastOnce)
@@ -225,10 +259,16 @@ impl Session {
             }
         }
         self.announce().await;
+        self.counts.notify(SessionEvent::Connected);
         let hello = Hello {
             id: self.config.id.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            capabilities: vec!["content_cache".into(), "proof_of_play".into()],
+            capabilities: ["content_cache", "proof_of_play"]
+                .into_iter()
+                .chain(self.display.is_some().then_some("render"))
+                .chain(self.counts.enabled().then_some("camera"))
+                .map(String::from)
+                .collect(),
             screen: self.config.screen,
             display: self.config.display,
             started_at: self.started_at,
@@ -323,6 +363,11 @@ impl Session {
                     );
                 }
             }
+            ToPlayer::ScreenshotRequest(request) => match &self.display {
+                Some(display) => display.answer_screenshot(request),
+                None => warn!("dropped a screenshot request: this player does not render"),
+            },
+            ToPlayer::CountsAck(ack) => self.counts.notify(SessionEvent::Ack(ack)),
             ToPlayer::PlaysAck(ack) => {
                 let removed = self
                     .plays

@@ -24,7 +24,7 @@ use tracing::{info, warn};
 use crate::cache::{Check, ContentCache};
 
 const MANIFEST_FILE: &str = "manifest.json";
-const REFERENCE_FILE: &str = "manifest-ref.json";
+pub(crate) const REFERENCE_FILE: &str = "manifest-ref.json";
 /// Largest manifest body accepted over HTTP.
 pub const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
 const RETRY_EVERY: Duration = Duration::from_secs(3);
@@ -91,7 +91,7 @@ pub struct ContentSync {
 }
 
 /// `http://host:port` of an absolute URL.
-fn origin(url: &str) -> anyhow::Result<String> {
+pub(crate) fn origin(url: &str) -> anyhow::Result<String> {
     let (scheme, rest) = url
         .split_once("://")
         .with_context(|| format!("{url:?} is not an absolute URL"))?;

@@ -373,7 +373,7 @@ pub fn start_player_at(dir: &Path, config: &Path, name: &str, fake_now: &str) ->
         .arg(config)
         .arg("--cache-dir")
         .arg(player_cache(dir, name))
-        .args(["--display", "headless"])
+        .args(["--display", "headless", "--render", "false"])
         .env("SIGNAGE_FAKE_NOW", fake_now);
     Proc::spawn(&mut cmd, dir, name)
 }
@@ -386,7 +386,9 @@ pub fn start_player(dir: &Path, config: &Path, name: &str) -> Proc {
         .arg(config)
         .arg("--cache-dir")
         .arg(dir.join(format!("{name}-cache")));
-    cmd.args(["--display", "headless"]);
+    // Without the renderer: these players follow their schedule light; the rendering tests
+    // start theirs with `--render true`.
+    cmd.args(["--display", "headless", "--render", "false"]);
     Proc::spawn(&mut cmd, dir, name)
 }
 

@@ -225,6 +225,12 @@ impl Pipeline {
         &self.counting
     }
 
+    /// For callers that take completed visits as they go (see
+    /// [`Counting::take_completed_visits`]).
+    pub fn counting_mut(&mut self) -> &mut Counting {
+        &mut self.counting
+    }
+
     /// The JSON summary so far, given the wall-clock time spent.
     pub fn summary(&self, wall: Duration) -> CountSummary {
         let frames = self.counting.frames();

@@ -1,0 +1,415 @@
+//! People counts on their way to the controller: each period the camera closes gets the next
+//! sequence number and is appended to a durable log (JSON lines in the cache directory, each
+//! fsynced) before it is sent; batches go out on `counts`, one at a time, resent after 10 s
+//! without an answer and after every reconnection; a record leaves the log only when the
+//! controller's `counts_ack` names its sequence number. So nothing is lost while the player is
+//! offline or restarts, and the controller stores each record once (unique player + seq).
+//!
+//! The sequence number survives restarts in `counts-seq` (written atomically before the record
+//! is appended: a crash in between skips a number, never repeats one).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use content::audience::Audience;
+use content::protocol::{
+    self, CountsAck, CountsBatch, CountsRecord, MAX_COUNTS_PER_BATCH, MAX_PAYLOAD_BYTES,
+    PlayerTopic, Topic,
+};
+use rumqttc::{AsyncClient, QoS};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::camera::{CameraLink, Period};
+use crate::clock::Clock;
+use crate::config::PlayerConfig;
+
+const LOG_FILE: &str = "counts.jsonl";
+const SEQ_FILE: &str = "counts-seq";
+/// A batch not acknowledged within this time is sent again (same sequence numbers).
+const RESEND_AFTER: Duration = Duration::from_secs(10);
+
+/// The durable log of unacknowledged counts records.
+pub struct CountsLog {
+    path: PathBuf,
+    seq_path: PathBuf,
+    next_seq: u64,
+    pending: Vec<CountsRecord>,
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+impl CountsLog {
+    /// Loads what is not acknowledged yet. A torn last line (power cut mid-write) is skipped.
+    pub fn open(cache_dir: &Path) -> std::io::Result<CountsLog> {
+        std::fs::create_dir_all(cache_dir)?;
+        let path = cache_dir.join(LOG_FILE);
+        let seq_path = cache_dir.join(SEQ_FILE);
+        let mut torn = false;
+        let pending: Vec<CountsRecord> = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                torn = !text.is_empty() && !text.ends_with('\n');
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .filter_map(|line| match serde_json::from_str(line) {
+                        Ok(record) => Some(record),
+                        Err(e) => {
+                            warn!(%e, "skipping an unreadable counts line");
+                            torn = true;
+                            None
+                        }
+                    })
+                    .collect()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let stored: u64 = std::fs::read_to_string(&seq_path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        let after_pending = pending.iter().map(|r| r.seq + 1).max().unwrap_or(1);
+        let log = CountsLog {
+            path,
+            seq_path,
+            next_seq: stored.max(after_pending),
+            pending,
+        };
+        if torn {
+            // Otherwise the next record would be appended to the torn line and lost with it.
+            log.rewrite()?;
+        }
+        Ok(log)
+    }
+
+    fn rewrite(&self) -> std::io::Result<()> {
+        let mut text = Vec::new();
+        for record in &self.pending {
+            text.extend(protocol::encode(record));
+            text.push(b'\n');
+        }
+        write_atomically(&self.path, &text)
+    }
+
+    /// Gives the period the next sequence number and logs it durably.
+    pub fn append(&mut self, period: Period) -> std::io::Result<CountsRecord> {
+        let seq = self.next_seq;
+        write_atomically(&self.seq_path, format!("{}\n", seq + 1).as_bytes())?;
+        self.next_seq = seq + 1;
+        let record = CountsRecord {
+            seq,
+            start: period.start,
+            end: period.end,
+            frames: period.frames,
+            lines: period.lines,
+            zones: period.zones,
+        };
+        let mut line = protocol::encode(&record);
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(&line)?;
+        file.sync_data()?;
+        self.pending.push(record.clone());
+        Ok(record)
+    }
+
+    pub fn pending(&self) -> &[CountsRecord] {
+        &self.pending
+    }
+
+    /// Drops acknowledged records, rewriting the file atomically.
+    pub fn acknowledge(&mut self, seqs: &[u64]) -> std::io::Result<usize> {
+        let seqs: HashSet<u64> = seqs.iter().copied().collect();
+        let before = self.pending.len();
+        self.pending.retain(|r| !seqs.contains(&r.seq));
+        let removed = before - self.pending.len();
+        if removed == 0 {
+            return Ok(0);
+        }
+        self.rewrite()?;
+        Ok(removed)
+    }
+
+    /// The oldest pending records that fit one batch (count and payload limits).
+    pub fn next_batch(&self) -> Option<CountsBatch> {
+        let mut batch = CountsBatch {
+            records: self
+                .pending
+                .iter()
+                .take(MAX_COUNTS_PER_BATCH)
+                .cloned()
+                .collect(),
+        };
+        while batch.records.len() > 1 && protocol::encode(&batch).len() > MAX_PAYLOAD_BYTES {
+            batch.records.pop();
+        }
+        (!batch.records.is_empty()).then_some(batch)
+    }
+}
+
+/// What the MQTT session tells the counts task.
+#[derive(Debug)]
+pub enum SessionEvent {
+    Connected,
+    Disconnected,
+    Ack(CountsAck),
+}
+
+/// The session's handle on counting: events for the counts task (none without a camera) and
+/// the live audience for the screen.
+pub struct Counts {
+    events: Option<mpsc::Sender<SessionEvent>>,
+    pub audience: watch::Receiver<Audience>,
+}
+
+impl Counts {
+    /// Starts the camera thread and the counts task when the configuration has a camera.
+    pub fn start(
+        config: &PlayerConfig,
+        clock: Clock,
+        client: AsyncClient,
+    ) -> anyhow::Result<Counts> {
+        let (audience_tx, audience) = watch::channel(Audience::default());
+        let Some(camera) = config.camera.clone() else {
+            return Ok(Counts {
+                events: None,
+                audience,
+            });
+        };
+        let log = CountsLog::open(&config.cache_dir)?;
+        if !log.pending().is_empty() {
+            info!(
+                pending = log.pending().len(),
+                "counts records wait for the controller"
+            );
+        }
+        let (periods_tx, periods) = mpsc::channel(16);
+        let (events_tx, events) = mpsc::channel(64);
+        crate::camera::spawn(
+            camera,
+            clock,
+            CameraLink {
+                periods: periods_tx,
+                audience: audience_tx,
+            },
+        )?;
+        let task = CountsTask {
+            log: Arc::new(Mutex::new(log)),
+            client,
+            topic: Topic::player(&config.id, PlayerTopic::Counts).to_string(),
+            connected: false,
+            in_flight: None,
+        };
+        tokio::spawn(task.run(periods, events));
+        Ok(Counts {
+            events: Some(events_tx),
+            audience,
+        })
+    }
+
+    /// Whether a camera counts (the configuration has a `[camera]` section).
+    pub fn enabled(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Never waits: the MQTT loop must not block on counting.
+    pub fn notify(&self, event: SessionEvent) {
+        if let Some(events) = &self.events
+            && let Err(e) = events.try_send(event)
+        {
+            warn!(%e, "the counts task is busy; it catches up on its next tick");
+        }
+    }
+}
+
+struct CountsTask {
+    log: Arc<Mutex<CountsLog>>,
+    client: AsyncClient,
+    topic: String,
+    connected: bool,
+    /// Sequence numbers of the batch awaiting its acknowledgement, and when it left.
+    in_flight: Option<(Vec<u64>, Instant)>,
+}
+
+impl CountsTask {
+    async fn run(
+        mut self,
+        periods: mpsc::Receiver<Period>,
+        mut events: mpsc::Receiver<SessionEvent>,
+    ) {
+        let mut periods = Some(periods);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                period = async { periods.as_mut()?.recv().await }, if periods.is_some() => match period {
+                    Some(period) => {
+                        let log = self.log.clone();
+                        match tokio::task::spawn_blocking(move || log.lock().expect("not poisoned").append(period)).await {
+                            Ok(Ok(record)) => info!(seq = record.seq, frames = record.frames, "counts recorded"),
+                            Ok(Err(e)) => warn!(%e, "cannot log counts; this period is lost"),
+                            Err(e) => warn!(%e, "cannot log counts; this period is lost"),
+                        }
+                        if self.in_flight.is_none() {
+                            self.send().await;
+                        }
+                    }
+                    None => periods = None,
+                },
+                event = events.recv() => match event {
+                    Some(SessionEvent::Connected) => {
+                        self.connected = true;
+                        self.in_flight = None;
+                        self.send().await;
+                    }
+                    Some(SessionEvent::Disconnected) => self.connected = false,
+                    Some(SessionEvent::Ack(ack)) => self.on_ack(ack).await,
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    if self.in_flight.as_ref().is_none_or(|(_, sent)| sent.elapsed() >= RESEND_AFTER) {
+                        self.send().await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_ack(&mut self, ack: CountsAck) {
+        let log = self.log.clone();
+        let seqs = ack.seqs.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            let mut log = log.lock().expect("not poisoned");
+            let removed = log.acknowledge(&seqs);
+            let pending: HashSet<u64> = log.pending().iter().map(|r| r.seq).collect();
+            (removed, pending)
+        })
+        .await;
+        let Ok((removed, pending)) = removed else {
+            return;
+        };
+        match removed {
+            Ok(n) => info!(removed = n, "counts acknowledged"),
+            Err(e) => warn!(%e, "cannot update the counts log"),
+        }
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|(seqs, _)| seqs.iter().all(|s| !pending.contains(s)))
+        {
+            self.in_flight = None;
+            self.send().await;
+        }
+    }
+
+    /// Sends the oldest unacknowledged records, one batch at a time.
+    async fn send(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let batch = self.log.lock().expect("not poisoned").next_batch();
+        let Some(batch) = batch else {
+            self.in_flight = None;
+            return;
+        };
+        let seqs: Vec<u64> = batch.records.iter().map(|r| r.seq).collect();
+        self.in_flight = Some((seqs, Instant::now()));
+        if let Err(e) = self
+            .client
+            .publish(
+                self.topic.clone(),
+                QoS::AtLeastOnce,
+                false,
+                protocol::encode(&batch),
+            )
+            .await
+        {
+            warn!(%e, "cannot send counts");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use content::protocol::LineTally;
+
+    fn period(inbound: u64) -> Period {
+        Period {
+            start: Utc::now(),
+            end: Utc::now(),
+            frames: 150,
+            lines: [(
+                "door".to_string(),
+                LineTally {
+                    inbound,
+                    outbound: 0,
+                },
+            )]
+            .into(),
+            zones: Default::default(),
+        }
+    }
+
+    #[test]
+    fn records_survive_reopening_until_acknowledged_and_seqs_never_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        for n in 0..3 {
+            log.append(period(n)).unwrap();
+        }
+        // A torn line at the end is skipped, not fatal.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(LOG_FILE))
+            .unwrap();
+        f.write_all(b"{\"seq\":4,\"sta").unwrap();
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        let seqs: Vec<u64> = log.pending().iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        // The torn line is gone, so the next record is not glued to it.
+        log.append(period(5)).unwrap();
+        let log2 = CountsLog::open(dir.path()).unwrap();
+        assert_eq!(log2.pending().len(), 4);
+        assert_eq!(log.acknowledge(&[4]).unwrap(), 1);
+        assert_eq!(log.acknowledge(&[1, 3, 99]).unwrap(), 2);
+        // Everything acknowledged: the next number still follows the last one used.
+        assert_eq!(log.acknowledge(&[2]).unwrap(), 1);
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        assert!(log.pending().is_empty());
+        assert_eq!(log.append(period(7)).unwrap().seq, 5);
+        let log = CountsLog::open(dir.path()).unwrap();
+        assert_eq!(
+            log.next_batch().unwrap().records[0].lines["door"].inbound,
+            7
+        );
+    }
+
+    #[test]
+    fn batches_respect_the_record_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        for n in 0..(MAX_COUNTS_PER_BATCH as u64 + 5) {
+            log.append(period(n)).unwrap();
+        }
+        let batch = log.next_batch().unwrap();
+        assert_eq!(batch.records.len(), MAX_COUNTS_PER_BATCH);
+        assert_eq!(batch.records[0].seq, 1);
+        assert!(batch.check().is_ok());
+    }
+}

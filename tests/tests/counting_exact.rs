@@ -1,0 +1,167 @@
+//! People counting end to end: a player whose camera is the synthetic `crossings` scene
+//! (6 people cross the door line `in`, 1 `out`, by construction; see
+//! `analytics::edge::synthetic_camera`) publishes counts every 2 s. The controller (and its
+//! embedded broker) is killed while the scene runs and started again: every record still
+//! arrives exactly once and the totals are exact. Meanwhile the live occupancy of the zone
+//! right of the door drives the player's own selection (an entry for "at least one person").
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use e2e::{Broker, Controller, Proc, bin, player_cache, player_now, tokyo_date, wait_until};
+use serde_json::{Value, json};
+
+const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crossings\"\n\
+    lines = [\"door:320,100,320,460\"]\nzones = [\"right:330,120,620,120,620,470,330,470\"]\n\
+    publish_interval_secs = 2\n";
+
+fn pending_counts(dir: &Path, name: &str) -> usize {
+    std::fs::read_to_string(player_cache(dir, name).join("counts.jsonl"))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
+}
+
+fn slide(controller: &Controller, id: &str, title: &str) {
+    controller.put(
+        &format!("/api/v1/assets/{id}"),
+        json!({"kind": "text_slide", "texts": {"en": {"title": title, "body": ""}},
+               "colours": {"text": "#ffffff", "background": "#003366"}}),
+    );
+    controller.put(
+        &format!("/api/v1/playlists/{id}"),
+        json!({"items": [{"asset": id}]}),
+    );
+    controller.put(
+        &format!("/api/v1/layouts/{id}"),
+        json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
+            {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
+    );
+}
+
+fn layout(dir: &Path, name: &str) -> Option<String> {
+    player_now(dir, name)?["layout"].as_str().map(String::from)
+}
+
+#[test]
+fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut controller = Controller::start(dir.path(), Broker::Embedded);
+    slide(&controller, "quiet", "Welcome");
+    slide(&controller, "crowd", "Please take a number");
+    controller.put("/api/v1/schedule/fallback", json!({"layout": "quiet"}));
+    controller.put(
+        "/api/v1/schedule/entries/crowd",
+        json!({"targets": [{"kind": "all"}], "dates": {"start": tokyo_date(-1)},
+               "occupancy": {"at_least": 1}, "layout": "crowd", "priority": 5}),
+    );
+    let config = controller.add_player("cam-1", "kita", 2);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(CAMERA);
+    std::fs::write(&config, text).unwrap();
+    let mut player = Proc::spawn(
+        Command::new(bin("signage-player"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .arg("--cache-dir")
+            .arg(player_cache(dir.path(), "cam-1"))
+            .args(["--display", "headless"]),
+        dir.path(),
+        "cam-1",
+    );
+
+    let records = |c: &Controller| -> Value {
+        let (status, body) = c.get("/api/v1/players/cam-1/counts");
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "three counts records stored",
+        || {
+            assert!(player.is_running(), "player exited:\n{}", player.log());
+            records(&controller)["totals"]["records"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 3
+        },
+    );
+    // People in the zone right of the door: the occupancy entry applies on the player.
+    wait_until(
+        Duration::from_secs(30),
+        "the player to select the occupancy entry",
+        || layout(dir.path(), "cam-1").as_deref() == Some("crowd"),
+    );
+
+    // Controller and broker gone while the scene goes on: records wait in the player's log.
+    controller.stop();
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        pending_counts(dir.path(), "cam-1") >= 2,
+        "counts are logged while offline"
+    );
+    controller.restart();
+
+    wait_until(
+        Duration::from_secs(90),
+        "the synthetic scene to end",
+        || {
+            assert!(player.is_running(), "player exited:\n{}", player.log());
+            player.log().contains("the camera input ended")
+        },
+    );
+    wait_until(Duration::from_secs(30), "every record acknowledged", || {
+        pending_counts(dir.path(), "cam-1") == 0
+    });
+    // With the camera gone the occupancy is unknown: the conditional entry no longer applies.
+    wait_until(Duration::from_secs(10), "the fallback again", || {
+        layout(dir.path(), "cam-1").as_deref() == Some("quiet")
+    });
+
+    let body = records(&controller);
+    let list = body["records"].as_array().unwrap();
+    let seqs: Vec<u64> = list.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "every record once, none missing");
+    for pair in list.windows(2) {
+        assert_eq!(
+            pair[0]["end"], pair[1]["start"],
+            "periods chain without gap"
+        );
+    }
+    let door = &body["totals"]["lines"]["door"];
+    assert_eq!(
+        (door["in"].as_u64(), door["out"].as_u64()),
+        (Some(6), Some(1)),
+        "{}",
+        body["totals"]
+    );
+    let zone = &body["totals"]["zones"]["right"];
+    assert!(zone["max"].as_u64().unwrap() >= 1, "{zone}");
+    assert!(zone["entries"].as_u64().unwrap() >= 1, "{zone}");
+    let frames = body["totals"]["frames"].as_u64().unwrap();
+    assert!(
+        frames > 500,
+        "the whole scene was analysed: {frames} frames"
+    );
+
+    // A time window returns the records whose period starts in it.
+    let from = list[1]["start"].as_str().unwrap();
+    let to = list[3]["start"].as_str().unwrap();
+    let (status, window) = controller.get(&format!(
+        "/api/v1/players/cam-1/counts?from={}&to={}",
+        from.replace('+', "%2B"),
+        to.replace('+', "%2B")
+    ));
+    assert_eq!(status, 200, "{window}");
+    let got: Vec<u64> = window["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [seqs[1], seqs[2]]);
+    let (status, _) = controller.get("/api/v1/players/cam-1/counts?from=yesterday");
+    assert_eq!(status, 400);
+}

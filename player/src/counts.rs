@@ -9,7 +9,6 @@
 //! is appended: a crash in between skips a number, never repeats one).
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +25,7 @@ use tracing::{info, warn};
 use crate::camera::{CameraLink, Period};
 use crate::clock::Clock;
 use crate::config::PlayerConfig;
+use crate::journal::{Journal, write_atomically};
 
 const LOG_FILE: &str = "counts.jsonl";
 const SEQ_FILE: &str = "counts-seq";
@@ -34,72 +34,31 @@ const RESEND_AFTER: Duration = Duration::from_secs(10);
 
 /// The durable log of unacknowledged counts records.
 pub struct CountsLog {
-    path: PathBuf,
+    journal: Journal<CountsRecord>,
     seq_path: PathBuf,
     next_seq: u64,
-    pending: Vec<CountsRecord>,
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 impl CountsLog {
-    /// Loads what is not acknowledged yet. A torn last line (power cut mid-write) is skipped.
+    /// Loads what is not acknowledged yet.
     pub fn open(cache_dir: &Path) -> std::io::Result<CountsLog> {
-        std::fs::create_dir_all(cache_dir)?;
-        let path = cache_dir.join(LOG_FILE);
+        let journal: Journal<CountsRecord> = Journal::open(cache_dir.join(LOG_FILE))?;
         let seq_path = cache_dir.join(SEQ_FILE);
-        let mut torn = false;
-        let pending: Vec<CountsRecord> = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                torn = !text.is_empty() && !text.ends_with('\n');
-                text.lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .filter_map(|line| match serde_json::from_str(line) {
-                        Ok(record) => Some(record),
-                        Err(e) => {
-                            warn!(%e, "skipping an unreadable counts line");
-                            torn = true;
-                            None
-                        }
-                    })
-                    .collect()
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
         let stored: u64 = std::fs::read_to_string(&seq_path)
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(1);
-        let after_pending = pending.iter().map(|r| r.seq + 1).max().unwrap_or(1);
-        let log = CountsLog {
-            path,
+        let after_pending = journal
+            .pending()
+            .iter()
+            .map(|r| r.seq + 1)
+            .max()
+            .unwrap_or(1);
+        Ok(CountsLog {
+            journal,
             seq_path,
             next_seq: stored.max(after_pending),
-            pending,
-        };
-        if torn {
-            // Otherwise the next record would be appended to the torn line and lost with it.
-            log.rewrite()?;
-        }
-        Ok(log)
-    }
-
-    fn rewrite(&self) -> std::io::Result<()> {
-        let mut text = Vec::new();
-        for record in &self.pending {
-            text.extend(protocol::encode(record));
-            text.push(b'\n');
-        }
-        write_atomically(&self.path, &text)
+        })
     }
 
     /// Gives the period the next sequence number and logs it durably.
@@ -115,40 +74,25 @@ impl CountsLog {
             lines: period.lines,
             zones: period.zones,
         };
-        let mut line = protocol::encode(&record);
-        line.push(b'\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        file.write_all(&line)?;
-        file.sync_data()?;
-        self.pending.push(record.clone());
+        self.journal.append(record.clone())?;
         Ok(record)
     }
 
     pub fn pending(&self) -> &[CountsRecord] {
-        &self.pending
+        self.journal.pending()
     }
 
-    /// Drops acknowledged records, rewriting the file atomically.
+    /// Drops acknowledged records.
     pub fn acknowledge(&mut self, seqs: &[u64]) -> std::io::Result<usize> {
         let seqs: HashSet<u64> = seqs.iter().copied().collect();
-        let before = self.pending.len();
-        self.pending.retain(|r| !seqs.contains(&r.seq));
-        let removed = before - self.pending.len();
-        if removed == 0 {
-            return Ok(0);
-        }
-        self.rewrite()?;
-        Ok(removed)
+        self.journal.remove(|r| seqs.contains(&r.seq))
     }
 
     /// The oldest pending records that fit one batch (count and payload limits).
     pub fn next_batch(&self) -> Option<CountsBatch> {
         let mut batch = CountsBatch {
             records: self
-                .pending
+                .pending()
                 .iter()
                 .take(MAX_COUNTS_PER_BATCH)
                 .cloned()
@@ -348,6 +292,7 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use content::protocol::LineTally;
+    use std::io::Write;
 
     fn period(inbound: u64) -> Period {
         Period {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod counts;
 pub mod display;
+pub mod journal;
 pub mod plays;
 pub mod screen;
 pub mod session;

@@ -3,77 +3,37 @@
 //! acknowledged storing them, so plays survive crashes, restarts and hours offline.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use content::protocol::PlayRecord;
+
+use crate::journal::Journal;
 
 const FILE: &str = "plays.jsonl";
 
 pub struct PlayLog {
-    path: PathBuf,
-    pending: Vec<PlayRecord>,
+    journal: Journal<PlayRecord>,
 }
 
 impl PlayLog {
-    /// Loads unacknowledged records. A torn last line (power cut mid-write) is skipped.
     pub fn open(cache_dir: &Path) -> std::io::Result<PlayLog> {
-        let path = cache_dir.join(FILE);
-        let pending = match std::fs::read_to_string(&path) {
-            Ok(text) => text
-                .lines()
-                .filter_map(|line| match serde_json::from_str(line) {
-                    Ok(record) => Some(record),
-                    Err(e) => {
-                        tracing::warn!(%e, "skipping an unreadable proof-of-play line");
-                        None
-                    }
-                })
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(PlayLog { path, pending })
+        Ok(PlayLog {
+            journal: Journal::open(cache_dir.join(FILE))?,
+        })
     }
 
     pub fn append(&mut self, record: PlayRecord) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(&record).expect("records serialise");
-        line.push(b'\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        file.write_all(&line)?;
-        file.sync_data()?;
-        self.pending.push(record);
-        Ok(())
+        self.journal.append(record)
     }
 
     pub fn pending(&self) -> &[PlayRecord] {
-        &self.pending
+        self.journal.pending()
     }
 
-    /// Drops acknowledged records, rewriting the file atomically.
+    /// Drops acknowledged records.
     pub fn acknowledge(&mut self, ids: &[String]) -> std::io::Result<usize> {
         let ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let before = self.pending.len();
-        self.pending.retain(|r| !ids.contains(r.id.as_str()));
-        let removed = before - self.pending.len();
-        if removed == 0 {
-            return Ok(0);
-        }
-        let tmp = self.path.with_extension("tmp");
-        {
-            let mut file = std::fs::File::create(&tmp)?;
-            for record in &self.pending {
-                let mut line = serde_json::to_vec(record).expect("records serialise");
-                line.push(b'\n');
-                file.write_all(&line)?;
-            }
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
-        Ok(removed)
+        self.journal.remove(|r| ids.contains(r.id.as_str()))
     }
 }
 
@@ -81,6 +41,7 @@ impl PlayLog {
 mod tests {
     use super::*;
     use chrono::Utc;
+    use std::io::Write;
 
     fn record(id: &str) -> PlayRecord {
         PlayRecord {

@@ -402,6 +402,16 @@ pub struct Mosquitto {
     pub controller_password: String,
 }
 
+/// As root, Mosquitto would switch to the `mosquitto` user, who cannot read the test's private
+/// temporary directory: the configuration line that keeps it as root, or nothing.
+pub fn mosquitto_user_line() -> &'static str {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if is_root { "user root\n" } else { "" }
+}
+
 fn find_program(name: &str) -> PathBuf {
     for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
         let p = Path::new(dir).join(name);
@@ -412,7 +422,8 @@ fn find_program(name: &str) -> PathBuf {
     panic!("{name} is not installed: run scripts/setup.sh (it installs the mosquitto package)");
 }
 
-fn mosquitto_passwd(file: &Path, user: &str, password: &str) {
+/// Adds or replaces a user in a Mosquitto password file.
+pub fn mosquitto_passwd(file: &Path, user: &str, password: &str) {
     let out = Command::new(find_program("mosquitto_passwd"))
         .arg("-b")
         .arg(file)
@@ -433,12 +444,7 @@ impl Mosquitto {
         std::fs::write(&passwd, "").unwrap();
         let controller_password = format!("c{}", u64::from(port) * 7919);
         mosquitto_passwd(&passwd, "controller", &controller_password);
-        // As root, Mosquitto would switch to the `mosquitto` user, who cannot read the
-        // test's private temporary directory.
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let user_line = mosquitto_user_line();
         // The ACL operators install, so the test proves it lets every needed message through.
         let acl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/mosquitto/acl");
         let conf = dir.join("mosquitto.conf");
@@ -446,7 +452,7 @@ impl Mosquitto {
             &conf,
             format!(
                 "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
-                if is_root { "user root\n" } else { "" },
+                user_line,
                 passwd.display(),
                 acl.display()
             ),

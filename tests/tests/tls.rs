@@ -5,7 +5,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Proc, bin, free_port, player_password, start_player, wait_until};
+use e2e::{
+    Proc, bin, free_port, mosquitto_passwd, mosquitto_user_line, player_password, start_player,
+    wait_until,
+};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -83,16 +86,6 @@ fn make_ca(dir: &Path, name: &str) {
     );
 }
 
-fn passwd(file: &Path, user: &str, password: &str) {
-    let ok = Command::new("mosquitto_passwd")
-        .arg("-b")
-        .arg(file)
-        .args([user, password])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 fn start_controller(dir: &Path, name: &str, url: &str, ca: &Path) -> (Proc, std::path::PathBuf) {
     let data = dir.join(format!("{name}-data"));
     let mut cmd = Command::new(bin("signage-controller"));
@@ -152,14 +145,10 @@ fn controller_and_player_over_mqtts_with_a_private_ca() {
     let port = free_port();
     let pw = d.join("passwd");
     std::fs::write(&pw, "").unwrap();
-    passwd(&pw, "controller", "controller-secret");
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    mosquitto_passwd(&pw, "controller", "controller-secret");
     let conf = d.join("mosquitto.conf");
     let d_s = d.display();
-    let user = if is_root { "user root\n" } else { "" };
+    let user = mosquitto_user_line();
     std::fs::write(
         &conf,
         format!(
@@ -200,7 +189,7 @@ fn controller_and_player_over_mqtts_with_a_private_ca() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!("ca_file = \"{}/good-ca.pem\"\n", d.display()));
     std::fs::write(&config, text).unwrap();
-    passwd(&pw, "kita-1", &player_password(&config));
+    mosquitto_passwd(&pw, "kita-1", &player_password(&config));
     Command::new("kill")
         .args(["-HUP", &mosquitto.child.id().to_string()])
         .status()

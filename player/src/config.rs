@@ -31,6 +31,11 @@ pub struct ConfigFile {
     pub render: Option<bool>,
     /// Frames per second of the composed canvas (default 30).
     pub render_fps: Option<u32>,
+    /// The video sink of `display = "window"`: auto (default), kms, gl, wayland or x.
+    pub window_sink: Option<String>,
+    /// How the panel is mounted: landscape (default), portrait-cw (turned clockwise) or
+    /// portrait-ccw. `screen_width` and `screen_height` describe the canvas as visitors see it.
+    pub orientation: Option<String>,
     /// Seconds between health reports (default 30).
     pub health_secs: Option<u64>,
     /// People counting (optional): see `camera::CameraFile`.
@@ -64,6 +69,8 @@ pub struct PlayerConfig {
     pub reverify_secs: u64,
     pub render: bool,
     pub render_fps: u32,
+    pub window_sink: render::WindowSink,
+    pub orientation: render::Orientation,
     pub health_secs: u64,
     /// People counting; `None` counts nothing.
     pub camera: Option<crate::camera::CameraConfig>,
@@ -124,6 +131,24 @@ impl PlayerConfig {
         if !(1..=120).contains(&render_fps) {
             bail!("config key render_fps must be between 1 and 120, got {render_fps}");
         }
+        let window_sink = match file.window_sink.as_deref().unwrap_or("auto") {
+            "auto" => render::WindowSink::Auto,
+            "kms" => render::WindowSink::Kms,
+            "gl" => render::WindowSink::Gl,
+            "wayland" => render::WindowSink::Wayland,
+            "x" => render::WindowSink::X,
+            other => bail!(
+                "config key window_sink: unknown sink {other:?}; use auto, kms, gl, wayland or x"
+            ),
+        };
+        let orientation = match file.orientation.as_deref().unwrap_or("landscape") {
+            "landscape" => render::Orientation::Landscape,
+            "portrait-cw" => render::Orientation::PortraitTurnedClockwise,
+            "portrait-ccw" => render::Orientation::PortraitTurnedCounterClockwise,
+            other => bail!(
+                "config key orientation: unknown orientation {other:?}; use landscape, portrait-cw or portrait-ccw"
+            ),
+        };
         let health_secs = file.health_secs.unwrap_or(30);
         if !(1..=86_400).contains(&health_secs) {
             bail!("config key health_secs must be between 1 and 86400, got {health_secs}");
@@ -131,6 +156,8 @@ impl PlayerConfig {
         Ok(PlayerConfig {
             render: flags.render.or(file.render).unwrap_or(true),
             render_fps,
+            window_sink,
+            orientation,
             health_secs,
             camera: file
                 .camera
@@ -198,6 +225,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("render_fps"), "{err}");
+        let c = PlayerConfig::resolve(
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nwindow_sink = \"kms\"\norientation = \"portrait-cw\"\n"),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.window_sink, render::WindowSink::Kms);
+        assert_eq!(c.orientation, render::Orientation::PortraitTurnedClockwise);
+        for (key, bad) in [("window_sink", "hdmi"), ("orientation", "upside-down")] {
+            let err = PlayerConfig::resolve(
+                file(&format!(
+                    "id = \"a\"\nbroker_url = \"mqtt://a\"\n{key} = \"{bad}\"\n"
+                )),
+                Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

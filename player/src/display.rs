@@ -66,9 +66,10 @@ impl Display {
             output: match config.display {
                 protocol::DisplayMode::Headless => Output::Headless,
                 protocol::DisplayMode::Window => Output::Window {
-                    sink: Default::default(),
+                    sink: config.window_sink,
                 },
             },
+            orientation: config.orientation,
             ..RenderConfig::default()
         };
         let (renderer, events) = Renderer::new(render_config)

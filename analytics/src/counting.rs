@@ -362,14 +362,7 @@ mod tests {
             Walker::new(1, Point::new(100.0, 300.0)).walk_to(Point::new(400.0, 300.0)),
         );
         for frame in scene.frames() {
-            let dets: Vec<Detection> = frame
-                .people
-                .iter()
-                .map(|t| Detection {
-                    bbox: t.bbox,
-                    score: 0.9,
-                })
-                .collect();
+            let dets = frame.detections(0.9);
             counting.update(frame.t, &dets);
         }
         let counts = counting.line_counts();

@@ -181,6 +181,20 @@ pub struct SceneFrame {
     pub people: Vec<Track>,
 }
 
+impl SceneFrame {
+    /// The frame's people as detections of the given score: a perfect detector, for driving
+    /// the tracker and counters in tests and the demo.
+    pub fn detections(&self, score: f32) -> Vec<crate::tracker::Detection> {
+        self.people
+            .iter()
+            .map(|t| crate::tracker::Detection {
+                bbox: t.bbox,
+                score,
+            })
+            .collect()
+    }
+}
+
 impl Scene {
     /// # Panics
     /// If `fps` is not positive and finite.

@@ -60,14 +60,7 @@ fn count_truth(spec: &str) -> (u64, u64, u32, u64) {
     };
     let mut counting = Counting::new(&door(), &right(), &CountingConfig::default()).unwrap();
     for frame in camera.scene().frames() {
-        let dets: Vec<Detection> = frame
-            .people
-            .iter()
-            .map(|t| Detection {
-                bbox: t.bbox,
-                score: 0.9,
-            })
-            .collect();
+        let dets = frame.detections(0.9);
         counting.update(frame.t, &dets);
     }
     let c = counting.line_counts()["door"];

@@ -241,14 +241,7 @@ fn zone_counts_through_the_tracker() {
     let mut zone = ZoneCounter::new(zone_polygon, ZoneConfig::default()).unwrap();
     let mut max_tracks = 0;
     for frame in scene.frames() {
-        let detections: Vec<Detection> = frame
-            .people
-            .iter()
-            .map(|t| Detection {
-                bbox: t.bbox,
-                score: 0.9,
-            })
-            .collect();
+        let detections = frame.detections(0.9);
         let tracks: Vec<Track> = tracker.update(&detections);
         max_tracks = max_tracks.max(tracks.len());
         zone.update(frame.t, &tracks);

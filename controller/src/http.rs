@@ -60,15 +60,16 @@ struct MqttHealth {
 
 #[derive(Serialize)]
 struct PlayerCounts {
-    total: usize,
-    online: usize,
+    total: u64,
+    online: u64,
 }
 
 /// 200 when the database answers and the broker link is up, 503 otherwise; the body says which
 /// part is down either way.
 async fn health(State(state): State<AppState>) -> Response {
-    let db_ok = state.store.ping().await;
-    let players = state.store.players().await.unwrap_or_default();
+    let counts = state.store.player_counts().await;
+    let db_ok = counts.is_ok();
+    let (total, online) = counts.unwrap_or_default();
     let connected = state.link.connected();
     let healthy = db_ok && connected;
     let body = Health {
@@ -81,10 +82,7 @@ async fn health(State(state): State<AppState>) -> Response {
             url: state.mqtt_url.clone(),
             connected,
         },
-        players: PlayerCounts {
-            total: players.len(),
-            online: players.iter().filter(|p| p.online).count(),
-        },
+        players: PlayerCounts { total, online },
     };
     let code = if healthy {
         StatusCode::OK

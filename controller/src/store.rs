@@ -221,9 +221,18 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers; for the health endpoint.
-    pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    /// How many players are registered and how many are online; for the health endpoint,
+    /// which must stay cheap with thousands of players.
+    pub async fn player_counts(&self) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total, COALESCE(SUM(online), 0) AS online FROM players",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            row.try_get::<i64, _>("total")? as u64,
+            row.try_get::<i64, _>("online")? as u64,
+        ))
     }
 
     /// Registers a player with the token it will log in with. Only the token's SHA-256 is
@@ -442,6 +451,7 @@ mod tests {
             PresenceChange::Applied
         );
         assert!(!store.players().await.unwrap()[0].online);
+        assert_eq!(store.player_counts().await.unwrap(), (1, 0));
         let ghost: PlayerId = "ghost".parse().unwrap();
         assert_eq!(
             store.record_presence(&ghost, true, "x", now).await.unwrap(),

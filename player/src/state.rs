@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use content::protocol::DesiredConfig;
 
+use crate::journal::write_atomically;
+
 const CONFIG_FILE: &str = "desired-config.json";
 
 /// The outcome of offering a configuration to the player.
@@ -56,13 +58,10 @@ impl PlayerState {
                 held: held.revision,
             });
         }
-        let path = self.dir.join(CONFIG_FILE);
-        let tmp = path.with_extension("tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(&config).expect("config serialises"),
+        write_atomically(
+            &self.dir.join(CONFIG_FILE),
+            &serde_json::to_vec_pretty(&config).expect("config serialises"),
         )?;
-        std::fs::rename(&tmp, &path)?;
         self.config = Some(config);
         Ok(Offer::Applied)
     }

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::cache::{Check, ContentCache};
+use crate::journal::write_atomically;
 
 const MANIFEST_FILE: &str = "manifest.json";
 pub(crate) const REFERENCE_FILE: &str = "manifest-ref.json";
@@ -100,16 +101,6 @@ pub(crate) fn origin(url: &str) -> anyhow::Result<String> {
         bail!("{url:?} is not an http(s) URL");
     }
     Ok(format!("{scheme}://{host}"))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut f, bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 impl ContentSync {

@@ -271,22 +271,13 @@ impl Controller {
     /// `signage-controller player add`; returns the written player configuration file.
     pub fn add_player(&self, id: &str, ward: &str, keep_alive_secs: u64) -> PathBuf {
         let out = self.data_dir.parent().unwrap().join(format!("{id}.toml"));
-        let status = Command::new(bin("signage-controller"))
-            .args(["player", "add", id, "--ward", ward])
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "player add failed: {}",
-            String::from_utf8_lossy(&status.stderr)
+        player_add(
+            &self.data_dir,
+            id,
+            &["--ward", ward],
+            &out,
+            &format!("keep_alive_secs = {keep_alive_secs}\n"),
         );
-        let mut text = std::fs::read_to_string(&out).unwrap();
-        text.push_str(&format!("keep_alive_secs = {keep_alive_secs}\n"));
-        std::fs::write(&out, text).unwrap();
         out
     }
 
@@ -376,6 +367,28 @@ pub fn start_player_at(dir: &Path, config: &Path, name: &str, fake_now: &str) ->
         .args(["--display", "headless", "--render", "false"])
         .env("SIGNAGE_FAKE_NOW", fake_now);
     Proc::spawn(&mut cmd, dir, name)
+}
+
+/// Runs `signage-controller player add ID ARGS --out OUT` on a data directory and appends
+/// `extra` (TOML lines the test wants) to the written player configuration.
+pub fn player_add(data_dir: &Path, id: &str, args: &[&str], out: &Path, extra: &str) {
+    let status = Command::new(bin("signage-controller"))
+        .args(["player", "add", id])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "player add failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut text = std::fs::read_to_string(out).unwrap();
+    text.push_str(extra);
+    std::fs::write(out, text).unwrap();
 }
 
 /// A running `signage-player run`.

@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{
-    Proc, bin, free_port, mosquitto_passwd, mosquitto_user_line, player_password, start_player,
-    wait_until,
+    Proc, bin, free_port, mosquitto_passwd, mosquitto_user_line, player_add, player_password,
+    start_player, wait_until,
 };
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -174,21 +174,13 @@ fn controller_and_player_over_mqtts_with_a_private_ca() {
 
     let (_controller, data) = start_controller(d, "controller", &url, &d.join("good-ca.pem"));
     let config = d.join("kita-1.toml");
-    let out = Command::new(bin("signage-controller"))
-        .args(["player", "add", "kita-1", "--broker-url", &url, "--out"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    player_add(
+        &data,
+        "kita-1",
+        &["--broker-url", &url],
+        &config,
+        &format!("ca_file = \"{}/good-ca.pem\"\n", d.display()),
     );
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!("ca_file = \"{}/good-ca.pem\"\n", d.display()));
-    std::fs::write(&config, text).unwrap();
     mosquitto_passwd(&pw, "kita-1", &player_password(&config));
     Command::new("kill")
         .args(["-HUP", &mosquitto.child.id().to_string()])

@@ -110,19 +110,26 @@ pub fn draw(image: &mut Mat, lines: &[NamedLine], zones: &[NamedZone]) -> opencv
         )
     };
 
+    // Each zone's outline, built once for the tint and for the border.
+    let outlines: Vec<Vector<Vector<CvPoint>>> = zones
+        .iter()
+        .map(|zone| {
+            let corners: Vector<CvPoint> = zone
+                .polygon
+                .vertices()
+                .iter()
+                .map(|&p| cv_point(p))
+                .collect();
+            let mut polys = Vector::<Vector<CvPoint>>::new();
+            polys.push(corners);
+            polys
+        })
+        .collect();
     let mut tint = image.try_clone()?;
-    for zone in zones {
-        let corners: Vector<CvPoint> = zone
-            .polygon
-            .vertices()
-            .iter()
-            .map(|&p| cv_point(p))
-            .collect();
-        let mut polys = Vector::<Vector<CvPoint>>::new();
-        polys.push(corners);
+    for polys in &outlines {
         imgproc::fill_poly(
             &mut tint,
-            &polys,
+            polys,
             zone_colour,
             imgproc::LINE_AA,
             0,
@@ -131,18 +138,10 @@ pub fn draw(image: &mut Mat, lines: &[NamedLine], zones: &[NamedZone]) -> opencv
     }
     let base = image.try_clone()?;
     core::add_weighted(&base, 0.7, &tint, 0.3, 0.0, image, -1)?;
-    for zone in zones {
-        let corners: Vector<CvPoint> = zone
-            .polygon
-            .vertices()
-            .iter()
-            .map(|&p| cv_point(p))
-            .collect();
-        let mut polys = Vector::<Vector<CvPoint>>::new();
-        polys.push(corners);
+    for (zone, polys) in zones.iter().zip(&outlines) {
         imgproc::polylines(
             image,
-            &polys,
+            polys,
             true,
             zone_colour,
             thickness,

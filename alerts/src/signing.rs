@@ -6,7 +6,8 @@
 //! get wrong: whatever the player acts on is exactly what was signed. The signed bytes are
 //! prefixed with [`DOMAIN`] so a signature made for anything else can never pass as an alert.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 

@@ -19,7 +19,17 @@
 //! | `signage/v1/players/{id}/screenshot_request` | controller -> player | no | [`ScreenshotRequest`] |
 //! | `signage/v1/players/{id}/counts` | player -> controller | no | [`CountsBatch`] |
 //! | `signage/v1/players/{id}/counts_ack` | controller -> player | no | [`CountsAck`] |
+//! | `signage/v1/players/{id}/alert_ack` | player -> controller | yes | [`AlertAck`] |
+//! | `signage/v1/alerts/{scope}/{alert_id}` | controller -> players | yes | signed alert (see below) |
 //! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
+//!
+//! Alerts are published once per target of the alert, retained, on [`AlertScope`] topics
+//! (`all`, `ward/{ward}`, `group/{group}`, `player/{id}`), so a player that (re)connects gets
+//! every active alert addressed to it at once. Their payload is an `alerts::signing::
+//! SignedEnvelope` (this crate does not parse it): the broker may be shared and the embedded one
+//! has no ACLs, so players trust only what the controller's Ed25519 key signed. A cleared
+//! alert's topics keep a signed `clear` (a tombstone), so a player that was offline during the
+//! cancel learns of it on reconnecting.
 //!
 //! The manifest itself ([`Manifest`]: the player's subset of the schedule set and the files it
 //! needs over the next days) can exceed [`MAX_PAYLOAD_BYTES`] (500 entries with their layouts
@@ -41,8 +51,8 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use crate::asset::Sha256;
-use crate::ids::{AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
-use crate::schedule::PlayerTarget;
+use crate::ids::{AlertId, AssetId, EntryId, GroupId, LayoutId, PlaylistId, WardId, ZoneId};
+use crate::schedule::{PlayerTarget, Target};
 use crate::schedule_set::ScheduleSetParts;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +67,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const CONTROLLER_USERNAME: &str = crate::ids::RESERVED_PLAYER_ID;
 
 /// Subscriptions the controller makes: everything players send.
-pub const CONTROLLER_SUBSCRIPTIONS: [&str; 7] = [
+pub const CONTROLLER_SUBSCRIPTIONS: [&str; 8] = [
     "signage/v1/players/+/presence",
     "signage/v1/players/+/hello",
     "signage/v1/players/+/ack",
@@ -65,6 +75,7 @@ pub const CONTROLLER_SUBSCRIPTIONS: [&str; 7] = [
     "signage/v1/players/+/plays",
     "signage/v1/players/+/health",
     "signage/v1/players/+/counts",
+    "signage/v1/players/+/alert_ack",
 ];
 
 /// Most proof-of-play records in one [`PlayBatch`]; with ids, names and two timestamps each
@@ -105,10 +116,11 @@ pub enum PlayerTopic {
     ScreenshotRequest,
     Counts,
     CountsAck,
+    AlertAck,
 }
 
 impl PlayerTopic {
-    pub const ALL: [PlayerTopic; 12] = [
+    pub const ALL: [PlayerTopic; 13] = [
         PlayerTopic::Presence,
         PlayerTopic::Hello,
         PlayerTopic::Config,
@@ -121,6 +133,7 @@ impl PlayerTopic {
         PlayerTopic::ScreenshotRequest,
         PlayerTopic::Counts,
         PlayerTopic::CountsAck,
+        PlayerTopic::AlertAck,
     ];
 
     fn level(self) -> &'static str {
@@ -137,6 +150,7 @@ impl PlayerTopic {
             PlayerTopic::ScreenshotRequest => "screenshot_request",
             PlayerTopic::Counts => "counts",
             PlayerTopic::CountsAck => "counts_ack",
+            PlayerTopic::AlertAck => "alert_ack",
         }
     }
 }
@@ -146,6 +160,62 @@ impl PlayerTopic {
 pub enum Topic {
     Player(PlayerId, PlayerTopic),
     ControllerPresence,
+    /// One alert addressed to one scope.
+    Alert(AlertScope, AlertId),
+}
+
+/// Whom an alert topic addresses; one retained message per target of the alert.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertScope {
+    All,
+    Ward(WardId),
+    Group(GroupId),
+    Player(PlayerId),
+}
+
+impl AlertScope {
+    pub fn from_target(target: &Target) -> AlertScope {
+        match target {
+            Target::All => AlertScope::All,
+            Target::Ward(w) => AlertScope::Ward(w.clone()),
+            Target::Group(g) => AlertScope::Group(g.clone()),
+            Target::Player(p) => AlertScope::Player(p.clone()),
+        }
+    }
+
+    /// The topic levels after `signage/v1/alerts/`.
+    fn levels(&self) -> String {
+        match self {
+            AlertScope::All => "all".to_string(),
+            AlertScope::Ward(w) => format!("ward/{w}"),
+            AlertScope::Group(g) => format!("group/{g}"),
+            AlertScope::Player(p) => format!("player/{p}"),
+        }
+    }
+
+    /// The filter subscribing to every alert of this scope.
+    pub fn filter(&self) -> String {
+        format!("{ROOT}/alerts/{}/+", self.levels())
+    }
+}
+
+/// The alert filters a player subscribes to: everyone's, its ward's, its groups' and its own.
+pub fn alert_subscriptions(player: &PlayerTarget) -> Vec<String> {
+    let mut scopes = vec![
+        AlertScope::All,
+        AlertScope::Ward(player.ward.clone()),
+        AlertScope::Player(player.id.clone()),
+    ];
+    scopes.extend(player.groups.iter().cloned().map(AlertScope::Group));
+    scopes.iter().map(AlertScope::filter).collect()
+}
+
+/// Whether `text` can be one topic level (alert ids, wards and groups are not checked as
+/// strictly as player ids elsewhere, so the alert path checks them before publishing).
+pub fn is_topic_level(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 128
+        && !text.contains(['/', '+', '#', '\0'])
 }
 
 impl Topic {
@@ -162,6 +232,19 @@ impl Topic {
         let levels: Vec<&str> = rest.split('/').collect();
         match levels.as_slice() {
             ["controller", "presence"] => Ok(Topic::ControllerPresence),
+            ["alerts", "all", id] => Ok(Topic::Alert(AlertScope::All, AlertId::from(*id))),
+            ["alerts", "ward", ward, id] => Ok(Topic::Alert(
+                AlertScope::Ward(WardId::from(*ward)),
+                AlertId::from(*id),
+            )),
+            ["alerts", "group", group, id] => Ok(Topic::Alert(
+                AlertScope::Group(GroupId::from(*group)),
+                AlertId::from(*id),
+            )),
+            ["alerts", "player", player, id] => Ok(Topic::Alert(
+                AlertScope::Player(player.parse()?),
+                AlertId::from(*id),
+            )),
             ["players", id, kind] => {
                 let kind = PlayerTopic::ALL
                     .into_iter()
@@ -179,6 +262,7 @@ impl fmt::Display for Topic {
         match self {
             Topic::Player(id, kind) => write!(f, "{ROOT}/players/{id}/{}", kind.level()),
             Topic::ControllerPresence => write!(f, "{ROOT}/controller/presence"),
+            Topic::Alert(scope, id) => write!(f, "{ROOT}/alerts/{}/{id}", scope.levels()),
         }
     }
 }
@@ -590,6 +674,33 @@ pub struct CountsAck {
     pub seqs: Vec<u64>,
 }
 
+/// What a player did with an alert revision. `showing` carries the instant its output displayed
+/// the first frame of the alert (the renderer's clock; the decision instant when the player
+/// does not draw); `failed` says why (e.g. a bad signature never gets this far: that is a
+/// health event, since the player cannot trust the alert id in a forged message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertAck {
+    pub alert: AlertId,
+    pub revision: u32,
+    pub state: AlertAckState,
+    /// When the first alert frame was displayed (`showing` only).
+    #[serde(default)]
+    pub displayed_at: Option<DateTime<Utc>>,
+    /// When the player sent this.
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertAckState {
+    Showing,
+    Failed,
+    /// The player stopped showing it (cleared or expired).
+    Cleared,
+}
+
 /// A message a player sent, as the controller receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FromPlayer {
@@ -600,6 +711,7 @@ pub enum FromPlayer {
     Plays(PlayBatch),
     Health(Box<PlayerHealth>),
     Counts(CountsBatch),
+    AlertAck(AlertAck),
 }
 
 /// A message the controller sent, as a player receives it.
@@ -677,6 +789,16 @@ pub fn decode_from_player(
             })?;
             FromPlayer::Counts(batch)
         }
+        PlayerTopic::AlertAck => {
+            let ack: AlertAck = decode("alert_ack", payload)?;
+            if !is_topic_level(&ack.alert.0) {
+                return Err(WireError::Malformed {
+                    kind: "alert_ack",
+                    reason: "the alert id is not a valid id".to_string(),
+                });
+            }
+            FromPlayer::AlertAck(ack)
+        }
         PlayerTopic::Config
         | PlayerTopic::Manifest
         | PlayerTopic::PlaysAck
@@ -749,7 +871,8 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
         | PlayerTopic::Now
         | PlayerTopic::Plays
         | PlayerTopic::Health
-        | PlayerTopic::Counts => {
+        | PlayerTopic::Counts
+        | PlayerTopic::AlertAck => {
             return Err(WireError::UnknownTopic(topic.to_string()));
         }
     };
@@ -764,6 +887,59 @@ mod tests {
 
     fn id(s: &str) -> PlayerId {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn alert_topics_round_trip_and_player_subscriptions_cover_its_targets() {
+        let player = PlayerTarget {
+            id: id("kita-1f"),
+            ward: WardId::from("kita"),
+            groups: vec![GroupId::from("lobby")],
+        };
+        for target in [
+            Target::All,
+            Target::Ward("kita".into()),
+            Target::Group("lobby".into()),
+            Target::Player(id("kita-1f")),
+        ] {
+            let topic = Topic::Alert(AlertScope::from_target(&target), AlertId::from("a-1"));
+            let text = topic.to_string();
+            assert_eq!(Topic::parse(&text).unwrap(), topic);
+            let Topic::Alert(scope, _) = &topic else {
+                unreachable!()
+            };
+            assert!(alert_subscriptions(&player).contains(&scope.filter()), "{text}");
+        }
+        let other = Topic::Alert(AlertScope::Ward("naniwa".into()), AlertId::from("a-1"));
+        assert!(
+            !alert_subscriptions(&player).contains(&match &other {
+                Topic::Alert(scope, _) => scope.filter(),
+                _ => unreachable!(),
+            })
+        );
+        assert!(!is_topic_level("a/b") && !is_topic_level("#") && !is_topic_level(""));
+        assert!(is_topic_level("quake-2026-11-25"));
+    }
+
+    #[test]
+    fn alert_acks_decode_and_bad_ids_are_refused() {
+        let ack = AlertAck {
+            alert: AlertId::from("a-1"),
+            revision: 2,
+            state: AlertAckState::Showing,
+            displayed_at: Some(Utc::now()),
+            at: Utc::now(),
+            error: None,
+        };
+        let topic = Topic::player(&id("p1"), PlayerTopic::AlertAck).to_string();
+        let (who, decoded) = decode_from_player(&topic, &encode(&ack)).unwrap();
+        assert_eq!(who, id("p1"));
+        assert_eq!(decoded, FromPlayer::AlertAck(ack.clone()));
+        let bad = AlertAck {
+            alert: AlertId::from("x/#"),
+            ..ack
+        };
+        assert!(decode_from_player(&topic, &encode(&bad)).is_err());
     }
 
     fn hello(player: &str) -> Hello {

@@ -30,6 +30,8 @@ struct PlayerFile<'a> {
     broker_url: String,
     username: &'a str,
     password: &'a str,
+    /// Hex Ed25519 public key: the player shows only alerts signed with its private half.
+    alert_public_key: String,
 }
 
 /// Which broker URL to write: an explicit flag, else the configured public URL, else what a
@@ -71,6 +73,7 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let token = random_token();
+    let alert_key = crate::alert_key::load_or_create(&config.data_dir)?;
     // Write the file first: a registered player whose credentials were lost is worse than a
     // file for a player that failed to register (which the next attempt overwrites).
     let file = PlayerFile {
@@ -78,6 +81,7 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
         broker_url: url.to_string(),
         username: id.as_str(),
         password: &token,
+        alert_public_key: crate::alert_key::public_hex(&alert_key),
     };
     write_private(&enrolment.out, &toml::to_string(&file)?)?;
     if let Err(e) = store

@@ -324,6 +324,10 @@ impl Fleet {
                 self.screens.record_health(&id, (**health).clone());
                 Ok(())
             }
+            FromPlayer::AlertAck(ack) => {
+                debug!(player = %id, alert = %ack.alert, state = ?ack.state, "alert acknowledgement");
+                Ok(())
+            }
             FromPlayer::Counts(batch) => {
                 crate::counts::receive(&self.store, &self.client, &id, batch).await
             }

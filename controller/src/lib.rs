@@ -1,6 +1,7 @@
 //! The signage controller: HTTP API, store, MQTT broker (embedded or external) and the player
 //! registry. `main.rs` is a thin command-line layer over this library.
 
+pub mod alert_key;
 pub mod broker;
 pub mod config;
 pub mod content_api;

@@ -40,6 +40,9 @@ pub struct ConfigFile {
     pub health_secs: Option<u64>,
     /// People counting (optional): see `camera::CameraFile`.
     pub camera: Option<crate::camera::CameraFile>,
+    /// The controller's Ed25519 alert-signing public key (hex), written by `player add`:
+    /// alerts not signed with its private half are refused.
+    pub alert_public_key: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use crate::auth::{self, Caller, Principal};
 use crate::http::{ApiError, AppState};
 use crate::library::{MediaType, RangeRequest, parse_range, probe_mp4_duration_ms};
 use crate::store::{Blob, ObjectKind, PutOutcome};
@@ -204,6 +205,7 @@ fn check_set(parts: ScheduleSetParts, has_fallback: bool) -> Result<(), ApiError
 
 async fn store_object<T: ContentObject>(
     state: &AppState,
+    caller: &Caller,
     object: &T,
     create_only: bool,
 ) -> Result<Response, ApiError> {
@@ -227,28 +229,39 @@ async fn store_object<T: ContentObject>(
         Some(PutOutcome::Created) => StatusCode::CREATED,
         Some(PutOutcome::Replaced) => StatusCode::OK,
     };
+    let action = format!(
+        "{}.{}",
+        T::KIND.as_str(),
+        if code == StatusCode::CREATED { "create" } else { "replace" }
+    );
+    caller
+        .audit(&state.store, &action, Some(object.id()), "ok", None)
+        .await;
     Ok((code, Json(object.clone())).into_response())
 }
 
 async fn create<T: ContentObject>(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     let object: T = parse_object(&body, None)?;
-    store_object(&state, &object, true).await
+    store_object(&state, &caller, &object, true).await
 }
 
 async fn replace<T: ContentObject>(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     check_id(&id)?;
     let object: T = parse_object(&body, Some(&id))?;
-    store_object(&state, &object, false).await
+    store_object(&state, &caller, &object, false).await
 }
 
-async fn list<T: ContentObject>(State(state): State<AppState>) -> Result<Json<Vec<T>>, ApiError> {
+async fn list<T: ContentObject>(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<T>>, ApiError> {
+    caller.require(auth::READ)?;
     let (mut parts, _) = state
         .store
         .schedule_parts()
@@ -266,27 +279,30 @@ fn text_only(asset: &Asset) -> Result<(), ApiError> {
     }
 }
 
-async fn create_asset(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn create_asset(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     let asset: Asset = parse_object(&body, None)?;
     text_only(&asset)?;
-    store_object(&state, &asset, true).await
+    store_object(&state, &caller, &asset, true).await
 }
 
 async fn replace_asset(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     check_id(&id)?;
     let asset: Asset = parse_object(&body, Some(&id))?;
     text_only(&asset)?;
-    store_object(&state, &asset, false).await
+    store_object(&state, &caller, &asset, false).await
 }
 
 async fn delete_entry(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require(auth::CONTENT)?;
     check_id(&id)?;
     if state
         .store
@@ -294,6 +310,9 @@ async fn delete_entry(
         .await
         .map_err(ApiError::internal)?
     {
+        caller
+            .audit(&state.store, "entry.delete", Some(&id), "ok", None)
+            .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
@@ -308,7 +327,8 @@ struct Fallback {
     layout: LayoutId,
 }
 
-async fn set_fallback(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn set_fallback(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     let fallback: Fallback = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
     let (mut parts, _) = state
@@ -323,10 +343,20 @@ async fn set_fallback(State(state): State<AppState>, body: Bytes) -> Result<Resp
         .set_fallback_layout(&fallback.layout)
         .await
         .map_err(ApiError::internal)?;
+    caller
+        .audit(
+            &state.store,
+            "schedule.fallback",
+            Some(&fallback.layout.to_string()),
+            "ok",
+            None,
+        )
+        .await;
     Ok(Json(json!({ "fallback_layout": fallback.layout })).into_response())
 }
 
-async fn schedule(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::READ)?;
     let (parts, has_fallback) = state
         .store
         .schedule_parts()
@@ -348,10 +378,11 @@ async fn schedule(State(state): State<AppState>) -> Result<Json<Value>, ApiError
 /// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
 /// length cannot be probed (WebM), an optional field `duration_ms`.
 async fn upload(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
     let limit = state.max_upload_bytes;
     let too_large = || {
         ApiError::new(
@@ -455,6 +486,15 @@ async fn upload(
         })
         .await
         .map_err(ApiError::internal)?;
+    caller
+        .audit(
+            &state.store,
+            "content.upload",
+            Some(&sha256.to_string()),
+            "ok",
+            Some(json!({ "bytes": size_bytes, "media_type": media.mime() })),
+        )
+        .await;
     let file = MediaFile {
         sha256: sha256.clone(),
         size_bytes,
@@ -523,10 +563,11 @@ fn check_file_name(name: &str) -> Result<(), ApiError> {
 
 /// `GET /api/v1/content/{sha256}` with `Range` support, so players resume downloads.
 async fn download(
-    State(state): State<AppState>,
+    State(state): State<AppState>, principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    principal.require_staff_or_any_player(auth::READ)?;
     let sha: Sha256 = id
         .parse()
         .map_err(|_| bad_request("content ids are SHA-256 digests: 64 lowercase hex digits"))?;
@@ -589,9 +630,10 @@ fn player_id(id: &str) -> Result<PlayerId, ApiError> {
 }
 
 async fn manifest(
-    State(state): State<AppState>,
+    State(state): State<AppState>, principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    principal.require_staff_or_player(auth::READ, &id)?;
     let id = player_id(&id)?;
     let Some(stored) = state
         .store
@@ -617,7 +659,8 @@ async fn manifest(
 }
 
 /// What the controller computes the player should show now, next to what the player reports.
-async fn now(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn now(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    caller.require(auth::READ)?;
     let id = player_id(&id)?;
     let targets = state
         .store
@@ -674,9 +717,10 @@ async fn now(State(state): State<AppState>, Path(id): Path<String>) -> Result<Re
 }
 
 async fn plays(
-    State(state): State<AppState>,
+    State(state): State<AppState>, caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    caller.require(auth::READ)?;
     let id = player_id(&id)?;
     let plays = state.store.plays(&id).await.map_err(ApiError::internal)?;
     Ok(Json(plays).into_response())

@@ -111,9 +111,11 @@ fn instant(key: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, Ap
 /// in sequence order, with their totals.
 async fn counts(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(id): Path<String>,
     Query(range): Query<Range>,
 ) -> Result<Response, ApiError> {
+    caller.require(crate::auth::READ)?;
     let id: PlayerId = id.parse().map_err(|e: content::ids::PlayerIdError| {
         ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
     })?;

@@ -105,6 +105,7 @@ pub fn poster(width: u32, height: u32, top: [u8; 3], bottom: [u8; 3]) -> Vec<u8>
 
 struct Api {
     base: String,
+    authorization: String,
     agent: ureq::Agent,
 }
 
@@ -114,7 +115,8 @@ impl Api {
         let request = match method {
             "PUT" => self.agent.put(&url),
             _ => self.agent.post(&url),
-        };
+        }
+        .header("Authorization", &self.authorization);
         let mut response = request
             .send_json(body)
             .with_context(|| format!("{method} {url}"))?;
@@ -138,6 +140,7 @@ impl Api {
         let mut response = self
             .agent
             .post(&url)
+            .header("Authorization", &self.authorization)
             .header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
@@ -203,12 +206,26 @@ pub async fn seed(config: &ControllerConfig, url: Option<String>) -> anyhow::Res
     };
     let work = config.data_dir.join("demo-build");
     std::fs::create_dir_all(&work)?;
-    tokio::task::spawn_blocking(move || seed_blocking(&base, &work)).await?
+    // The seed acts through the API like any automation: with a content (pr) token of its own.
+    let token = crate::broker::random_token();
+    crate::store::Store::open(&config.data_dir)
+        .await?
+        .create_token(
+            &token,
+            &crate::store::NewToken {
+                role: crate::auth::Role::Pr,
+                label: "demo seed".into(),
+                created_by: "demo".into(),
+            },
+        )
+        .await?;
+    tokio::task::spawn_blocking(move || seed_blocking(&base, &token, &work)).await?
 }
 
-fn seed_blocking(base: &str, work: &Path) -> anyhow::Result<()> {
+fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
     let api = Api {
         base: base.to_string(),
+        authorization: format!("Bearer {token}"),
         agent: ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()

@@ -27,6 +27,9 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// Players' health and screenshot requests.
     pub screens: Arc<crate::screens::Screens>,
+    pub login_limiter: Arc<crate::auth::LoginLimiter>,
+    /// Mark session cookies `Secure` (the console is served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::content_api::routes(state.max_upload_bytes))
         .merge(crate::screens::routes())
         .merge(crate::counts::routes())
+        .merge(crate::auth::routes())
         .route("/", get(status_page))
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
@@ -94,7 +98,9 @@ async fn health(State(state): State<AppState>) -> Response {
 
 async fn players(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
 ) -> Result<Json<Vec<crate::screens::PlayerView>>, ApiError> {
+    caller.require(crate::auth::READ)?;
     let players: Vec<PlayerRecord> = state.store.players().await.map_err(ApiError::internal)?;
     Ok(Json(state.screens.with_health(players)))
 }

@@ -1,7 +1,9 @@
 //! The signage controller: HTTP API, store, MQTT broker (embedded or external) and the player
 //! registry. `main.rs` is a thin command-line layer over this library.
 
+pub mod accounts_cli;
 pub mod alert_key;
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod content_api;

@@ -62,6 +62,54 @@ enum Command {
         #[command(subcommand)]
         command: PlayerCommand,
     },
+    /// Manage staff accounts (the first administrator is made here).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for automation (`Authorization: Bearer TOKEN`).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account, or reset the role and password of an existing one. Without
+    /// --password-stdin a random password is generated and printed.
+    Add {
+        /// Account name, e.g. yamada.t
+        name: String,
+        #[command(flatten)]
+        common: Common,
+        /// admin, pr, disaster or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; the token is the last line printed (shown once, only its hash is kept).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// admin, pr, disaster or viewer.
+        #[arg(long)]
+        role: String,
+        /// What the token is for, e.g. "jma-feed".
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +227,35 @@ async fn main() -> anyhow::Result<()> {
                 },
             )
             .await
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    common,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            controller::accounts_cli::add_user(&config, &name, &role, password_stdin).await
+        }
+        Command::User {
+            command: UserCommand::List { common },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            controller::accounts_cli::list_users(&config).await
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    common,
+                    role,
+                    label,
+                },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            controller::accounts_cli::create_token(&config, &role, &label).await
         }
     }
 }

@@ -17,7 +17,6 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use base64::Engine;
 use content::protocol::{
     self, MAX_SCREENSHOT_WIDTH, PlayerHealth, PlayerId, PlayerTopic, ScreenshotRequest, Topic,
 };
@@ -26,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use crate::auth::basic_auth;
 use crate::http::{ApiError, AppState};
 use crate::store::PlayerRecord;
 
@@ -117,9 +117,11 @@ fn random_request_id() -> String {
 
 async fn screenshot(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(id): Path<String>,
     Query(query): Query<ShotQuery>,
 ) -> Result<Response, ApiError> {
+    caller.require(crate::auth::READ)?;
     let max_width = query.max_width.unwrap_or(DEFAULT_SCREENSHOT_WIDTH);
     if !(1..=MAX_SCREENSHOT_WIDTH).contains(&max_width) {
         return Err(ApiError::new(
@@ -227,18 +229,6 @@ async fn screenshot(
     }
 }
 
-/// `Authorization: Basic` as (user, password).
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
-}
-
 #[derive(Deserialize)]
 struct PlayerError {
     error: String,
@@ -332,6 +322,7 @@ fn receive_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn basic_auth_is_parsed() {

@@ -171,8 +171,16 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         library,
         max_upload_bytes: config.max_upload_bytes,
         screens,
+        login_limiter: Default::default(),
+        secure_cookies: config
+            .public_http_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
     });
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("HTTP server failed")?;

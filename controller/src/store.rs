@@ -118,10 +118,62 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (player_id, seq)
     )",
     ),
+    // Staff accounts (argon2id hashes) for the console and the API. 10-19: accounts.
+    (
+        10,
+        "CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    )",
+    ),
+    // Console sessions: only the SHA-256 of the cookie value is stored.
+    (
+        11,
+        "CREATE TABLE sessions (
+        id_sha256 TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )",
+    ),
+    // API tokens for automation, each with one role; only the SHA-256 is stored.
+    (
+        12,
+        "CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )",
+    ),
+    // Append-only: rows are inserted, never updated or deleted (no API does either).
+    (
+        13,
+        "CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    )",
+    ),
+    // 20-29: alerts (controller/src/store/alerts.rs); 30-39: people-flow history.
 ];
 
+pub mod accounts;
 mod catalog;
 mod counts;
+pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
 pub use catalog::{Blob, ObjectKind, PutOutcome, StoredManifest};
 
 /// A registered player as the API shows it.

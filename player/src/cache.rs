@@ -39,6 +39,9 @@ pub struct ContentCache {
     reverify: Duration,
     verified: Mutex<HashMap<String, Stamp>>,
     agent: ureq::Agent,
+    /// `Basic ...` with the player's id and MQTT password: the controller serves manifests
+    /// and files only to registered players (and staff).
+    authorization: Option<String>,
 }
 
 /// SHA-256 of a file, streaming.
@@ -77,6 +80,7 @@ impl ContentCache {
             reverify,
             verified: Mutex::new(HashMap::new()),
             agent,
+            authorization: None,
         })
     }
 
@@ -135,7 +139,7 @@ impl ContentCache {
             have = 0;
         }
         let url = format!("{base_url}{}", file.url);
-        let mut request = self.agent.get(&url);
+        let mut request = self.get(&url);
         if have > 0 {
             request = request.header("Range", format!("bytes={have}-"));
         }
@@ -200,10 +204,28 @@ impl ContentCache {
         Ok(())
     }
 
+    /// Log in to the controller's HTTP API as this player.
+    pub fn with_credentials(mut self, user: &str, password: Option<&str>) -> ContentCache {
+        use base64::Engine;
+        let pair = format!("{user}:{}", password.unwrap_or_default());
+        self.authorization = Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ));
+        self
+    }
+
+    fn get(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let request = self.agent.get(url);
+        match &self.authorization {
+            Some(value) => request.header("Authorization", value),
+            None => request,
+        }
+    }
+
     /// Fetches a small document (the manifest) and checks its SHA-256. Blocking.
     pub fn fetch_verified(&self, url: &str, sha256: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
         let mut response = self
-            .agent
             .get(url)
             .call()
             .with_context(|| format!("GET {url}"))?;

@@ -43,6 +43,9 @@ pub struct Session {
     display: Option<Arc<crate::display::Display>>,
     /// People counting (does nothing without a `[camera]` section).
     counts: Counts,
+    /// The alert task's inbox, and whom alerts must reach (ward, groups).
+    alerts: mpsc::Sender<crate::alerts::Input>,
+    audience: crate::alerts::Audience,
 }
 
 fn presence(state: PresenceState, session: &str) -> Vec<u8> {
@@ -53,7 +56,26 @@ fn presence(state: PresenceState, session: &str) -> Vec<u8> {
 }
 
 impl Session {
+    /// Runs the player until SIGINT or SIGTERM (the binary's entry point).
     pub async fn run(config: PlayerConfig) -> anyhow::Result<()> {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        Self::run_until(config, async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        })
+        .await
+    }
+
+    /// Runs one player until `shutdown` completes, then says goodbye. Several players can run
+    /// in one process this way (the `alert-fanout` benchmark): with `render = false` a player
+    /// is only tokio tasks (MQTT link, session, screen loop, content sync, alerts), no threads.
+    pub async fn run_until(
+        config: PlayerConfig,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let state = PlayerState::open(&config.cache_dir)?;
         if let Some(held) = state.config() {
             info!(
@@ -85,10 +107,10 @@ impl Session {
             }
             None => Clock::system(),
         };
-        let cache = Arc::new(ContentCache::open(
-            &config.cache_dir,
-            Duration::from_secs(config.reverify_secs),
-        )?);
+        let cache = Arc::new(
+            ContentCache::open(&config.cache_dir, Duration::from_secs(config.reverify_secs))?
+                .with_credentials(&config.username, config.password.as_deref()),
+        );
         let held = Held::load(&config.cache_dir, &config.id).map(Arc::new);
         if let Some(h) = &held {
             info!(
@@ -103,6 +125,20 @@ impl Session {
             info!(pending, "proof-of-play records wait for the controller");
         }
         let display = crate::display::Display::start(&config, cache.clone())?;
+        // Held alerts go on screen before anything else (the renderer exists, the schedule
+        // loop does not yet run).
+        let audience = crate::alerts::Audience::from_config(state.config());
+        let (keeper, alerts_now) = crate::alerts::AlertKeeper::start(
+            config.id.clone(),
+            config.alert_public_key,
+            config.cache_dir.clone(),
+            clock,
+            client.clone(),
+            display.as_ref().map(|(d, _)| d.clone()),
+            audience.clone(),
+        );
+        let (alerts_tx, alerts_rx) = mpsc::channel(256);
+        tokio::spawn(keeper.run(alerts_rx));
         let counts = Counts::start(&config, clock, client.clone())?;
         let (sync_tx, sync_rx) = mpsc::channel(64);
         let (now_tx, now_rx) = watch::channel(NowShowing {
@@ -112,6 +148,7 @@ impl Session {
             entry: None,
             layout: None,
             zones: vec![],
+            reason: None,
         });
         tokio::spawn(
             ContentSync {
@@ -134,6 +171,7 @@ impl Session {
                 cache_dir: config.cache_dir.clone(),
                 display: display.as_ref().map(|(d, _)| d.clone()),
                 audience: counts.audience.clone(),
+                alerts: alerts_now,
             }
             .run(),
         );
@@ -163,11 +201,14 @@ impl Session {
             now: now_rx,
             display,
             counts,
+            alerts: alerts_tx,
+            audience,
         };
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
 
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let shutdown = std::pin::pin!(shutdown);
+        let mut shutdown = shutdown;
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -181,8 +222,7 @@ impl Session {
                 },
                 Ok(()) = me.now.changed() => me.report_now().await,
                 _ = tick.tick() => me.send_plays().await,
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
+                () = &mut shutdown => break,
             }
         }
         me.goodbye(&mut events).await;
@@ -258,6 +298,12 @@ impl Session {
                 warn!(%e, "cannot subscribe");
             }
         }
+        for filter in self.audience.subscriptions(&self.config.id) {
+            if let Err(e) = self.client.subscribe(filter, QoS::AtLeastOnce).await {
+                warn!(%e, "cannot subscribe to alerts");
+            }
+        }
+        let _ = self.alerts.send(crate::alerts::Input::Connected).await;
         self.announce().await;
         self.counts.notify(SessionEvent::Connected);
         let hello = Hello {
@@ -302,7 +348,41 @@ impl Session {
         }
     }
 
+    /// Follows a new ward or group: alert subscriptions and the alert task's targets.
+    async fn follow_audience(&mut self) {
+        let audience = crate::alerts::Audience::from_config(self.state.config());
+        if audience == self.audience {
+            return;
+        }
+        let old = self.audience.subscriptions(&self.config.id);
+        let new = audience.subscriptions(&self.config.id);
+        for filter in old.iter().filter(|f| !new.contains(f)) {
+            let _ = self.client.unsubscribe(filter.clone()).await;
+        }
+        for filter in new.iter().filter(|f| !old.contains(f)) {
+            if let Err(e) = self.client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+                warn!(%e, "cannot subscribe to alerts");
+            }
+        }
+        info!(ward = ?audience.ward, groups = ?audience.groups, "alert subscriptions follow the configuration");
+        self.audience = audience.clone();
+        let _ = self
+            .alerts
+            .send(crate::alerts::Input::Audience(audience))
+            .await;
+    }
+
     async fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        if crate::alerts::is_alert_topic(topic) {
+            let input = crate::alerts::Input::Message {
+                topic: topic.to_string(),
+                payload: payload.to_vec(),
+            };
+            if self.alerts.send(input).await.is_err() {
+                warn!("the alert task has stopped; alert message dropped");
+            }
+            return;
+        }
         let message = match protocol::decode_to_player(topic, payload) {
             Ok((id, message)) if id == self.config.id => message,
             Ok((id, _)) => {
@@ -344,6 +424,7 @@ impl Session {
                 };
                 self.publish(PlayerTopic::Ack, true, protocol::encode(&ack))
                     .await;
+                self.follow_audience().await;
             }
             // The broker holds "offline" for us while we are connected: the Last Will of an
             // earlier connection fired late. Say again that we are here.

@@ -97,6 +97,27 @@ impl Drop for Proc {
     }
 }
 
+/// `signage-controller token create --role ROLE`: the token is the last line printed.
+pub fn create_token(data_dir: &Path, role: &str) -> String {
+    let out = Command::new(bin("signage-controller"))
+        .args(["token", "create", "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("run signage-controller token create");
+    assert!(
+        out.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .expect("a token line")
+        .trim()
+        .to_string()
+}
+
 /// How the controller reaches MQTT in a test.
 pub enum Broker<'a> {
     Embedded,
@@ -111,6 +132,8 @@ pub struct Controller {
     pub mqtt: String,
     /// Extra `serve` flags, kept for [`Controller::restart`].
     extra: Vec<String>,
+    /// An admin API token; every helper below sends it unless told otherwise.
+    pub token: String,
 }
 
 impl Controller {
@@ -145,6 +168,15 @@ impl Controller {
     fn launch(dir: &Path, broker: Broker, extra: &[&str], http: &str, mqtt: &str) -> Controller {
         let data_dir = dir.join("controller-data");
         std::fs::create_dir_all(&data_dir).unwrap();
+        let token_file = data_dir.join("test-admin.token");
+        let token = match std::fs::read_to_string(&token_file) {
+            Ok(token) => token,
+            Err(_) => {
+                let token = create_token(&data_dir, "admin");
+                std::fs::write(&token_file, &token).unwrap();
+                token
+            }
+        };
         let mut cmd = Command::new(bin("signage-controller"));
         cmd.arg("serve")
             .arg("--data-dir")
@@ -182,7 +214,48 @@ impl Controller {
             http: e["http"].as_str().unwrap().to_string(),
             mqtt: e["mqtt"].as_str().unwrap().to_string(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            token,
         }
+    }
+
+    /// A new API token with `role` (admin, pr, disaster, viewer).
+    pub fn token_for(&self, role: &str) -> String {
+        create_token(&self.data_dir, role)
+    }
+
+    /// Any method with an optional JSON body, as the holder of `token` (`None`: anonymous).
+    pub fn request_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.http);
+        let agent = Self::agent();
+        let auth = token.map(|t| format!("Bearer {t}"));
+        macro_rules! with_auth {
+            ($req:expr) => {{
+                let req = $req;
+                match &auth {
+                    Some(a) => req.header("Authorization", a),
+                    None => req,
+                }
+            }};
+        }
+        let response = match (method, body) {
+            ("GET", _) => with_auth!(agent.get(&url)).call(),
+            ("DELETE", _) => with_auth!(agent.delete(&url)).call(),
+            ("POST", Some(b)) => with_auth!(agent.post(&url)).send_json(b),
+            ("POST", None) => with_auth!(agent.post(&url)).send_empty(),
+            ("PUT", Some(b)) => with_auth!(agent.put(&url)).send_json(b),
+            ("PUT", None) => with_auth!(agent.put(&url)).send_empty(),
+            (other, _) => panic!("unsupported method {other}"),
+        };
+        let mut response = response.expect("HTTP request");
+        let status = response.status().as_u16();
+        let value = response.body_mut().read_json().unwrap_or(Value::Null);
+        (status, value)
     }
 
     fn agent() -> ureq::Agent {
@@ -194,18 +267,7 @@ impl Controller {
 
     /// POST, PUT or DELETE with a JSON body; returns the status and the JSON answer (or null).
     pub fn send_json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
-        let url = format!("{}{path}", self.http);
-        let agent = Self::agent();
-        let response = match method {
-            "POST" => agent.post(&url).send_json(body),
-            "PUT" => agent.put(&url).send_json(body),
-            "DELETE" => agent.delete(&url).call(),
-            other => panic!("unsupported method {other}"),
-        };
-        let mut response = response.expect("HTTP request");
-        let status = response.status().as_u16();
-        let value = response.body_mut().read_json().unwrap_or(Value::Null);
-        (status, value)
+        self.request_as(Some(&self.token), method, path, Some(body))
     }
 
     /// Like [`Self::send_json`] but the request must succeed (2xx).
@@ -223,6 +285,7 @@ impl Controller {
         let (content_type, body) = multipart(file_name, bytes);
         let mut response = Self::agent()
             .post(format!("{}/api/v1/content", self.http))
+            .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", content_type)
             .send(&body[..])
             .expect("HTTP request");
@@ -233,7 +296,9 @@ impl Controller {
 
     /// GET raw bytes, optionally with a `Range` header; returns status, body, Content-Range.
     pub fn get_bytes(&self, path: &str, range: Option<&str>) -> (u16, Vec<u8>, Option<String>) {
-        let mut request = Self::agent().get(format!("{}{path}", self.http));
+        let mut request = Self::agent()
+            .get(format!("{}{path}", self.http))
+            .header("Authorization", format!("Bearer {}", self.token));
         if let Some(range) = range {
             request = request.header("Range", range);
         }
@@ -288,6 +353,7 @@ impl Controller {
             .into();
         let mut response = agent
             .get(format!("{}{path}", self.http))
+            .header("Authorization", format!("Bearer {}", self.token))
             .call()
             .expect("HTTP request");
         let status = response.status().as_u16();

@@ -123,7 +123,16 @@ fn players_online(data: &Path, id: &str) -> bool {
     let e: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data.join("endpoints.json")).unwrap()).unwrap();
     let url = format!("{}/api/v1/players", e["http"].as_str().unwrap());
+    let token = match std::fs::read_to_string(data.join("test-viewer.token")) {
+        Ok(token) => token,
+        Err(_) => {
+            let token = e2e::create_token(data, "viewer");
+            std::fs::write(data.join("test-viewer.token"), &token).unwrap();
+            token
+        }
+    };
     let players: serde_json::Value = ureq::get(&url)
+        .header("Authorization", format!("Bearer {token}"))
         .call()
         .unwrap()
         .body_mut()

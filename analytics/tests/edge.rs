@@ -10,7 +10,7 @@ use std::process::Command;
 use analytics::edge::calibrate::calibrate;
 use analytics::edge::synthetic_camera::{DOOR_LINE, RIGHT_ZONE};
 use analytics::edge::{
-    DetectorConfig, DnnConfig, DnnDetector, FrameSource, Input, ModelError, Pipeline,
+    DetectorConfig, DnnConfig, DnnDetector, FrameSource, GateConfig, Input, ModelError, Pipeline,
     PipelineConfig, PipelineError, PixelFormat, SourceError, SourceOptions,
 };
 use analytics::{Counting, CountingConfig, Detection, NamedLine, NamedZone};
@@ -217,6 +217,83 @@ fn dnn_detector_finds_the_people_of_a_real_frame() {
         assert!(p.bbox.h > p.bbox.w, "people are taller than wide: {p:?}");
     }
     let _ = DetectorConfig::default();
+}
+
+#[test]
+fn dnn_input_fitted_to_the_frame_aspect_finds_the_same_people_as_the_square_one() {
+    let (Some(model), Some(video)) = (data("models/yolox_nano.onnx"), data("video/TUD-Campus.mp4"))
+    else {
+        return;
+    };
+    let options = SourceOptions {
+        format: PixelFormat::Bgr,
+        width: Some(416),
+    };
+    let mut source = FrameSource::open(&Input::File(video), options).unwrap();
+    let frame = source.next_frame().unwrap().unwrap();
+    let people = |fit_aspect: bool| {
+        let config = DnnConfig {
+            fit_aspect,
+            ..DnnConfig::default()
+        };
+        let mut detector = DnnDetector::new(&model, config).unwrap();
+        assert_eq!(detector.input_shape(), None, "chosen on the first frame");
+        let people: Vec<Detection> = detector
+            .detect(&frame)
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.score >= 0.5)
+            .collect();
+        (detector.input_shape(), people)
+    };
+    let (square_shape, square) = people(false);
+    let (fitted_shape, fitted) = people(true);
+    // 640x480 analysed at 416x312: the network's height shrinks to the next multiple of 32.
+    assert_eq!(square_shape, Some((416, 416)));
+    assert_eq!(fitted_shape, Some((416, 320)));
+    assert!(!square.is_empty());
+    assert_eq!(square.len(), fitted.len(), "{square:?} vs {fitted:?}");
+    for s in &square {
+        let best = fitted
+            .iter()
+            .map(|f| f.bbox.iou(&s.bbox))
+            .fold(0.0, f32::max);
+        assert!(best > 0.8, "{s:?} has no match in {fitted:?}");
+    }
+}
+
+#[test]
+fn the_motion_gate_lets_every_frame_of_a_busy_walkway_through() {
+    let (Some(model), Some(video)) = (data("models/yolox_nano.onnx"), data("video/TUD-Campus.mp4"))
+    else {
+        return;
+    };
+    let lines: Vec<NamedLine> = vec!["middle:280,300,280,479".parse().unwrap()];
+    let run = |gate: Option<GateConfig>| {
+        let config = PipelineConfig {
+            detector: DetectorConfig::Dnn {
+                model: model.clone(),
+                config: DnnConfig {
+                    gate,
+                    ..DnnConfig::default()
+                },
+            },
+            ..PipelineConfig::default()
+        };
+        let mut pipeline =
+            Pipeline::open(&Input::File(video.clone()), &lines, &[], &config).unwrap();
+        while pipeline.step().unwrap().is_some() {}
+        (
+            pipeline.detector().dnn_runs().unwrap(),
+            pipeline.counting().line_counts(),
+        )
+    };
+    // People walk through every frame: a gate scaled down to 320 px must still see them.
+    let ((runs, frames), gated) = run(Some(GateConfig::default()));
+    assert_eq!(frames, 71);
+    assert_eq!(runs, frames, "the gate skipped frames with people walking");
+    let (_, ungated) = run(None);
+    assert_eq!(gated, ungated);
 }
 
 #[test]

@@ -117,6 +117,10 @@ struct DetectorArgs {
     /// Network input side in pixels (multiple of 32).
     #[arg(long, default_value_t = 416)]
     input_size: i32,
+    /// Keep the network input square (input-size x input-size) instead of fitting its
+    /// shorter side to the frame's aspect.
+    #[arg(long)]
+    square_input: bool,
     /// Minimum person score for DNN detections.
     #[arg(long, default_value_t = 0.1)]
     confidence: f32,
@@ -146,6 +150,7 @@ impl DetectorArgs {
                     model,
                     config: DnnConfig {
                         input_size: self.input_size,
+                        fit_aspect: !self.square_input,
                         confidence: self.confidence,
                         nms: self.nms,
                         gate: (!self.no_gate).then(GateConfig::default),
@@ -257,7 +262,14 @@ fn count(scene: SceneArgs, detector: DetectorArgs, json: bool) -> Result<()> {
         summary.fps
     );
     if let Some((runs, frames)) = pipeline.detector().dnn_runs() {
-        println!("network ran on {runs} of {frames} frames");
+        let shape = match pipeline.detector() {
+            analytics::edge::Detector::Dnn(d) => d.input_shape(),
+            analytics::edge::Detector::Motion(_) => None,
+        };
+        let shape = shape
+            .map(|(w, h)| format!(" at {w}x{h}"))
+            .unwrap_or_default();
+        println!("network ran on {runs} of {frames} frames{shape}");
     }
     for (name, c) in &summary.lines {
         println!("line {name}: {} in, {} out", c.inbound, c.outbound);

@@ -20,6 +20,13 @@ APT_PACKAGES=(
   # the external broker the tests also run against
   mosquitto mosquitto-clients
 )
+# The test suite (a build with --tests) also drives the console in a real browser: headless
+# Chromium from Node.js (tests/browser). The run command does not need them.
+browser_test=0
+for arg in "$@"; do [ "$arg" = --tests ] && browser_test=1; done
+if [ "$browser_test" -eq 1 ]; then
+  APT_PACKAGES+=(chromium nodejs)
+fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -38,6 +45,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   say "Debian packages: all present"
+fi
+
+# The console's browser test drives Chromium with playwright-core (no browser download). npm
+# only when missing: Debian's npm conflicts with a NodeSource nodejs that bundles its own.
+if [ "$browser_test" -eq 1 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  fi
+  if [ ! -d tests/browser/node_modules/playwright-core ] \
+    || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    say "installing the browser test's npm packages (tests/browser)"
+    npm ci --prefix tests/browser --no-audit --no-fund
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then

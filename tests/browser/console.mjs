@@ -1,0 +1,266 @@
+// Drives the console in Debian's headless Chromium (playwright-core, no browser download).
+// Started by tests/tests/console_browser.rs, which runs the controller and players and passes
+// everything through the environment. Exits non-zero, naming the step, on the first failure.
+//
+// CONSOLE_URL ADMIN_USER ADMIN_PASSWORD DISASTER_USER DISASTER_PASSWORD PLAYER WARD
+// WARD_SCREENS IMAGE SHOTS_DIR [CHROMIUM] [FAILURE_SHOT]
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = process.env;
+for (const key of ['CONSOLE_URL', 'ADMIN_USER', 'ADMIN_PASSWORD', 'DISASTER_USER', 'DISASTER_PASSWORD', 'PLAYER', 'WARD', 'WARD_SCREENS', 'IMAGE', 'SHOTS_DIR']) {
+  if (!env[key]) { console.error(`missing environment variable ${key}`); process.exit(2); }
+}
+const url = env.CONSOLE_URL.replace(/\/$/, '') + '/';
+mkdirSync(env.SHOTS_DIR, { recursive: true });
+const shots = [];
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+const page = await context.newPage();
+page.setDefaultTimeout(20_000);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('console', (m) => { if (m.type() === 'error' && !/status of (401|404|409|502|504)/.test(m.text())) console.error('[browser console]', m.text()); });
+
+let current = '';
+async function step(name, fn) {
+  current = name;
+  console.log(`==> ${name}`);
+  await fn();
+  if (pageErrors.length) throw new Error(`JavaScript errors in the page: ${pageErrors.join('; ')}`);
+}
+
+async function shot(name) {
+  const path = join(env.SHOTS_DIR, `${name}.png`);
+  await page.evaluate(() => document.getElementById('toast')?.replaceChildren());
+  await page.screenshot({ path, fullPage: true });
+  shots.push(path);
+}
+
+async function go(hash) {
+  await page.goto(url + '#/' + hash);
+  await page.waitForSelector(`main[data-page="${hash}"]`);
+}
+
+async function login(user, password) {
+  await page.goto(url);
+  await page.fill('input[name=account]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('form.login button[type=submit]');
+  await page.waitForSelector('nav a[href="#/screens"]');
+}
+
+async function logout() {
+  await page.click('#who button:last-child');
+  await page.waitForSelector('input[name=account]');
+}
+
+// The centre pixel of a player's thumbnail in the Screens page, or null.
+function thumbColour(player) {
+  return page.evaluate((p) => {
+    const img = document.querySelector(`article[data-player="${p}"] .thumb img`);
+    if (!img || !img.complete || !img.naturalWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }, player);
+}
+
+async function poll(what, timeoutMs, fn) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last && last.ok) return last;
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+const isRed = (c) => c && c[0] > 170 && c[1] < 90 && c[2] < 90;
+let uploaded;
+
+try {
+  await step('the login page is Japanese by default and refuses a wrong password', async () => {
+    await page.goto(url);
+    if (await page.getAttribute('html', 'lang') !== 'ja') throw new Error('the page is not in Japanese');
+    await shot('login');
+    await page.fill('input[name=account]', env.ADMIN_USER);
+    await page.fill('input[name=password]', 'wrong password!');
+    await page.click('form.login button[type=submit]');
+    await page.waitForSelector('form.login p.error:not(:empty)');
+  });
+
+  await step('log in as the administrator', () => login(env.ADMIN_USER, env.ADMIN_PASSWORD));
+
+  await step('the Screens page shows the player online with a live thumbnail', async () => {
+    await go('screens');
+    await page.waitForSelector(`article[data-player="${env.PLAYER}"] .badge.online`, { timeout: 30_000 });
+    const c = await poll('a thumbnail', 60_000, async () => { const c = await thumbColour(env.PLAYER); return { ok: !!c, c }; });
+    if (isRed(c.c)) throw new Error(`the screen is red before anything red was scheduled: ${c.c}`);
+  });
+
+  await step('upload an image with a progress bar and see its preview', async () => {
+    await go('content');
+    await page.setInputFiles('input[type=file][name=file]', env.IMAGE);
+    await page.waitForSelector('form.panel .previews img'); // local preview before sending
+    await page.click('form.panel button[type=submit]');
+    await page.waitForSelector('.upload-status[data-uploaded]');
+    uploaded = await page.getAttribute('.upload-status', 'data-uploaded');
+    const progress = await page.$eval('form.panel progress', (p) => p.value);
+    if (progress !== 100) throw new Error(`progress ended at ${progress}`);
+    await page.waitForFunction((id) => {
+      const img = document.querySelector(`figure[data-asset="${id}"] img`);
+      return img && img.complete && img.naturalWidth > 0;
+    }, uploaded);
+    await shot('content');
+  });
+
+  await step('schedule it for one player in the week calendar', async () => {
+    await go('schedule');
+    await page.selectOption('select[name=asset]', uploaded);
+    await page.selectOption('select[name=target]', `player:${env.PLAYER}`);
+    await page.click('#schedule-form button[type=submit]');
+    await page.waitForSelector(`.day.today .slot:has-text("full-single-${uploaded.slice(0, 12)}")`);
+    // The seeded overlapping entries are flagged.
+    await page.waitForSelector('.slot.conflict');
+    await shot('schedule');
+  });
+
+  await step("the player's screenshot turns to the scheduled image", async () => {
+    await go('screens');
+    await poll('a red thumbnail', 120_000, async () => { const c = await thumbColour(env.PLAYER); return { ok: isRed(c), c }; });
+    await page.waitForSelector(`article[data-player="${env.PLAYER}"] .showing:has-text("full-single-")`);
+    await shot('screens');
+  });
+
+  await step('English is switchable and remembered', async () => {
+    await page.click('#who button[lang=en]');
+    await page.waitForSelector('nav a:has-text("Screens")');
+    await page.reload();
+    await page.waitForSelector('nav a:has-text("Screens")');
+    if (await page.getAttribute('html', 'lang') !== 'en') throw new Error('English was not remembered');
+    await page.waitForSelector(`article[data-player="${env.PLAYER}"] .thumb img`);
+    await shot('screens-en');
+    await page.click('#who button[lang=ja]');
+    await page.waitForSelector('nav a:has-text("画面")');
+  });
+
+  await step('layouts and playlists', async () => {
+    await go('layouts');
+    await page.waitForSelector('.layout-box div');
+    await shot('layouts');
+  });
+
+  await step('people flow shows charts or a placeholder', async () => {
+    await go('flow');
+    await page.waitForFunction(() => [...document.querySelectorAll('figure[data-report]')].length > 0
+      && [...document.querySelectorAll('figure[data-report]')].every((f) => f.querySelector('img, .placeholder, p.muted')));
+    await shot('flow');
+  });
+
+  await step('users: create a viewer, then disable it', async () => {
+    await go('users');
+    await page.fill('#user-form input[name=name]', 'viewer.test');
+    await page.selectOption('#user-form select[name=role]', 'viewer');
+    await page.fill('#user-form input[name=new-password]', 'a long viewer password');
+    await page.click('#user-form button[type=submit]');
+    await page.waitForSelector('tr[data-user="viewer.test"] .badge.online');
+    await page.click('tr[data-user="viewer.test"] button.danger');
+    await page.waitForSelector('tr[data-user="viewer.test"] .badge.offline');
+    await shot('users');
+  });
+
+  await step('the audit log lists the logins and the changes', async () => {
+    await go('audit');
+    await page.waitForSelector('tbody tr:has-text("user.update")');
+    await page.waitForSelector('tbody tr:has-text("login")');
+    await shot('audit');
+  });
+
+  // ---- alerts: needs the alerts API (controller/src/alerting) ----
+  await step('ALERTS API PRESENT (GET /api/v1/alerts must not 404)', async () => {
+    await go('alerts');
+    await page.waitForSelector('#alerts, [data-unavailable]');
+    if (await page.$('[data-unavailable="alerts"]')) {
+      await shot('alerts');
+      throw new Error('ALERTS API NOT AVAILABLE: GET /api/v1/alerts answered 404, so the live alert, '
+        + 'second-person confirmation, counter, cancel and drill steps cannot run');
+    }
+    if (await page.$('[data-unavailable="alert-templates"]')) {
+      throw new Error('ALERTS API INCOMPLETE: GET /api/v1/alerts/templates is missing');
+    }
+  });
+
+  let alertId;
+  await step(`issue a LIVE alert to ward ${env.WARD}`, async () => {
+    await page.check('#alert-form input[name=mode][value=Actual]');
+    await page.waitForSelector('#alert-form fieldset.mode-live');
+    await page.check(`#alert-form input[name=target][value="ward:${env.WARD}"]`);
+    await shot('alerts-form-live');
+    page.once('dialog', (d) => d.accept());
+    await page.click('#alert-form button[type=submit]');
+    const card = await page.waitForSelector('.alert-card[data-status="Actual"][data-phase="pending_confirmation"]');
+    alertId = await card.getAttribute('data-alert');
+    if (await page.$(`.alert-card[data-alert="${alertId}"] button.confirm`)) {
+      throw new Error('the author is offered to confirm their own live alert');
+    }
+  });
+
+  await step('a second person (disaster role) confirms it', async () => {
+    await logout();
+    await login(env.DISASTER_USER, env.DISASTER_PASSWORD);
+    await go('alerts');
+    await page.click(`.alert-card[data-alert="${alertId}"] button.confirm`);
+    await page.waitForSelector(`.alert-card[data-alert="${alertId}"][data-phase="issued"]`);
+  });
+
+  await step(`the counter reaches all ${env.WARD_SCREENS} screens of the ward`, async () => {
+    const want = Number(env.WARD_SCREENS);
+    await poll('showing = targeted', 60_000, async () => {
+      const read = (k) => page.$eval(`.alert-card[data-alert="${alertId}"] [data-count="${k}"] strong`, (e) => Number(e.textContent)).catch(() => null);
+      const [targeted, showing] = [await read('targeted'), await read('showing')];
+      return { ok: targeted === want && showing === want, targeted, showing };
+    });
+    await shot('alerts-live');
+  });
+
+  await step('one click cancels it', async () => {
+    await page.click(`.alert-card[data-alert="${alertId}"] button.cancel`);
+    await page.waitForSelector(`.alert-card[data-alert="${alertId}"][data-phase="cancelled"]`);
+  });
+
+  await step('a drill is issued at once and marked 訓練 DRILL', async () => {
+    await go('alerts');
+    await page.check(`#alert-form input[name=target][value="ward:${env.WARD}"]`);
+    await page.check('#alert-form input[name=mode][value=Exercise]');
+    await page.click('#alert-form button[type=submit]');
+    const card = await page.waitForSelector('.alert-card.mode-drill[data-status="Exercise"][data-phase="issued"]');
+    const text = await card.textContent();
+    if (!text.includes('訓練')) throw new Error(`the drill card does not say 訓練: ${text}`);
+    await shot('alerts');
+    const drillId = await card.getAttribute('data-alert');
+    await page.click(`.alert-card[data-alert="${drillId}"] button.cancel`);
+    await page.waitForSelector(`.alert-card[data-alert="${drillId}"][data-phase="cancelled"]`);
+  });
+
+  console.log(`screenshots: ${shots.join(' ')}`);
+  console.log('console browser test: all steps passed');
+  await browser.close();
+} catch (e) {
+  console.error(`FAILED at step "${current}": ${e.message}`);
+  if (env.FAILURE_SHOT) {
+    try { await page.screenshot({ path: env.FAILURE_SHOT, fullPage: true }); console.error(`page at failure: ${env.FAILURE_SHOT}`); } catch { /* ignore */ }
+  }
+  console.log(`screenshots: ${shots.join(' ')}`);
+  await browser.close();
+  process.exit(1);
+}

@@ -413,6 +413,10 @@ pub struct NowShowing {
     pub layout: Option<LayoutId>,
     #[serde(default)]
     pub zones: Vec<ZoneShowing>,
+    /// Why: which alert, entry and audience condition chose this (see
+    /// `content::selection::Reason`), e.g. `entry crowd: occupancy 17 >= 15`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, WeekdaySet};
 use serde::{Deserialize, Serialize};
 
-use crate::audience::OccupancyRange;
+use crate::audience::{Measure, MeasureRange, OccupancyRange};
 use crate::ids::PlayerId;
 use crate::ids::{EntryId, GroupId, LayoutId, WardId};
 use crate::tokyo;
@@ -155,9 +155,15 @@ pub struct ScheduleEntry {
     /// Empty means all day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dayparts: Vec<Daypart>,
-    /// Only while the live audience is in this range.
+    /// Only while the live audience is in this range (people present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occupancy: Option<OccupancyRange>,
+    /// Only while this many people a minute come in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflow_per_min: Option<MeasureRange>,
+    /// Only while the people present have stayed this long on average (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dwell_s: Option<MeasureRange>,
     /// Higher wins.
     #[serde(default)]
     pub priority: i32,
@@ -185,6 +191,23 @@ mod weekday_list {
 }
 
 impl ScheduleEntry {
+    /// The audience conditions the entry names, in [`Measure::ALL`] order; all must hold.
+    pub fn audience_conditions(&self) -> impl Iterator<Item = (Measure, &MeasureRange)> + '_ {
+        Measure::ALL.into_iter().filter_map(|measure| {
+            let range = match measure {
+                Measure::Occupancy => &self.occupancy,
+                Measure::InflowPerMin => &self.inflow_per_min,
+                Measure::DwellS => &self.dwell_s,
+            };
+            range.as_ref().map(|r| (measure, r))
+        })
+    }
+
+    /// Whether the entry depends on the audience at all.
+    pub fn has_audience_conditions(&self) -> bool {
+        self.audience_conditions().next().is_some()
+    }
+
     /// The occurrence covering `now`, if any. Dayparts of one entry never overlap (see
     /// [`Self::problems`]); should unvalidated ones, the latest-starting occurrence is taken.
     pub fn occurrence_at(&self, now: DateTime<Utc>) -> Option<Occurrence> {
@@ -271,8 +294,13 @@ impl ScheduleEntry {
                 problems.push(ValidationError::new(field, Problem::DaypartsOverlap(j)));
             }
         }
-        if let Some(range) = &self.occupancy {
-            problems.extend(range.problems().into_iter().map(|p| p.under("occupancy")));
+        for (measure, range) in self.audience_conditions() {
+            problems.extend(
+                range
+                    .problems()
+                    .into_iter()
+                    .map(|p| p.under(measure.name())),
+            );
         }
         problems
     }

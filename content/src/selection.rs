@@ -5,25 +5,34 @@
 //! 1. An [`ActiveAlert`] that targets the player and has not expired takes the whole screen.
 //!    Among several: higher `level`, then later `issued_at`, then smaller id.
 //! 2. Otherwise the winner among the entries that target the player, have an occurrence
-//!    covering the instant and whose occupancy condition (if any) admits the audience:
+//!    covering the instant and whose audience conditions (if any) admit the audience:
 //!    highest `priority`; on equal priority the most specific target (player > group > ward >
 //!    all); then the smaller entry id (byte order). The others are reported as shadowed.
 //! 3. Otherwise the schedule set's fallback layout, so a screen is never empty.
 //!
 //! Playlists of a winning entry loop from the start of its occurrence; those of the fallback
 //! from the Unix epoch, so every screen on the fallback is in step and the loop never jumps.
+//!
+//! [`select`] and [`decide`] read the audience as it is. A player keeps an [`AudienceGate`]
+//! across ticks instead, which adds hysteresis (see [`crate::audience`]) and a minimum display
+//! time: after the audience changed what the screen shows, the audience cannot change it again
+//! for `min_display`. Time (dayparts, dates), schedule changes and alerts still switch at once.
+//! Every decision carries a [`Reason`] saying which entry and which condition chose it.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::ActiveAlert;
-use crate::audience::Audience;
+use crate::audience::{Audience, Check, Verdict, evaluate};
 use crate::ids::{AlertId, AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
 use crate::playlist::loop_position;
 use crate::schedule::{Occurrence, PlayerTarget, ScheduleEntry, Specificity, best_match};
 use crate::schedule_set::ScheduleSet;
+use crate::tokyo;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -74,6 +83,87 @@ struct Contender<'a> {
     entry: &'a ScheduleEntry,
     specificity: Specificity,
     occurrence: Occurrence,
+    checks: Vec<Check>,
+}
+
+/// What a screen shows and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub selection: Selection,
+    pub reason: Reason,
+}
+
+/// Why a selection was made, for the player's `now` report and the controller's preview.
+/// Its `Display` is one line, e.g. `entry crowd-online: occupancy 17 >= 15`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Alert {
+        alert: AlertId,
+    },
+    /// The entry won; `checks` are its audience conditions (none for a plain entry).
+    Entry {
+        entry: EntryId,
+        /// The occurrence, when the entry is limited to dayparts.
+        daypart: Option<Occurrence>,
+        priority: i32,
+        checks: Vec<Check>,
+    },
+    Fallback,
+    /// The audience now chooses `instead`, but what is shown stays until `until`: the audience
+    /// changed the screen less than the minimum display time ago.
+    Held {
+        /// The entry kept, or `None` for the fallback.
+        shown: Option<EntryId>,
+        instead: Option<EntryId>,
+        until: DateTime<Utc>,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |entry: &Option<EntryId>| match entry {
+            Some(id) => format!("entry {id}"),
+            None => "the fallback".to_owned(),
+        };
+        match self {
+            Reason::Alert { alert } => write!(f, "alert {alert}"),
+            Reason::Entry {
+                entry,
+                daypart,
+                priority,
+                checks,
+            } => {
+                write!(f, "entry {entry}")?;
+                if let Some(occurrence) = daypart {
+                    let local = |t: DateTime<Utc>| t.with_timezone(&tokyo::TOKYO).format("%H:%M");
+                    write!(
+                        f,
+                        " ({}-{})",
+                        local(occurrence.start),
+                        local(occurrence.end)
+                    )?;
+                }
+                if checks.is_empty() {
+                    write!(f, ": scheduled, priority {priority}")
+                } else {
+                    let list: Vec<String> = checks.iter().map(ToString::to_string).collect();
+                    write!(f, ": {}", list.join(", "))
+                }
+            }
+            Reason::Fallback => write!(f, "fallback: no entry applies"),
+            Reason::Held {
+                shown,
+                instead,
+                until,
+            } => write!(
+                f,
+                "{} held until {} (minimum display time); the audience now chooses {}",
+                name(shown),
+                until.with_timezone(&tokyo::TOKYO).format("%H:%M:%S"),
+                name(instead)
+            ),
+        }
+    }
 }
 
 /// Decides what `player` shows at `now`. See the module documentation for the rules.
@@ -84,20 +174,46 @@ pub fn select(
     audience: &Audience,
     alerts: &[ActiveAlert],
 ) -> Selection {
+    decide(schedule, player, now, audience, alerts).selection
+}
+
+/// [`select`] with its reason, reading the audience as it is (no hysteresis, no minimum
+/// display time): what the controller's preview shows.
+pub fn decide(
+    schedule: &ScheduleSet,
+    player: &PlayerTarget,
+    now: DateTime<Utc>,
+    audience: &Audience,
+    alerts: &[ActiveAlert],
+) -> Decision {
+    choose(schedule, player, now, alerts, |entry| {
+        match evaluate(entry.audience_conditions(), audience, false) {
+            Verdict::Met(checks) => Some(checks),
+            Verdict::NotMet | Verdict::Unknown => None,
+        }
+    })
+}
+
+/// The rules, with `admit` saying whether an entry's audience conditions hold (and how).
+fn choose(
+    schedule: &ScheduleSet,
+    player: &PlayerTarget,
+    now: DateTime<Utc>,
+    alerts: &[ActiveAlert],
+    mut admit: impl FnMut(&ScheduleEntry) -> Option<Vec<Check>>,
+) -> Decision {
     let mut contenders: Vec<Contender> = schedule
         .entries()
         .iter()
         .filter_map(|entry| {
             let specificity = best_match(&entry.targets, player)?;
             let occurrence = entry.occurrence_at(now)?;
-            let admitted = entry
-                .occupancy
-                .as_ref()
-                .is_none_or(|range| range.admits(audience.occupancy));
-            admitted.then_some(Contender {
+            let checks = admit(entry)?;
+            Some(Contender {
                 entry,
                 specificity,
                 occurrence,
+                checks,
             })
         })
         .collect();
@@ -110,28 +226,173 @@ pub fn select(
         .collect();
     live_alerts.sort_by(|a, b| rank_alerts(a, b));
     if let Some((alert, others)) = live_alerts.split_first() {
-        return Selection::Alert {
-            alert: alert.id.clone(),
-            shadowed_alerts: others.iter().map(|a| a.id.clone()).collect(),
-            shadowed_entries: entry_ids(&contenders),
+        return Decision {
+            selection: Selection::Alert {
+                alert: alert.id.clone(),
+                shadowed_alerts: others.iter().map(|a| a.id.clone()).collect(),
+                shadowed_entries: entry_ids(&contenders),
+            },
+            reason: Reason::Alert {
+                alert: alert.id.clone(),
+            },
         };
     }
 
     match contenders.split_first() {
-        Some((winner, rest)) => Selection::Scheduled {
-            entry: winner.entry.id.clone(),
-            occurrence: winner.occurrence,
-            shadowed_entries: entry_ids(rest),
-            screen: screen_content(schedule, &winner.entry.layout, winner.occurrence.start, now),
+        Some((winner, rest)) => Decision {
+            selection: Selection::Scheduled {
+                entry: winner.entry.id.clone(),
+                occurrence: winner.occurrence,
+                shadowed_entries: entry_ids(rest),
+                screen: screen_content(
+                    schedule,
+                    &winner.entry.layout,
+                    winner.occurrence.start,
+                    now,
+                ),
+            },
+            reason: Reason::Entry {
+                entry: winner.entry.id.clone(),
+                daypart: (!winner.entry.dayparts.is_empty()).then_some(winner.occurrence),
+                priority: winner.entry.priority,
+                checks: winner.checks.clone(),
+            },
         },
-        None => Selection::Fallback {
-            screen: screen_content(
-                schedule,
-                schedule.fallback_layout(),
-                DateTime::UNIX_EPOCH,
-                now,
-            ),
+        None => Decision {
+            selection: Selection::Fallback {
+                screen: screen_content(
+                    schedule,
+                    schedule.fallback_layout(),
+                    DateTime::UNIX_EPOCH,
+                    now,
+                ),
+            },
+            reason: Reason::Fallback,
         },
+    }
+}
+
+/// How a player's [`AudienceGate`] smooths audience decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateSettings {
+    /// After the audience changed what is shown, how long before it may change it again.
+    pub min_display: TimeDelta,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self {
+            min_display: TimeDelta::seconds(20),
+        }
+    }
+}
+
+/// What the screen shows, in the terms the gate compares: the same key means no visible
+/// switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shown {
+    Alert(AlertId),
+    Entry(EntryId),
+    Fallback,
+}
+
+fn shown(selection: &Selection) -> Shown {
+    match selection {
+        Selection::Alert { alert, .. } => Shown::Alert(alert.clone()),
+        Selection::Scheduled { entry, .. } => Shown::Entry(entry.clone()),
+        Selection::Fallback { .. } => Shown::Fallback,
+    }
+}
+
+/// The player's memory of audience decisions across ticks: which entries' conditions hold
+/// (for hysteresis) and until when the last audience-driven switch must stay on screen.
+/// Pure: time comes in as a parameter.
+#[derive(Debug, Clone, Default)]
+pub struct AudienceGate {
+    settings: GateSettings,
+    /// Entries whose audience conditions held at the previous decision.
+    holding: BTreeSet<EntryId>,
+    /// The audience may not change what is shown before this instant.
+    hold_until: Option<DateTime<Utc>>,
+}
+
+impl AudienceGate {
+    pub fn new(settings: GateSettings) -> Self {
+        Self {
+            settings,
+            ..Self::default()
+        }
+    }
+
+    /// Decides what `player` shows at `now`, like [`decide`] but with hysteresis and the
+    /// minimum display time. Call it with non-decreasing `now`; an unknown measure ends the
+    /// conditions depending on it at once, hold or not (no content shows on a guess).
+    pub fn decide(
+        &mut self,
+        schedule: &ScheduleSet,
+        player: &PlayerTarget,
+        now: DateTime<Utc>,
+        audience: &Audience,
+        alerts: &[ActiveAlert],
+    ) -> Decision {
+        let mut next = BTreeSet::new();
+        let mut kept = BTreeSet::new();
+        let mut checks = std::collections::BTreeMap::new();
+        for entry in schedule
+            .entries()
+            .iter()
+            .filter(|e| e.has_audience_conditions())
+        {
+            let was = self.holding.contains(&entry.id);
+            match evaluate(entry.audience_conditions(), audience, was) {
+                Verdict::Met(list) => {
+                    next.insert(entry.id.clone());
+                    checks.insert(entry.id.clone(), list);
+                }
+                Verdict::NotMet => {}
+                Verdict::Unknown => continue,
+            }
+            if was {
+                kept.insert(entry.id.clone());
+            }
+        }
+        let with = |on: &BTreeSet<EntryId>| {
+            choose(schedule, player, now, alerts, |entry| {
+                if !entry.has_audience_conditions() {
+                    Some(Vec::new())
+                } else if on.contains(&entry.id) {
+                    // Kept on by a hold, an entry has no checks that hold now.
+                    Some(checks.get(&entry.id).cloned().unwrap_or_default())
+                } else {
+                    None
+                }
+            })
+        };
+        let fresh = with(&next);
+        let before = with(&kept);
+        let (was_shown, now_shown) = (shown(&before.selection), shown(&fresh.selection));
+        if was_shown == now_shown {
+            self.holding = next;
+            return fresh;
+        }
+        if let Some(until) = self.hold_until.filter(|until| now < *until) {
+            self.holding = kept;
+            let entry = |s: Shown| match s {
+                Shown::Entry(id) => Some(id),
+                _ => None,
+            };
+            return Decision {
+                selection: before.selection,
+                reason: Reason::Held {
+                    shown: entry(was_shown),
+                    instead: entry(now_shown),
+                    until,
+                },
+            };
+        }
+        self.hold_until = Some(now + self.settings.min_display);
+        self.holding = next;
+        fresh
     }
 }
 

@@ -1,5 +1,6 @@
 //! Tests of the content model through its public API: one binary, so the crate links once.
 
+mod audience_rules;
 mod prefetch;
 mod selection_props;
 mod selection_table;

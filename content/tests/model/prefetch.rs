@@ -52,10 +52,7 @@ fn entries_count_only_for_their_targets_and_within_the_window() {
 #[test]
 fn audience_conditions_and_priorities_do_not_reduce_what_is_needed() {
     let mut crowded = entry("crowded", 1, Target::All);
-    crowded.occupancy = Some(OccupancyRange {
-        at_least: Some(30),
-        below: None,
-    });
+    crowded.occupancy = Some(OccupancyRange::new(Some(30), None));
     assert_eq!(check(vec![crowded], "2026-06-01T12:00:00", 1), WITH_PROMO);
     let mut news = entry("news-only", 9, Target::All);
     news.layout = "news".into();

@@ -67,11 +67,12 @@ fn dayparts() -> impl Strategy<Value = Vec<Daypart>> {
 fn occupancy() -> impl Strategy<Value = Option<OccupancyRange>> {
     prop_oneof![
         3 => Just(None),
-        1 => (0u32..40, 1u32..40).prop_map(|(at_least, width)| Some(OccupancyRange {
-            at_least: Some(at_least),
-            below: Some(at_least + width),
-        })),
-        1 => (0u32..40).prop_map(|at_least| Some(OccupancyRange { at_least: Some(at_least), below: None })),
+        1 => (0u32..40, 1u32..40).prop_map(|(at_least, width)| Some(OccupancyRange::new(
+            Some(at_least),
+            Some(at_least + width),
+        ))),
+        1 => (0u32..40).prop_map(|at_least| Some(OccupancyRange::new(Some(at_least), None))),
+        1 => (1u32..40).prop_map(|below| Some(OccupancyRange::new(None, Some(below)))),
     ]
 }
 
@@ -86,7 +87,7 @@ fn entries() -> impl Strategy<Value = Vec<ScheduleEntry>> {
         prop::option::of(1u64..15),
         1u8..128,
         dayparts(),
-        occupancy(),
+        (occupancy(), occupancy()),
         0i32..4,
         prop_oneof![Just("promo"), Just("news"), Just("idle")],
     );
@@ -94,7 +95,10 @@ fn entries() -> impl Strategy<Value = Vec<ScheduleEntry>> {
         raw.into_iter()
             .enumerate()
             .map(
-                |(i, (targets, start, length, days, dayparts, occupancy, priority, layout))| {
+                |(
+                    i,
+                    (targets, start, length, days, dayparts, (occupancy, inflow), priority, layout),
+                )| {
                     let start = base_day() + TimeDelta::days(start as i64);
                     ScheduleEntry {
                         id: format!("e{i}").as_str().into(),
@@ -109,6 +113,8 @@ fn entries() -> impl Strategy<Value = Vec<ScheduleEntry>> {
                             .collect::<WeekdaySet>(),
                         dayparts,
                         occupancy,
+                        inflow_per_min: inflow,
+                        dwell_s: None,
                         priority,
                         layout: layout.into(),
                     }
@@ -129,7 +135,13 @@ fn instants() -> impl Strategy<Value = DateTime<Utc>> {
 }
 
 fn audiences() -> impl Strategy<Value = Audience> {
-    prop::option::of(0u32..60).prop_map(|occupancy| Audience { occupancy })
+    (prop::option::of(0u32..60), prop::option::of(0u32..60)).prop_map(
+        |(occupancy, inflow_per_min)| Audience {
+            occupancy,
+            inflow_per_min,
+            dwell_s: None,
+        },
+    )
 }
 
 /// The rules as a person would read them, on Tokyo wall-clock time.
@@ -160,11 +172,16 @@ fn naive_is_active(
             }
         })
     };
-    let audience_ok = entry.occupancy.as_ref().is_none_or(|range| {
-        audience.occupancy.is_some_and(|n| {
-            range.at_least.is_none_or(|a| n >= a) && range.below.is_none_or(|b| n < b)
+    let in_range = |range: &Option<OccupancyRange>, value: Option<u32>| {
+        range.as_ref().is_none_or(|range| {
+            value.is_some_and(|n| {
+                range.at_least.is_none_or(|a| n >= a) && range.below.is_none_or(|b| n < b)
+            })
         })
-    });
+    };
+    let audience_ok = in_range(&entry.occupancy, audience.occupancy)
+        && in_range(&entry.inflow_per_min, audience.inflow_per_min)
+        && in_range(&entry.dwell_s, audience.dwell_s);
     naive_specificity(entry, who).is_some() && in_time && audience_ok
 }
 

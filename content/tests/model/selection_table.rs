@@ -386,14 +386,14 @@ fn the_highest_level_then_the_newest_alert_shows() {
 #[test]
 fn occupancy_conditions_follow_the_live_audience() {
     let mut crowded = entry("crowded", 5, Target::All);
-    crowded.occupancy = Some(OccupancyRange {
-        at_least: Some(30),
-        below: None,
-    });
+    crowded.occupancy = Some(OccupancyRange::new(Some(30), None));
     let s = set(vec![crowded, entry("usual", 1, Target::All)]);
     let at = jst("2026-06-01T12:00:00");
     let with = |occupancy| {
-        let audience = Audience { occupancy };
+        let audience = Audience {
+            occupancy,
+            ..Audience::default()
+        };
         summary(&select(&s, &kita_lobby(), at, &audience, &[]))
     };
     assert_eq!(with(Some(30)), "crowded over usual");

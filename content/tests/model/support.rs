@@ -68,6 +68,8 @@ pub fn entry(id: &str, priority: i32, target: Target) -> ScheduleEntry {
         weekdays: WeekdaySet::ALL,
         dayparts: vec![],
         occupancy: None,
+        inflow_per_min: None,
+        dwell_s: None,
         priority,
         layout: "promo".into(),
     }

@@ -1,0 +1,128 @@
+//! Audience rules end to end: a real controller and a player whose camera is the synthetic
+//! `crowd` scene (an empty hall for 20 s, then one person every 10 s; see
+//! `analytics::edge::synthetic_camera`). The player's own audience rules switch its screen from
+//! the attract loop (nobody near) to the crowd slide (3 people or more), and the controller's
+//! `now` endpoint shows the reason the player reported; the preview endpoint says what a given
+//! audience would choose and why.
+
+use std::time::Duration;
+
+use e2e::{Broker, Controller, Proc, bin, player_cache, tokyo_date, wait_until};
+use serde_json::{Value, json};
+
+const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crowd\"\n\
+    zones = [\"hall:1,1,639,1,639,479,1,479\"]\npublish_interval_secs = 5\n";
+
+fn slide(controller: &Controller, id: &str, title: &str) {
+    controller.put(
+        &format!("/api/v1/assets/{id}"),
+        json!({"kind": "text_slide", "texts": {"en": {"title": title, "body": ""}},
+               "colours": {"text": "#ffffff", "background": "#003366"}}),
+    );
+    controller.put(
+        &format!("/api/v1/playlists/{id}"),
+        json!({"items": [{"asset": id}]}),
+    );
+    controller.put(
+        &format!("/api/v1/layouts/{id}"),
+        json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
+            {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
+    );
+}
+
+fn reported_reason(controller: &Controller) -> String {
+    let (status, body) = controller.get("/api/v1/players/hall-1/now");
+    assert_eq!(status, 200, "{body}");
+    body["reported"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+#[ignore = "the motion detector counts at most one of the synthetic crowd's near-standing people \
+            (occupancy 0-1 in 120 s): the `crowd` scene needs people who move more"]
+fn a_growing_crowd_switches_the_screen_and_the_controller_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::start(dir.path(), Broker::Embedded);
+    slide(&controller, "usual", "Welcome");
+    slide(&controller, "online", "Online procedures");
+    slide(&controller, "attract", "Hello!");
+    controller.put("/api/v1/schedule/fallback", json!({"layout": "usual"}));
+    for (id, condition, priority) in [
+        ("crowd-online", json!({"at_least": 3}), 20),
+        ("attract", json!({"below": 1}), 10),
+    ] {
+        let layout = if id == "attract" { "attract" } else { "online" };
+        controller.put(
+            &format!("/api/v1/schedule/entries/{id}"),
+            json!({"targets": [{"kind": "all"}], "dates": {"start": tokyo_date(-1)},
+                   "occupancy": condition, "layout": layout, "priority": priority}),
+        );
+    }
+    let config = controller.add_player("hall-1", "kita", 2);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(CAMERA);
+    std::fs::write(&config, text).unwrap();
+
+    // The preview: what each audience would choose, and why (no player needed).
+    let preview = |query: &str| -> Value {
+        let (status, body) = controller.get(&format!("/api/v1/players/hall-1/preview?{query}"));
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let crowd = preview(&format!(
+        "occupancy=17&at={}T12:00:00%2B09:00",
+        tokyo_date(1)
+    ));
+    assert_eq!(crowd["reason"], "entry crowd-online: occupancy 17 >= 3");
+    assert_eq!(crowd["selection"]["entry"], "crowd-online");
+    assert_eq!(crowd["selection"]["screen"]["layout"], "online");
+    assert_eq!(
+        preview("occupancy=0")["reason"],
+        "entry attract: occupancy 0 < 1"
+    );
+    assert_eq!(
+        preview("")["reason"],
+        "fallback: no entry applies",
+        "an unknown audience matches no audience rule"
+    );
+    let (status, body) = controller.get("/api/v1/players/hall-1/preview?occupancy=many");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("whole number"),
+        "{body}"
+    );
+
+    let mut player = Proc::spawn(
+        std::process::Command::new(bin("signage-player"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .arg("--cache-dir")
+            .arg(player_cache(dir.path(), "hall-1"))
+            .args(["--display", "headless"]),
+        dir.path(),
+        "hall-1",
+    );
+    // The hall is empty for the first 20 s of the scene.
+    wait_until(Duration::from_secs(40), "the attract loop", || {
+        assert!(player.is_running(), "player exited:\n{}", player.log());
+        reported_reason(&controller).starts_with("entry attract: occupancy 0 < 1")
+    });
+    // People arrive from 20 s on, one every 10 s: the third is in place at about 45 s.
+    let mut last = String::new();
+    wait_until(Duration::from_secs(120), "the crowd slide", || {
+        assert!(player.is_running(), "player exited:\n{}", player.log());
+        let reason = reported_reason(&controller);
+        if reason != last {
+            eprintln!("player reports: {reason}");
+            last = reason.clone();
+        }
+        reason.starts_with("entry crowd-online: occupancy")
+    });
+    let (_, now) = controller.get("/api/v1/players/hall-1/now");
+    assert_eq!(now["reported"]["layout"], "online", "{now}");
+    assert_eq!(now["reported"]["entry"], "crowd-online", "{now}");
+    player.kill();
+}

@@ -1,10 +1,11 @@
 //! The player's camera: the `analytics` counting pipeline (GStreamer source -> detector ->
 //! tracker -> line and zone counters) on a thread of its own, because GStreamer and OpenCV
 //! block. Every `publish_interval_secs` it closes a period and hands its figures to the async
-//! side over a bounded channel; the live occupancy goes to the screen's selection through a
-//! watch channel. Frames never leave this thread's memory: only numbers come out.
+//! side over a bounded channel; the live audience (occupancy, inflow in the last minute, dwell
+//! of the people present) goes to the screen's audience rules through a watch channel. Frames
+//! never leave this thread's memory: only numbers come out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -290,6 +291,58 @@ fn round3(x: f64) -> f64 {
     }
 }
 
+/// The live audience from frame-by-frame counts: occupancy as counted, arrivals over the
+/// trailing minute (zone entries, or `in` crossings when there is no zone), and the mean time
+/// the people present have spent in the zones.
+#[derive(Debug, Default)]
+struct LiveAudience {
+    /// (stream seconds, arrivals in that frame), the last minute of them.
+    arrivals: VecDeque<(f64, u64)>,
+}
+
+impl LiveAudience {
+    const WINDOW_S: f64 = 60.0;
+
+    fn update(
+        &mut self,
+        t: f64,
+        occupancy: Option<u32>,
+        arrivals: u64,
+        present_dwell_s: &[f64],
+    ) -> Audience {
+        if arrivals > 0 {
+            self.arrivals.push_back((t, arrivals));
+        }
+        while self
+            .arrivals
+            .front()
+            .is_some_and(|&(at, _)| at <= t - Self::WINDOW_S)
+        {
+            self.arrivals.pop_front();
+        }
+        let inflow = self.arrivals.iter().map(|&(_, n)| n).sum::<u64>();
+        let dwell = occupancy.map(|_| {
+            if present_dwell_s.is_empty() {
+                0
+            } else {
+                let mean = present_dwell_s.iter().sum::<f64>() / present_dwell_s.len() as f64;
+                mean.round().clamp(0.0, f64::from(u32::MAX)) as u32
+            }
+        });
+        Audience {
+            occupancy,
+            inflow_per_min: Some(u32::try_from(inflow).unwrap_or(u32::MAX)),
+            dwell_s: dwell,
+        }
+    }
+
+    /// The camera is gone: nothing is known, and a new stream restarts its clock.
+    fn lost(&mut self) -> Audience {
+        self.arrivals.clear();
+        Audience::default()
+    }
+}
+
 /// What the camera thread talks to.
 pub struct CameraLink {
     pub periods: mpsc::Sender<Period>,
@@ -337,10 +390,11 @@ fn run(config: CameraConfig, clock: Clock, link: CameraLink) {
     let paced = matches!(config.input, Input::File(_) | Input::Synthetic(_));
     let mut acc = Accumulator::new(&config, bounds, clock.now());
     let mut due = Instant::now() + config.interval;
-    let set_audience = |occupancy: Option<u32>| {
+    let mut live = LiveAudience::default();
+    let set_audience = |audience: Audience| {
         link.audience.send_if_modified(|a| {
-            let changed = a.occupancy != occupancy;
-            a.occupancy = occupancy;
+            let changed = *a != audience;
+            *a = audience;
             changed
         });
     };
@@ -404,12 +458,17 @@ fn run(config: CameraConfig, clock: Clock, link: CameraLink) {
                 return;
             }
             acc.frames += 1;
+            let (mut line_arrivals, mut zone_arrivals) = (0, 0);
             for (line, crossing) in &report.counts.crossings {
                 match crossing.direction {
-                    Direction::In => acc.tallies[*line].inbound += 1,
+                    Direction::In => {
+                        acc.tallies[*line].inbound += 1;
+                        line_arrivals += 1;
+                    }
                     Direction::Out => acc.tallies[*line].outbound += 1,
                 }
             }
+            let mut present_dwell = Vec::new();
             for (i, &now) in report.counts.occupancy.iter().enumerate() {
                 acc.occupancy[i] = Some(now);
                 acc.max[i] = acc.max[i].max(now);
@@ -423,19 +482,25 @@ fn run(config: CameraConfig, clock: Clock, link: CameraLink) {
                 // Cumulative in the counter (from 0 for each opened pipeline); the period
                 // keeps what happened in it.
                 let c = zone.counts();
+                zone_arrivals += c.entries - seen[i].0;
+                present_dwell.extend(zone.current_visits().map(|v| v.dwell()));
                 acc.entries[i] += c.entries - seen[i].0;
                 acc.exits[i] += c.exits - seen[i].1;
                 seen[i] = (c.entries, c.exits);
             }
-            set_audience(if config.zones.is_empty() {
-                None
+            let occupancy =
+                (!config.zones.is_empty()).then(|| report.counts.occupancy.iter().sum());
+            // With zones, arrivals are zone entries rather than line crossings.
+            let arrivals = if config.zones.is_empty() {
+                line_arrivals
             } else {
-                Some(report.counts.occupancy.iter().sum())
-            });
+                zone_arrivals
+            };
+            set_audience(live.update(report.t, occupancy, arrivals, &present_dwell));
         };
         drop(pipeline);
         acc.camera_lost();
-        set_audience(None);
+        set_audience(live.lost());
         if ended && paced {
             info!(source = %config.source, "the camera input ended; counting stops");
             break;
@@ -450,6 +515,29 @@ fn run(config: CameraConfig, clock: Clock, link: CameraLink) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_live_audience_counts_the_last_minute_and_the_dwell_of_those_present() {
+        let mut live = LiveAudience::default();
+        let a = live.update(0.0, Some(2), 2, &[4.0, 7.0]);
+        assert_eq!(
+            (a.occupancy, a.inflow_per_min, a.dwell_s),
+            (Some(2), Some(2), Some(6))
+        );
+        let a = live.update(30.0, Some(3), 1, &[34.0, 37.0, 1.0]);
+        assert_eq!((a.inflow_per_min, a.dwell_s), (Some(3), Some(24)));
+        // The first two arrivals are a minute old: out of the window.
+        let a = live.update(60.0, Some(0), 0, &[]);
+        assert_eq!((a.inflow_per_min, a.dwell_s), (Some(1), Some(0)));
+        // Lines only: inflow from crossings, no occupancy, so no dwell either.
+        let a = live.update(61.0, None, 4, &[]);
+        assert_eq!(
+            (a.occupancy, a.inflow_per_min, a.dwell_s),
+            (None, Some(5), None)
+        );
+        assert_eq!(live.lost(), Audience::default());
+        assert_eq!(live.update(0.0, None, 0, &[]).inflow_per_min, Some(0));
+    }
 
     fn camera(text: &str) -> anyhow::Result<CameraConfig> {
         CameraConfig::resolve(toml::from_str(text).unwrap())

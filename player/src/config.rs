@@ -77,6 +77,8 @@ pub struct PlayerConfig {
     pub health_secs: u64,
     /// People counting; `None` counts nothing.
     pub camera: Option<crate::camera::CameraConfig>,
+    /// The controller's alert-signing public key; `None` refuses every alert (see `alerts`).
+    pub alert_public_key: Option<alerts::signing::VerifyingKey>,
 }
 
 impl PlayerConfig {
@@ -156,7 +158,18 @@ impl PlayerConfig {
         if !(1..=86_400).contains(&health_secs) {
             bail!("config key health_secs must be between 1 and 86400, got {health_secs}");
         }
+        let alert_public_key = file
+            .alert_public_key
+            .as_deref()
+            .map(|hex| {
+                alerts::signing::verifying_key_from_hex(hex).with_context(|| {
+                    "config key alert_public_key must be the controller's Ed25519 public key as \
+                     64 hex digits (as `signage-controller player add` writes it)"
+                })
+            })
+            .transpose()?;
         Ok(PlayerConfig {
+            alert_public_key,
             render: flags.render.or(file.render).unwrap_or(true),
             render_fps,
             window_sink,
@@ -244,6 +257,39 @@ mod tests {
             )
             .unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_alert_key_is_checked_at_start() {
+        let key = alerts::signing::SigningKey::from_bytes(&[7; 32]);
+        let hex = alerts::signing::verifying_key_to_hex(&key.verifying_key());
+        let c = PlayerConfig::resolve(
+            file(&format!(
+                "id = \"a\"\nbroker_url = \"mqtt://a\"\nalert_public_key = \"{hex}\"\n"
+            )),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.alert_public_key, Some(key.verifying_key()));
+        let none = PlayerConfig::resolve(
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\n"),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(none.alert_public_key, None);
+        for bad in ["abc", "zz", &hex[..62]] {
+            let err = format!(
+                "{:#}",
+                PlayerConfig::resolve(
+                    file(&format!(
+                        "id = \"a\"\nbroker_url = \"mqtt://a\"\nalert_public_key = \"{bad}\"\n"
+                    )),
+                    Overrides::default()
+                )
+                .unwrap_err()
+            );
+            assert!(err.contains("alert_public_key"), "{err}");
         }
     }
 

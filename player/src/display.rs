@@ -137,6 +137,26 @@ impl Display {
         }
     }
 
+    /// Puts `alert` over everything at once (the renderer keeps the takeover layer ready), or
+    /// takes the takeover down with `None`. The answer tells when the first alert frame was
+    /// displayed.
+    pub fn show_alert(
+        &self,
+        alert: Option<&alerts::message::AlertMessage>,
+    ) -> Result<Option<render::AlertShown>, render::RenderError> {
+        self.renderer
+            .show_alert(alert.map(render::AlertScreen::from_message))
+    }
+
+    /// Remembers a health event raised outside the renderer (e.g. a refused alert).
+    pub fn note(&self, event: HealthEvent) {
+        let mut events = self.events.lock().expect("not poisoned");
+        events.push_back(event);
+        while events.len() > MAX_HEALTH_EVENTS {
+            events.pop_front();
+        }
+    }
+
     /// The health report: host figures, the renderer's counters and its latest events.
     pub fn health(&self) -> PlayerHealth {
         let h = self.renderer.health(&self.cache_dir);

@@ -1,6 +1,7 @@
 //! The signage player: the edge program on each display. `main.rs` is a thin command-line
 //! layer over this library.
 
+pub mod alerts;
 pub mod cache;
 pub mod camera;
 pub mod clock;

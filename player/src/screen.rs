@@ -1,4 +1,4 @@
-//! What the screen shows: the player's own run of `content::selection::select` on its cached
+//! What the screen shows: the player's own run of `content::selection` on its cached
 //! manifest, several times a second, with the controller and broker reachable or not.
 //!
 //! This task decides what each zone shows, checks each file before it is used (a corrupt file
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use content::audience::Audience;
 use content::ids::{AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
 use content::protocol::{ManifestFile, NowShowing, PlayRecord, ZoneShowing};
-use content::selection::{Selection, ZoneContent, select};
+use content::selection::{AudienceGate, Selection, ZoneContent};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
@@ -66,6 +66,8 @@ pub struct Screen {
     pub display: Option<Arc<crate::display::Display>>,
     /// The camera's live occupancy (unknown without a camera): entries may depend on it.
     pub audience: watch::Receiver<Audience>,
+    /// The emergency alerts that take this screen (from `alerts`); a change wakes the loop.
+    pub alerts: watch::Receiver<Vec<content::alert::ActiveAlert>>,
 }
 
 fn random_id() -> String {
@@ -80,6 +82,8 @@ fn same_report(a: &NowShowing, b: &NowShowing) -> bool {
         && a.entry == b.entry
         && a.layout == b.layout
         && a.zones == b.zones
+        // The reason quotes live counts: refreshed at most every 10 s while the screen stays.
+        && (a.reason == b.reason || a.at - b.at < chrono::TimeDelta::seconds(10))
 }
 
 impl Screen {
@@ -87,9 +91,15 @@ impl Screen {
         let mut zones: BTreeMap<ZoneId, Showing> = BTreeMap::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut alerts = self.alerts.clone();
+        // Hysteresis and minimum display time of audience rules, kept across ticks.
+        let mut gate = AudienceGate::default();
         loop {
-            tick.tick().await;
-            zones = self.step(zones).await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                Ok(()) = alerts.changed() => {}
+            }
+            zones = self.step(zones, &mut gate).await;
         }
     }
 
@@ -128,18 +138,30 @@ impl Screen {
         }
     }
 
-    async fn step(&self, mut previous: BTreeMap<ZoneId, Showing>) -> BTreeMap<ZoneId, Showing> {
+    async fn step(
+        &self,
+        mut previous: BTreeMap<ZoneId, Showing>,
+        gate: &mut AudienceGate,
+    ) -> BTreeMap<ZoneId, Showing> {
         let now = self.clock.now();
         let held = self.held.borrow().clone();
+        let alerts = self.alerts.borrow().clone();
+        let mut reason = None;
         let (kind, entry, screen) = match &held {
+            None if !alerts.is_empty() => ("alert", None, None),
             None => ("nothing", None, None),
-            Some(h) => match select(&h.set, &h.target, now, &self.audience.borrow().clone(), &[]) {
-                Selection::Scheduled { entry, screen, .. } => {
-                    ("scheduled", Some(entry), Some(screen))
+            Some(h) => {
+                let audience = self.audience.borrow().clone();
+                let decision = gate.decide(&h.set, &h.target, now, &audience, &alerts);
+                reason = Some(decision.reason.to_string());
+                match decision.selection {
+                    Selection::Scheduled { entry, screen, .. } => {
+                        ("scheduled", Some(entry), Some(screen))
+                    }
+                    Selection::Fallback { screen } => ("fallback", None, Some(screen)),
+                    Selection::Alert { .. } => ("alert", None, None),
                 }
-                Selection::Fallback { screen } => ("fallback", None, Some(screen)),
-                Selection::Alert { .. } => ("alert", None, None),
-            },
+            }
         };
         let mut next = BTreeMap::new();
         if let (Some(h), Some(screen)) = (&held, &screen) {
@@ -198,7 +220,11 @@ impl Screen {
         for (_, gone) in previous {
             self.finish(gone, now);
         }
-        if let Some(display) = &self.display {
+        // Under an alert the renderer keeps the last plan beneath the takeover layer, so the
+        // schedule is back the instant the alert clears.
+        if let Some(display) = &self.display
+            && kind != "alert"
+        {
             display.show(held.as_ref().map(|h| &h.set).zip(screen.as_ref()), |zone| {
                 next.get(zone).is_some_and(|s: &Showing| s.ready)
             });
@@ -218,12 +244,14 @@ impl Screen {
                     since: s.since,
                 })
                 .collect(),
+            reason,
         };
         if !same_report(&report, &self.now.borrow()) {
             info!(
                 kind,
                 layout = ?report.layout,
                 entry = ?report.entry,
+                reason = report.reason.as_deref().unwrap_or(""),
                 zones = %report.zones.iter().map(|z| format!("{}={}{}", z.zone, z.asset, if z.ready { "" } else { " (not ready)" })).collect::<Vec<_>>().join(", "),
                 at = %now,
                 "now showing"

@@ -58,8 +58,7 @@ fn presence(state: PresenceState, session: &str) -> Vec<u8> {
 impl Session {
     /// Runs the player until SIGINT or SIGTERM (the binary's entry point).
     pub async fn run(config: PlayerConfig) -> anyhow::Result<()> {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         Self::run_until(config, async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
@@ -360,7 +359,11 @@ impl Session {
             let _ = self.client.unsubscribe(filter.clone()).await;
         }
         for filter in new.iter().filter(|f| !old.contains(f)) {
-            if let Err(e) = self.client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+            if let Err(e) = self
+                .client
+                .subscribe(filter.clone(), QoS::AtLeastOnce)
+                .await
+            {
                 warn!(%e, "cannot subscribe to alerts");
             }
         }

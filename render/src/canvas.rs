@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub subscribers: Mutex<Vec<SyncSender<FrameInfo>>>,
     pub watch: Mutex<OutputWatch>,
     pub started: Instant,
+    /// The first frame of a new alert, until the tap sees it composed.
+    pub alert_mark: Mutex<Option<crate::alert::AlertMark>>,
 }
 
 impl Shared {
@@ -51,6 +53,7 @@ impl Shared {
             subscribers: Mutex::new(Vec::new()),
             watch: Mutex::new(OutputWatch::default()),
             started: Instant::now(),
+            alert_mark: Mutex::new(None),
         }
     }
 }
@@ -70,6 +73,8 @@ pub(crate) struct Canvas {
     pub pipeline: gst::Pipeline,
     pub compositor: gst::Element,
     pub built_at: Instant,
+    /// The emergency-alert takeover, ready above every zone.
+    pub alert: crate::alert::AlertLayer,
 }
 
 impl Canvas {
@@ -162,6 +167,13 @@ impl Canvas {
             .link(&heartbeat_pad)
             .map_err(|e| RenderError::Pipeline(e.to_string()))?;
 
+        let alert = crate::alert::AlertLayer::build(
+            &pipeline,
+            &compositor,
+            config.width,
+            config.height,
+            shared.clone(),
+        )?;
         tap(
             &canvas_caps.static_pad("src").unwrap(),
             shared.clone(),
@@ -176,6 +188,7 @@ impl Canvas {
             pipeline,
             compositor,
             built_at: Instant::now(),
+            alert,
         })
     }
 
@@ -234,6 +247,7 @@ fn tap(pad: &gst::Pad, shared: Arc<Shared>, generation: u64, frame: Duration) {
             })
             .or(buffer.pts())
             .unwrap_or(gst::ClockTime::ZERO);
+        crate::alert::on_composed(&shared, running_time);
         let now = Instant::now();
         {
             let mut watch = shared.watch.lock().unwrap();

@@ -11,6 +11,7 @@
 //! **Invariant:** this crate knows nothing of MQTT, HTTP or schedules; time enters only as the
 //! pipeline clock. It reads `content` types, never the other way round.
 
+mod alert;
 mod branch;
 mod canvas;
 mod config;
@@ -22,6 +23,7 @@ mod renderer;
 mod text;
 mod watchdog;
 
+pub use alert::{AlertScreen, AlertShown, AlertText, ROTATION as ALERT_ROTATION};
 pub use config::{Orientation, Output, RenderConfig, WatchdogConfig, WindowSink};
 pub use error::RenderError;
 pub use frame::FrameInfo;

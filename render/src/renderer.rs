@@ -13,6 +13,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 
+use crate::alert::{AlertScreen, AlertShown};
 use crate::branch::Branch;
 use crate::canvas::{Canvas, Shared};
 use crate::config::RenderConfig;
@@ -72,6 +73,7 @@ pub struct RenderStats {
 
 enum Command {
     Show(ScreenPlan),
+    Alert(Option<AlertScreen>, Option<SyncSender<SystemTime>>),
     Stop,
 }
 
@@ -117,6 +119,7 @@ impl Renderer {
             qos: HashMap::new(),
             pending_recovery: None,
             consecutive_rebuilds: 0,
+            alert: None,
         };
         let worker = std::thread::Builder::new()
             .name("render".into())
@@ -140,6 +143,26 @@ impl Renderer {
         self.commands
             .send(Command::Show(plan))
             .map_err(|_| RenderError::Stopped)
+    }
+
+    /// Puts an emergency alert over everything at once (`None` takes it down). The takeover
+    /// layer is built with the canvas, so nothing waits for a pre-roll. For an alert, the
+    /// answer says when its first composed frame left the compositor.
+    pub fn show_alert(
+        &self,
+        alert: Option<AlertScreen>,
+    ) -> Result<Option<AlertShown>, RenderError> {
+        let (notify, shown) = match alert {
+            Some(_) => {
+                let (tx, rx) = mpsc::sync_channel(1);
+                (Some(tx), Some(AlertShown::new(rx)))
+            }
+            None => (None, None),
+        };
+        self.commands
+            .send(Command::Alert(alert, notify))
+            .map_err(|_| RenderError::Stopped)?;
+        Ok(shown)
     }
 
     /// The last composed frame as a PNG at most `max_width` pixels wide (aspect kept).
@@ -306,6 +329,8 @@ struct Worker {
     qos: HashMap<String, u64>,
     pending_recovery: Option<(Fault, Instant)>,
     consecutive_rebuilds: u32,
+    /// The alert on screen, shown again after a rebuild.
+    alert: Option<AlertScreen>,
 }
 
 impl Worker {
@@ -313,13 +338,26 @@ impl Worker {
         loop {
             let busy =
                 self.zones.values().any(|z| z.incoming.is_some()) || !self.retiring.is_empty();
-            let tick = if busy {
+            let mut tick = if busy {
                 Duration::from_millis(15)
             } else {
                 Duration::from_millis(100)
             };
+            // The alert layer's next flash or language change.
+            if let Some(at) = self.canvas.as_mut().and_then(|c| c.alert.tick()) {
+                tick = tick.min(at.saturating_duration_since(Instant::now()));
+            }
             match commands.recv_timeout(tick) {
                 Ok(Command::Show(plan)) => self.show(plan),
+                Ok(Command::Alert(alert, notify)) => {
+                    if let Some(canvas) = self.canvas.as_mut() {
+                        match alert.clone() {
+                            Some(screen) => canvas.alert.show(screen, notify),
+                            None => canvas.alert.clear(),
+                        }
+                    }
+                    self.alert = alert;
+                }
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -717,6 +755,9 @@ impl Worker {
                 self.pending_recovery = Some((fault, Instant::now()));
                 let plan = std::mem::take(&mut self.plan);
                 self.show(plan);
+                if let (Some(alert), Some(canvas)) = (self.alert.clone(), self.canvas.as_mut()) {
+                    canvas.alert.show(alert, None);
+                }
             }
             Err(e) => {
                 tracing::error!("could not rebuild the render pipeline: {e}");

@@ -1,5 +1,6 @@
 //! People counts from the players' cameras: stored once per (player, seq) as they arrive on
-//! `counts`, acknowledged with `counts_ack`, and served by `GET /api/v1/players/{id}/counts`.
+//! `counts` (by [`crate::history`], Parquet for reports plus the raw log in SQLite),
+//! acknowledged with `counts_ack` once durable, and served by `GET /api/v1/players/{id}/counts`.
 
 use std::collections::BTreeMap;
 
@@ -9,37 +10,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use content::protocol::{
-    self, CountsAck, CountsBatch, CountsRecord, LineTally, PlayerId, PlayerTopic, Topic,
-};
-use rumqttc::{AsyncClient, QoS};
+use content::protocol::{CountsBatch, CountsRecord, LineTally, PlayerId};
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::http::{ApiError, AppState};
-use crate::store::{Store, StoreError};
 
-/// Stores a batch (records already known are skipped) and acknowledges every sequence number
-/// in it, new or not: the player may then delete them.
-pub async fn receive(
-    store: &Store,
-    client: &AsyncClient,
-    player: &PlayerId,
-    batch: &CountsBatch,
-) -> Result<(), StoreError> {
-    let new = store.insert_counts(player, &batch.records).await?;
-    info!(%player, records = batch.records.len(), new, "counts stored");
-    let ack = CountsAck {
-        seqs: batch.records.iter().map(|r| r.seq).collect(),
-    };
-    let topic = Topic::player(player, PlayerTopic::CountsAck).to_string();
-    if let Err(e) = client
-        .publish(topic, QoS::AtLeastOnce, false, protocol::encode(&ack))
-        .await
-    {
-        warn!(%e, %player, "cannot acknowledge counts");
+/// Queues a batch for the history writer, which stores each (player, seq) once and then
+/// acknowledges every sequence number in it, new or not: the player may then delete them.
+pub fn receive(player: &PlayerId, batch: &CountsBatch) {
+    match crate::history::running() {
+        Some(h) => h.submit(player, crate::history::Incoming::Counts(batch.clone())),
+        None => warn!(%player, "no history store: counts left unacknowledged"),
     }
-    Ok(())
 }
 
 pub fn routes() -> Router<AppState> {

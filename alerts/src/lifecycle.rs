@@ -272,6 +272,22 @@ impl AlertLifecycle {
         }
     }
 
+    /// Rebuilds the state a controller persisted (its records, one row per alert). The audit
+    /// trail starts empty: the controller keeps its own durable audit log.
+    pub fn restore(
+        policy: ConfirmationPolicy,
+        records: impl IntoIterator<Item = AlertRecord>,
+    ) -> Self {
+        Self {
+            policy,
+            alerts: records
+                .into_iter()
+                .map(|r| (r.message.id.clone(), r))
+                .collect(),
+            audit: Vec::new(),
+        }
+    }
+
     pub fn policy(&self) -> &ConfirmationPolicy {
         &self.policy
     }

@@ -905,3 +905,30 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
     offline.prune(t0() + Duration::hours(2));
     assert!(offline.get(&id("a1")).is_none());
 }
+
+/// A controller restart: the persisted records rebuild the same state (live alerts included),
+/// and the restored machine goes on (a second person can still confirm a pending alert).
+#[test]
+fn restore_rebuilds_the_persisted_records() {
+    let live = at_phase(Phase::Issued, Status::Actual);
+    let records: Vec<AlertRecord> = live.alerts().cloned().collect();
+    let json = serde_json::to_string(&records).unwrap();
+    let back: Vec<AlertRecord> = serde_json::from_str(&json).unwrap();
+    let restored = AlertLifecycle::restore(ConfirmationPolicy::TwoPerson, back);
+    assert_eq!(
+        restored.alerts().collect::<Vec<_>>(),
+        live.alerts().collect::<Vec<_>>()
+    );
+    assert_eq!(restored.live(t0()).len(), 1);
+    assert!(restored.audit().is_empty());
+
+    let pending = at_phase(Phase::PendingConfirmation, Status::Actual);
+    let mut restored =
+        AlertLifecycle::restore(ConfirmationPolicy::TwoPerson, pending.alerts().cloned());
+    let id = pending.alerts().next().unwrap().message.id.clone();
+    let t = restored
+        .apply(&disaster("second-person"), Command::Confirm { id }, t0())
+        .unwrap();
+    assert_eq!(t.phase, Phase::Issued);
+    assert!(t.broadcast.is_some());
+}

@@ -204,10 +204,7 @@ async fn staff(parts: &Parts, store: &Store) -> Result<Option<Caller>, Response>
         Err(e) => return Err(ApiError::internal(e).into_response()),
     };
     if !is_safe(&parts.method) {
-        let sent = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok());
+        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if sent != Some(session.csrf.as_str()) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -226,8 +223,75 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         staff(parts, &state.store).await?.ok_or_else(unauthorised)
     }
+}
+
+/// The endpoint table row for a routed request.
+fn row_for(method: &Method, path: &str) -> Option<crate::openapi::Endpoint> {
+    let method = if *method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    crate::openapi::all_endpoints()
+        .into_iter()
+        .find(|e| e.path == path && e.method == method)
+}
+
+/// Enforces the endpoint table before any handler or body extractor runs, so a caller
+/// without the role gets 403 whatever it sends (not a 400/422 that would reveal the body's
+/// schema), and a route that is missing from the table is refused rather than left open.
+pub async fn enforce(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use crate::openapi::Access;
+    let Some(matched) = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        return next.run(request).await;
+    };
+    if !matched.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let Some(row) = row_for(request.method(), &matched) else {
+        tracing::error!(method = %request.method(), path = %matched, "route missing from the endpoint table; refused");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this endpoint is not in the access table (a bug: please report it)",
+        )
+        .into_response();
+    };
+    let roles = match row.access {
+        Access::Open | Access::Player => return next.run(request).await,
+        Access::StaffOrPlayer(roles) => {
+            if basic_auth(request.headers()).is_some() {
+                // The handler's `Principal` checks the player's credentials.
+                return next.run(request).await;
+            }
+            roles
+        }
+        Access::Staff(roles) => roles,
+    };
+    let (mut parts, body) = request.into_parts();
+    let caller = match staff(&parts, &state.store).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => return unauthorised(),
+        Err(response) => return response,
+    };
+    if let Err(e) = caller.require(roles) {
+        return e.into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -236,15 +300,16 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         if let Some((user, password)) = basic_auth(&parts.headers) {
             return match state.store.verify_player(&user, &password).await {
-                Ok(true) => Ok(Principal::Player(
-                    user.parse().map_err(|_| unauthorised())?,
-                )),
+                Ok(true) => Ok(Principal::Player(user.parse().map_err(|_| unauthorised())?)),
                 Ok(false) => {
                     warn!(player = %user.chars().take(64).collect::<String>(), "refused player HTTP login: bad credentials");
                     Err(unauthorised())
                 }
                 Err(e) => Err(ApiError::internal(e).into_response()),
             };
+        }
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Principal::Staff(caller.clone()));
         }
         staff(parts, &state.store)
             .await?
@@ -260,7 +325,18 @@ pub struct LoginLimiter {
 }
 
 const WINDOW: Duration = Duration::from_secs(300);
+/// Per account name: guessing one password.
 const MAX_FAILURES: usize = 5;
+/// Per client address: higher, since a whole office may share one address behind NAT.
+const MAX_FAILURES_PER_ADDRESS: usize = 20;
+
+fn limit_for(key: &str) -> usize {
+    if key.starts_with("ip:") {
+        MAX_FAILURES_PER_ADDRESS
+    } else {
+        MAX_FAILURES
+    }
+}
 
 impl LoginLimiter {
     /// Seconds to wait when any of `keys` failed too often recently.
@@ -272,9 +348,9 @@ impl LoginLimiter {
             !times.is_empty()
         });
         keys.iter()
-            .filter_map(|k| failures.get(k))
-            .filter(|times| times.len() >= MAX_FAILURES)
-            .map(|times| (WINDOW - now.duration_since(times[0])).as_secs().max(1))
+            .filter_map(|k| Some((k, failures.get(k)?)))
+            .filter(|(k, times)| times.len() >= limit_for(k))
+            .map(|(_, times)| (WINDOW - now.duration_since(times[0])).as_secs().max(1))
             .max()
     }
 
@@ -342,10 +418,7 @@ async fn login(
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
     let account_key = format!("account:{}", body.account);
-    let keys = [
-        account_key.clone(),
-        format!("ip:{ip}"),
-    ];
+    let keys = [account_key.clone(), format!("ip:{ip}")];
     if let Some(wait) = state.login_limiter.retry_after(&keys) {
         warn!(account = %body.account.chars().take(64).collect::<String>(), "login refused: too many failures");
         let mut response = ApiError::new(
@@ -570,7 +643,9 @@ async fn update_user(
     if let Some(password) = &body.password {
         check_password_strength(password).map_err(bad_request)?;
     }
-    if name == caller.account && (body.disabled == Some(true) || body.role.is_some_and(|r| r != Role::Admin)) {
+    if name == caller.account
+        && (body.disabled == Some(true) || body.role.is_some_and(|r| r != Role::Admin))
+    {
         return Err(bad_request(
             "an administrator cannot lock themselves out; ask another administrator".into(),
         ));
@@ -603,7 +678,9 @@ async fn tokens(
     caller: Caller,
 ) -> Result<Json<Vec<crate::store::TokenInfo>>, ApiError> {
     caller.require(ADMIN)?;
-    Ok(Json(state.store.tokens().await.map_err(ApiError::internal)?))
+    Ok(Json(
+        state.store.tokens().await.map_err(ApiError::internal)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -706,7 +783,10 @@ mod tests {
         );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tok"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tok"),
+        );
         assert_eq!(bearer(&headers), Some("tok"));
         headers.insert(
             header::AUTHORIZATION,
@@ -729,8 +809,14 @@ mod tests {
         assert_eq!(limiter.retry_after(&keys), None);
         limiter.failed(&keys);
         assert!(limiter.retry_after(&keys).is_some());
-        // Another account from the same address is blocked too (password spraying).
-        assert!(limiter.retry_after(&["account:b".into(), keys[1].clone()]).is_some());
+        // Another account from the same address is not blocked yet...
+        let other = ["account:b".to_string(), keys[1].clone()];
+        assert!(limiter.retry_after(&other).is_none());
+        // ...until the address itself failed too often (password spraying).
+        for _ in MAX_FAILURES..MAX_FAILURES_PER_ADDRESS {
+            limiter.failed(&keys[1..]);
+        }
+        assert!(limiter.retry_after(&other).is_some());
         limiter.succeeded(&keys[0]);
         assert!(limiter.retry_after(&keys[..1]).is_none());
     }

@@ -18,6 +18,9 @@ pub struct ConfigFile {
     pub mqtt: MqttSection,
     #[serde(default)]
     pub content: ContentSection,
+    /// Emergency alerts: confirmation policy, CAP intake, CAP areas onto wards.
+    #[serde(default)]
+    pub alerts: crate::alerting::AlertsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +88,7 @@ pub struct ControllerConfig {
     pub keep_alive_secs: u64,
     pub public_http_url: Option<String>,
     pub max_upload_bytes: u64,
+    pub alerts: crate::alerting::AlertsConfig,
 }
 
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
@@ -168,7 +172,9 @@ impl ControllerConfig {
         {
             bail!("config key http.public_url must start with http:// or https://, got {url:?}");
         }
+        let alerts = crate::alerting::AlertsConfig::resolve(file.alerts)?;
         Ok(ControllerConfig {
+            alerts,
             public_http_url,
             max_upload_bytes,
             data_dir: flags

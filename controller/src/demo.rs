@@ -334,6 +334,12 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
             ],
         ),
         ("after-hours-loop", vec![item("after-hours", Some(20_000))]),
+        // Audience rules: a crowd sees the online procedures, an empty hall an attract loop.
+        ("crowd-loop", vec![item("online-procedures", Some(20_000))]),
+        (
+            "attract-loop",
+            vec![item(&welcome, Some(6_000)), item("my-number-card", Some(10_000))],
+        ),
     ];
     for (id, items) in &playlists {
         api.send(
@@ -359,6 +365,8 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
         ("naka-office", with_ticker("naka-loop")),
         ("after-hours", full("after-hours-loop")),
         ("fallback", full("fallback-loop")),
+        ("crowd-online", with_ticker("crowd-loop")),
+        ("attract", full("attract-loop")),
     ] {
         api.send("PUT", &format!("/api/v1/layouts/{id}"), &layout)?;
     }
@@ -381,13 +389,19 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
                "priority": 10, "layout": "naka-office"}),
         json!({"id": "after-hours", "targets": [{"kind": "all"}], "dates": {"start": start},
                "dayparts": [{"start": "17:30:00", "end": "08:30:00"}], "layout": "after-hours"}),
+        // Evaluated on each player with a camera (`synthetic:crowd` in scripts/run.sh), with
+        // hysteresis and a minimum display time; without a camera they never apply.
+        json!({"id": "crowd-online", "targets": [{"kind": "all"}], "dates": {"start": start},
+               "occupancy": {"at_least": 10}, "priority": 50, "layout": "crowd-online"}),
+        json!({"id": "attract", "targets": [{"kind": "all"}], "dates": {"start": start},
+               "occupancy": {"below": 1}, "priority": 40, "layout": "attract"}),
     ];
     for entry in &entries {
         let id = entry["id"].as_str().expect("id");
         api.send("PUT", &format!("/api/v1/schedule/entries/{id}"), entry)?;
     }
     println!(
-        "demo seeded: {} images{}, 5 text assets, {} playlists, 5 layouts, {} schedule entries; see {base}/api/v1/schedule",
+        "demo seeded: {} images{}, 5 text assets, {} playlists, 7 layouts, {} schedule entries; see {base}/api/v1/schedule",
         3,
         if video.is_some() { " and a video" } else { "" },
         playlists.len(),

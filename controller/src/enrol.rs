@@ -120,6 +120,56 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
     Ok(())
 }
 
+/// `player add-many`: `count` players `{prefix}-00001`.. with one store and one key, quiet
+/// (registering a thousand players one process each takes minutes).
+pub async fn add_many(
+    config: &ControllerConfig,
+    count: u32,
+    prefix: &str,
+    ward: Option<String>,
+    group: Option<String>,
+    broker_url: Option<String>,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
+    let url = broker_url_for_players(broker_url, config)?;
+    let store = Store::open(&config.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let alert_key =
+        crate::alert_key::public_hex(&crate::alert_key::load_or_create(&config.data_dir)?);
+    std::fs::create_dir_all(out_dir)?;
+    for n in 1..=count {
+        let id: PlayerId = format!("{prefix}-{n:05}").parse()?;
+        let token = random_token();
+        let file = PlayerFile {
+            id: id.as_str(),
+            broker_url: url.to_string(),
+            username: id.as_str(),
+            password: &token,
+            alert_public_key: alert_key.clone(),
+        };
+        write_private(
+            &out_dir.join(format!("{id}.toml")),
+            &toml::to_string(&file)?,
+        )?;
+        store
+            .add_player(
+                &NewPlayer {
+                    id: id.clone(),
+                    ward: ward.clone(),
+                    group: group.clone(),
+                },
+                &token,
+            )
+            .await?;
+    }
+    println!(
+        "registered {count} players {prefix}-00001..; configurations in {}",
+        out_dir.display()
+    );
+    Ok(())
+}
+
 /// The file holds a password: create it readable by its owner only.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

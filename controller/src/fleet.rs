@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use content::protocol::{
-    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayBatchAck, PlayerId, PlayerTopic,
+    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayerId, PlayerTopic,
     Presence, PresenceState, Topic,
 };
 use content::schedule_set::ScheduleSet;
@@ -68,6 +68,7 @@ pub struct Fleet {
     published_manifests: HashMap<PlayerId, u64>,
     /// Where players' health reports go.
     screens: Arc<crate::screens::Screens>,
+    alerts: Arc<crate::alerting::AlertService>,
 }
 
 /// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
@@ -88,6 +89,7 @@ impl Fleet {
         session: String,
         base_url: String,
         screens: Arc<crate::screens::Screens>,
+        alerts: Arc<crate::alerting::AlertService>,
     ) -> AsyncClient {
         let (client, events) = mqtt_link::spawn(options, 4096);
         let fleet = Fleet {
@@ -101,8 +103,10 @@ impl Fleet {
             manifests: HashMap::new(),
             published_manifests: HashMap::new(),
             screens: screens.clone(),
+            alerts: alerts.clone(),
         };
         screens.set_client(client.clone());
+        alerts.set_client(client.clone());
         tokio::spawn(fleet.run(events));
         client
     }
@@ -143,6 +147,8 @@ impl Fleet {
         // The broker may be new or emptied: republish everything players must know.
         self.published.clear();
         self.published_manifests.clear();
+        let alerts = self.alerts.clone();
+        tokio::spawn(async move { alerts.republish().await });
         self.reconcile().await;
     }
 
@@ -326,30 +332,17 @@ impl Fleet {
             }
             FromPlayer::AlertAck(ack) => {
                 debug!(player = %id, alert = %ack.alert, state = ?ack.state, "alert acknowledgement");
+                self.alerts.ack(&id, ack.clone());
                 Ok(())
             }
             FromPlayer::Counts(batch) => {
-                crate::counts::receive(&self.store, &self.client, &id, batch).await
+                crate::counts::receive(&id, batch);
+                Ok(())
             }
-            FromPlayer::Plays(batch) => match self.store.insert_plays(&id, &batch.records).await {
-                Ok(new) => {
-                    info!(player = %id, batch = %batch.batch, records = batch.records.len(), new, "proof of play stored");
-                    let ack = PlayBatchAck {
-                        batch: batch.batch.clone(),
-                        ids: batch.records.iter().map(|r| r.id.clone()).collect(),
-                    };
-                    let topic = Topic::player(&id, PlayerTopic::PlaysAck).to_string();
-                    if let Err(e) = self
-                        .client
-                        .publish(topic, QoS::AtLeastOnce, false, protocol::encode(&ack))
-                        .await
-                    {
-                        warn!(%e, player = %id, "cannot acknowledge proof of play");
-                    }
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
+            FromPlayer::Plays(batch) => {
+                crate::history::receive_plays(&id, batch);
+                Ok(())
+            }
         };
         if let Err(e) = result {
             warn!(player = %id, %e, "cannot store a player message");

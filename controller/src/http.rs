@@ -1,4 +1,4 @@
-//! The HTTP API (`/api/v1/...`) and the status page, with axum.
+//! The HTTP API (`/api/v1/...`) and the console's routes, with axum.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde::Serialize;
 use serde_json::json;
@@ -30,6 +30,10 @@ pub struct AppState {
     pub login_limiter: Arc<crate::auth::LoginLimiter>,
     /// Mark session cookies `Secure` (the console is served over HTTPS).
     pub secure_cookies: bool,
+    /// Emergency alerts (lifecycle, signing, publishing).
+    pub alerts: std::sync::Arc<crate::alerting::AlertService>,
+    /// People-flow history (Parquet) behind `/api/v1/reports`.
+    pub history: crate::history::History,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -37,10 +41,19 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::content_api::routes(state.max_upload_bytes))
         .merge(crate::screens::routes())
         .merge(crate::counts::routes())
+        .merge(crate::reports_api::routes())
+        .merge(crate::preview::routes())
         .merge(crate::auth::routes())
-        .route("/", get(status_page))
+        .merge(crate::alerting::routes())
+        .merge(crate::openapi::routes())
+        .merge(crate::console::routes())
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
+        // After every route: the layer wraps them all (and sees their matched paths).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::enforce,
+        ))
         .fallback(not_found)
         .with_state(state)
 }
@@ -105,10 +118,6 @@ async fn players(
     Ok(Json(state.screens.with_health(players)))
 }
 
-async fn status_page() -> Html<&'static str> {
-    Html(include_str!("status.html"))
-}
-
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see docs/api.md")
 }
@@ -140,6 +149,11 @@ impl ApiError {
             message: message.into(),
             details: Some(details),
         }
+    }
+
+    /// The error text (for audit entries).
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     pub fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -3,17 +3,23 @@
 
 pub mod accounts_cli;
 pub mod alert_key;
+pub mod alerting;
 pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod console;
 pub mod content_api;
 pub mod counts;
 pub mod demo;
 pub mod enrol;
 pub mod fleet;
+pub mod history;
 pub mod http;
 pub mod library;
 pub mod manifest;
+pub mod openapi;
+pub mod preview;
+pub mod reports_api;
 pub mod screens;
 pub mod serve;
 pub mod store;

@@ -147,6 +147,24 @@ enum PlayerCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Register many players at once (benchmarks, staging): PREFIX-00001 .. PREFIX-N, each
+    /// configuration written to OUT_DIR/ID.toml.
+    AddMany {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        count: u32,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long)]
+        ward: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        broker_url: Option<String>,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }
 
 fn load(common: &Common, mut flags: Overrides) -> anyhow::Result<ControllerConfig> {
@@ -227,6 +245,22 @@ async fn main() -> anyhow::Result<()> {
                 },
             )
             .await
+        }
+        Command::Player {
+            command:
+                PlayerCommand::AddMany {
+                    common,
+                    count,
+                    prefix,
+                    ward,
+                    group,
+                    broker_url,
+                    out_dir,
+                },
+        } => {
+            let config = load(&common, Overrides::default())?;
+            controller::enrol::add_many(&config, count, &prefix, ward, group, broker_url, &out_dir)
+                .await
         }
         Command::User {
             command:

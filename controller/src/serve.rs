@@ -140,6 +140,24 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{http_addr}"));
     let screens = Arc::new(crate::screens::Screens::default());
+    let alerts = crate::alerting::AlertService::start(
+        store.clone(),
+        &config.data_dir,
+        config.alerts.clone(),
+    )
+    .await
+    .context("cannot start the alert service")?;
+    // Before the fleet: batches arriving at once need the history writer.
+    let (replies, reply_rx) = crate::history::reply_channel();
+    let history = crate::history::History::open(&config.data_dir, store.clone(), replies)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the history in {}",
+                config.data_dir.join("history").display()
+            )
+        })?;
+    history.install();
     let client = Fleet::spawn(
         store.clone(),
         options,
@@ -147,7 +165,9 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         session.clone(),
         public_http,
         screens.clone(),
+        alerts.clone(),
     );
+    crate::history::forward_replies(client.clone(), reply_rx);
     let endpoints = Endpoints {
         http: format!("http://{http_addr}"),
         mqtt: player_url.to_string(),
@@ -171,11 +191,13 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         library,
         max_upload_bytes: config.max_upload_bytes,
         screens,
+        alerts,
         login_limiter: Default::default(),
         secure_cookies: config
             .public_http_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
+        history,
     });
     axum::serve(
         listener,

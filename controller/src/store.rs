@@ -167,10 +167,36 @@ const MIGRATIONS: &[(i64, &str)] = &[
         detail TEXT
     )",
     ),
-    // 20-29: alerts (controller/src/store/alerts.rs); 30-39: people-flow history.
+    // 20-29: alerts (controller/src/store/alerts.rs). One row per alert: the lifecycle's
+    // record as JSON, written before any broadcast so a restart resumes every live alert.
+    (
+        20,
+        "CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    ),
+    // The latest acknowledgement of each player for each alert.
+    (
+        21,
+        "CREATE TABLE alert_acks (
+        alert_id TEXT NOT NULL,
+        player_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        displayed_at TEXT,
+        at TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (alert_id, player_id)
+    )",
+    ),
+    // 30-39: people-flow history.
 ];
 
 pub mod accounts;
+pub mod alerts;
 mod catalog;
 mod counts;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};

@@ -1,0 +1,576 @@
+//! Emergency alerts, the controller's IO around the pure `alerts` crate.
+//!
+//! - The [`AlertService`] holds the [`AlertLifecycle`] in memory behind one async mutex.
+//!   A command is applied to a copy; the changed records are written to SQLite; only then does
+//!   the copy become the state and its broadcasts go out. A refused command or a failed write
+//!   leaves nothing behind (but the audit log, which records every attempt).
+//! - Broadcasts are signed with the controller's Ed25519 key and published QoS 1 retained on
+//!   each target's topic. A Clear stays retained as a signed tombstone.
+//! - After every (re)connection to the broker, all live alerts and the tombstones of the last
+//!   day are published again (the broker may be new or emptied).
+//! - A 1 s tick ends expired alerts and publishes their Clears.
+//! - Player acknowledgements are written in batches by one task, off the MQTT loop.
+//!
+//! `routes` holds the HTTP API, `intake` the CAP intake policy.
+
+mod intake;
+mod routes;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use alerts::area_map::AreaTable;
+use alerts::lifecycle::{
+    AlertLifecycle, AlertRecord, Command, ConfirmationPolicy, LifecycleError, Outcome, Phase, Role,
+    Transition,
+};
+use alerts::message::{Broadcast, ClearReason};
+use alerts::model::{Severity, Urgency};
+use alerts::signing::{self, SigningKey};
+use anyhow::bail;
+use chrono::{DateTime, TimeDelta, Utc};
+use content::ids::AlertId;
+use content::protocol::{AlertAck, AlertScope, PlayerId, Topic};
+use content::schedule::Target;
+use rumqttc::{AsyncClient, QoS};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, mpsc};
+use tracing::{info, warn};
+
+use crate::auth::Caller;
+use crate::store::Store;
+
+pub use routes::{ENDPOINTS, routes};
+
+/// Tombstones of alerts ended within this time are republished after a reconnection.
+const TOMBSTONE_DAYS: i64 = 1;
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
+const ACK_BATCH: usize = 1000;
+
+/// `[alerts]` in `controller.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// `two_person` (default) or `single_operator`.
+    pub confirmation: Option<String>,
+    /// The phrase a single operator types to issue a live alert.
+    pub confirmation_phrase: Option<String>,
+    /// CAP `sender` of the alerts this controller writes.
+    pub sender: Option<String>,
+    /// Largest CAP document `POST /api/v1/cap` accepts (default 1 MiB).
+    pub max_cap_bytes: Option<usize>,
+    #[serde(default)]
+    pub cap_intake: CapIntakeSection,
+    /// CAP areas onto wards.
+    #[serde(default)]
+    pub areas: AreaTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapIntakeSection {
+    /// CAP senders whose Actual alerts may be issued without a person (when a rule matches).
+    #[serde(default)]
+    pub trusted_senders: Vec<String>,
+    /// Which Actual alerts of a trusted sender issue at once; default Extreme + Immediate.
+    pub auto_issue: Option<Vec<AutoIssueRule>>,
+}
+
+/// An Actual CAP alert from a trusted sender issues at once when one of its infos matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoIssueRule {
+    pub severity: Severity,
+    pub urgency: Urgency,
+}
+
+/// The validated `[alerts]` section.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    pub policy: ConfirmationPolicy,
+    pub sender: String,
+    pub max_cap_bytes: usize,
+    pub trusted_senders: Vec<String>,
+    pub auto_issue: Vec<AutoIssueRule>,
+    pub areas: AreaTable,
+}
+
+pub const DEFAULT_SENDER: &str = "signage-controller@localhost";
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self::resolve(AlertsSection::default()).expect("defaults are valid")
+    }
+}
+
+impl AlertsConfig {
+    pub fn resolve(section: AlertsSection) -> anyhow::Result<AlertsConfig> {
+        let policy = match section.confirmation.as_deref().unwrap_or("two_person") {
+            "two_person" => {
+                if section.confirmation_phrase.is_some() {
+                    bail!(
+                        "config key alerts.confirmation_phrase applies to alerts.confirmation = \"single_operator\" only"
+                    );
+                }
+                ConfirmationPolicy::TwoPerson
+            }
+            "single_operator" => match section.confirmation_phrase {
+                Some(phrase) if phrase.trim().chars().count() >= 4 => {
+                    ConfirmationPolicy::SingleOperator { phrase }
+                }
+                _ => bail!(
+                    "config key alerts.confirmation = \"single_operator\" needs alerts.confirmation_phrase (at least 4 characters) that the operator types to issue a live alert"
+                ),
+            },
+            other => bail!(
+                "config key alerts.confirmation must be \"two_person\" or \"single_operator\", got {other:?}"
+            ),
+        };
+        let sender = section.sender.unwrap_or_else(|| DEFAULT_SENDER.into());
+        if sender.is_empty() || sender.contains([' ', ',', '<', '&']) {
+            bail!(
+                "config key alerts.sender must be non-empty without spaces, commas, '<' or '&' (CAP rule), got {sender:?}"
+            );
+        }
+        let max_cap_bytes = section.max_cap_bytes.unwrap_or(alerts::cap::MAX_BYTES);
+        if !(1024..=4 * alerts::cap::MAX_BYTES).contains(&max_cap_bytes) {
+            bail!("config key alerts.max_cap_bytes must be between 1024 and 4194304");
+        }
+        for (i, ward) in section.areas.wards.iter().enumerate() {
+            if !content::protocol::is_topic_level(&ward.ward.0) {
+                bail!("config key alerts.areas.wards[{i}].ward is not a valid ward id");
+            }
+            if let Some(ring) = &ward.boundary
+                && (ring.points.len() < 4 || ring.points.first() != ring.points.last())
+            {
+                bail!(
+                    "config key alerts.areas.wards[{i}].boundary must be a closed ring: at least 4 points, the first equal to the last"
+                );
+            }
+        }
+        Ok(AlertsConfig {
+            policy,
+            sender,
+            max_cap_bytes,
+            trusted_senders: section.cap_intake.trusted_senders,
+            auto_issue: section.cap_intake.auto_issue.unwrap_or_else(|| {
+                vec![AutoIssueRule {
+                    severity: Severity::Extreme,
+                    urgency: Urgency::Immediate,
+                }]
+            }),
+            areas: section.areas,
+        })
+    }
+}
+
+struct State {
+    lifecycle: AlertLifecycle,
+    /// When each record last changed (an ended alert's tombstone time).
+    changed_at: HashMap<AlertId, DateTime<Utc>>,
+}
+
+/// Why a command did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error("cannot store the alert: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+pub struct AlertService {
+    store: Store,
+    key: SigningKey,
+    config: AlertsConfig,
+    state: Mutex<State>,
+    client: OnceLock<AsyncClient>,
+    acks: mpsc::UnboundedSender<(PlayerId, AlertAck)>,
+}
+
+impl AlertService {
+    /// Loads the key and every stored alert; starts the expiry tick and the ack writer.
+    pub async fn start(
+        store: Store,
+        data_dir: &Path,
+        config: AlertsConfig,
+    ) -> anyhow::Result<Arc<AlertService>> {
+        let key = crate::alert_key::load_or_create(data_dir)?;
+        let rows = store.alert_records().await?;
+        let changed_at = rows
+            .iter()
+            .map(|(r, at)| (r.message.id.clone(), *at))
+            .collect();
+        let live = rows.iter().filter(|(r, _)| r.phase.is_live()).count();
+        let lifecycle =
+            AlertLifecycle::restore(config.policy.clone(), rows.into_iter().map(|(r, _)| r));
+        info!(alerts = lifecycle.alerts().count(), live, "alerts restored");
+        let (acks, inbox) = mpsc::unbounded_channel();
+        let service = Arc::new(AlertService {
+            store: store.clone(),
+            key,
+            config,
+            state: Mutex::new(State {
+                lifecycle,
+                changed_at,
+            }),
+            client: OnceLock::new(),
+            acks,
+        });
+        tokio::spawn(write_acks(store, inbox));
+        let ticking = service.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EXPIRY_TICK);
+            loop {
+                tick.tick().await;
+                ticking.expire(Utc::now()).await;
+            }
+        });
+        Ok(service)
+    }
+
+    pub fn config(&self) -> &AlertsConfig {
+        &self.config
+    }
+
+    /// The MQTT client to publish with (set once, when the fleet link is created).
+    pub fn set_client(&self, client: AsyncClient) {
+        let _ = self.client.set(client);
+    }
+
+    /// A player's acknowledgement, queued for the ack writer.
+    pub fn ack(&self, player: &PlayerId, ack: AlertAck) {
+        let _ = self.acks.send((player.clone(), ack));
+    }
+
+    pub async fn record(&self, id: &AlertId) -> Option<AlertRecord> {
+        self.state.lock().await.lifecycle.get(id).cloned()
+    }
+
+    pub async fn records(&self) -> Vec<AlertRecord> {
+        self.state
+            .lock()
+            .await
+            .lifecycle
+            .alerts()
+            .cloned()
+            .collect()
+    }
+
+    /// The alert whose CAP identifiers include one of `identifiers` from `sender`.
+    pub async fn find_by_cap(&self, sender: &str, identifiers: &[String]) -> Option<AlertRecord> {
+        let state = self.state.lock().await;
+        state
+            .lifecycle
+            .alerts()
+            .find(|r| {
+                r.message.cap.sender == sender
+                    && (identifiers.contains(&r.message.cap.identifier)
+                        || r.cap_identifiers.iter().any(|i| identifiers.contains(i)))
+            })
+            .cloned()
+    }
+
+    /// Applies `commands` in order, all or nothing: each by its caller. Every attempt is
+    /// audited; the result is the last transition.
+    pub async fn execute(
+        &self,
+        commands: Vec<(Caller, Command)>,
+    ) -> Result<Transition, ServiceError> {
+        let now = Utc::now();
+        let mut state = self.state.lock().await;
+        let mut next = state.lifecycle.clone();
+        let audit_from = next.audit().len();
+        let mut last = None;
+        let mut failure = None;
+        let mut touched = Vec::new();
+        let mut broadcasts = Vec::new();
+        for (caller, command) in &commands {
+            let id = command.alert_id().clone();
+            match next.apply(&caller.actor(), command.clone(), now) {
+                Ok(t) => {
+                    if let Some(b) = &t.broadcast {
+                        broadcasts.push(b.clone());
+                    }
+                    touched.push(id);
+                    last = Some(t);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut stored = Ok(());
+        if failure.is_none() {
+            touched.dedup();
+            let records: Vec<&AlertRecord> = touched.iter().filter_map(|id| next.get(id)).collect();
+            stored = self.store.save_alerts(&records).await;
+        }
+        let committed = failure.is_none() && stored.is_ok();
+        // The audit: each attempted command, with what finally happened to it. Written after
+        // the broadcasts: the records are already stored, and screens should not wait.
+        let events = next.audit()[audit_from..].to_vec();
+        let mut audits = Vec::new();
+        for (event, (caller, _)) in events.iter().zip(&commands) {
+            let (outcome, detail) = match &event.outcome {
+                Outcome::Applied { from, to, revision } if committed => (
+                    "applied",
+                    serde_json::json!({"from": from, "to": to, "revision": revision, "drill": event.drill}),
+                ),
+                Outcome::Applied { to, .. } => (
+                    "rolled_back",
+                    serde_json::json!({"to": to, "drill": event.drill, "reason": failure.as_ref().map(|e| e.to_string()).or_else(|| stored.as_ref().err().map(|e| e.to_string()))}),
+                ),
+                Outcome::Refused { reason } => (
+                    "refused",
+                    serde_json::json!({"reason": reason, "drill": event.drill}),
+                ),
+            };
+            audits.push((
+                caller.clone(),
+                format!("alert.{}", event.action),
+                event.alert.clone(),
+                outcome,
+                detail,
+            ));
+        }
+        let result = match (failure, stored) {
+            (Some(e), _) => Err(e.into()),
+            (None, Err(e)) => Err(e.into()),
+            (None, Ok(())) => {
+                for id in &touched {
+                    state.changed_at.insert(id.clone(), now);
+                }
+                state.lifecycle = next;
+                for broadcast in &broadcasts {
+                    self.publish(&state.lifecycle, broadcast).await;
+                }
+                Ok(last.expect("at least one command"))
+            }
+        };
+        drop(state);
+        for (caller, action, alert, outcome, detail) in audits {
+            caller
+                .audit(
+                    &self.store,
+                    &action,
+                    Some(alert.0.as_str()),
+                    outcome,
+                    Some(detail),
+                )
+                .await;
+        }
+        result
+    }
+
+    /// Ends expired alerts and publishes their Clears.
+    pub async fn expire(&self, now: DateTime<Utc>) {
+        let mut state = self.state.lock().await;
+        let mut next = state.lifecycle.clone();
+        let audit_from = next.audit().len();
+        let broadcasts = next.expire(now);
+        let events = next.audit()[audit_from..].to_vec();
+        if events.is_empty() {
+            return;
+        }
+        let records: Vec<&AlertRecord> = events.iter().filter_map(|e| next.get(&e.alert)).collect();
+        if let Err(e) = self.store.save_alerts(&records).await {
+            warn!(%e, "cannot store expired alerts; retrying");
+            return;
+        }
+        let system = Caller {
+            account: "system".into(),
+            role: Role::Admin,
+        };
+        for event in &events {
+            system
+                .audit(
+                    &self.store,
+                    "alert.expire",
+                    Some(event.alert.0.as_str()),
+                    "applied",
+                    Some(serde_json::json!({"drill": event.drill})),
+                )
+                .await;
+            state.changed_at.insert(event.alert.clone(), now);
+        }
+        state.lifecycle = next;
+        for broadcast in &broadcasts {
+            self.publish(&state.lifecycle, broadcast).await;
+        }
+        info!(count = events.len(), "alerts expired");
+    }
+
+    /// Publishes every live alert and the tombstones of the last day again (after a
+    /// (re)connection: the broker may be new or emptied).
+    pub async fn republish(&self) {
+        let state = self.state.lock().await;
+        let now = Utc::now();
+        let mut count = 0;
+        for record in state.lifecycle.alerts() {
+            let changed = state
+                .changed_at
+                .get(&record.message.id)
+                .copied()
+                .unwrap_or(now);
+            let broadcast = match record.phase {
+                phase if phase.is_live() => Broadcast::Show(Box::new(record.message.clone())),
+                Phase::Cancelled | Phase::AllClear | Phase::Expired
+                    if now - changed < TimeDelta::days(TOMBSTONE_DAYS)
+                        && record.message.revision > 0 =>
+                {
+                    Broadcast::Clear {
+                        id: record.message.id.clone(),
+                        reason: match record.phase {
+                            Phase::Cancelled => ClearReason::Cancelled,
+                            Phase::AllClear => ClearReason::AllClear,
+                            _ => ClearReason::Expired,
+                        },
+                        at: changed,
+                    }
+                }
+                _ => continue,
+            };
+            self.publish(&state.lifecycle, &broadcast).await;
+            count += 1;
+        }
+        if count > 0 {
+            info!(count, "republished alerts");
+        }
+    }
+
+    /// Signs `broadcast` and publishes it retained on each target's topic of its alert.
+    async fn publish(&self, lifecycle: &AlertLifecycle, broadcast: &Broadcast) {
+        let Some(client) = self.client.get() else {
+            return; // not connected yet: the republish after connecting sends it
+        };
+        let id = match broadcast {
+            Broadcast::Show(m) => &m.id,
+            Broadcast::Clear { id, .. } => id,
+        };
+        let Some(record) = lifecycle.get(id) else {
+            return;
+        };
+        let envelope = signing::sign(broadcast, &self.key);
+        let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
+        for target in &record.message.targets {
+            let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
+            if let Err(e) = client
+                .publish(topic, QoS::AtLeastOnce, true, payload.clone())
+                .await
+            {
+                warn!(%e, alert = %id, "cannot publish an alert");
+            }
+        }
+    }
+
+    /// The size of the signed message players would get, to refuse what MQTT cannot carry.
+    pub fn signed_size(&self, broadcast: &Broadcast) -> usize {
+        serde_json::to_vec(&signing::sign(broadcast, &self.key))
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// Writes acknowledgements in batches (one transaction each), so a thousand players acking
+/// at once cost a few transactions, not a thousand.
+async fn write_acks(store: Store, mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck)>) {
+    let mut batch = Vec::new();
+    while inbox.recv_many(&mut batch, ACK_BATCH).await > 0 {
+        if let Err(e) = store.record_alert_acks(&batch).await {
+            warn!(%e, count = batch.len(), "cannot store alert acknowledgements");
+        }
+        batch.clear();
+    }
+}
+
+/// Whether `targets` names the player (ward, group or id).
+pub fn targets_player(
+    targets: &[Target],
+    id: &str,
+    ward: Option<&str>,
+    group: Option<&str>,
+) -> bool {
+    let Ok(id) = id.parse::<PlayerId>() else {
+        return false;
+    };
+    let player = content::schedule::PlayerTarget {
+        id,
+        ward: content::ids::WardId(ward.unwrap_or_default().to_owned()),
+        groups: group
+            .map(|g| content::ids::GroupId(g.to_owned()))
+            .into_iter()
+            .collect(),
+    };
+    targets.iter().any(|t| t.specificity_for(&player).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> anyhow::Result<AlertsConfig> {
+        #[derive(Deserialize)]
+        struct File {
+            alerts: AlertsSection,
+        }
+        let file: File = toml::from_str(text)?;
+        AlertsConfig::resolve(file.alerts)
+    }
+
+    #[test]
+    fn the_documented_section_parses_and_maps_areas() {
+        let c = section(
+            r#"
+[alerts]
+confirmation = "single_operator"
+confirmation_phrase = "本番の警報を発令します"
+sender = "signage@city.osaka.example"
+[alerts.cap_intake]
+trusted_senders = ["jma-feed@city.osaka.example"]
+auto_issue = [{ severity = "Extreme", urgency = "Immediate" }]
+[alerts.areas]
+city_geocodes = [{ value_name = "JIS", value = "27100" }]
+[[alerts.areas.wards]]
+ward = "kita"
+geocodes = [{ value_name = "JIS", value = "27127" }]
+boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.53 },
+  { lat = 34.73, lon = 135.53 }, { lat = 34.73, lon = 135.48 }, { lat = 34.69, lon = 135.48 }] }
+"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            c.policy,
+            ConfirmationPolicy::SingleOperator { .. }
+        ));
+        let mut area = alerts::model::Area::described("北区");
+        area.geocodes
+            .push(alerts::model::ValuePair::new("JIS", "27127"));
+        assert_eq!(
+            c.areas.match_areas([&area]).to_targets(),
+            vec![Target::Ward(content::ids::WardId("kita".into()))]
+        );
+        assert_eq!(
+            AlertsConfig::default().policy,
+            ConfirmationPolicy::TwoPerson
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let err = |t: &str| format!("{:#}", section(t).unwrap_err());
+        assert!(
+            err("[alerts]\nconfirmation = \"single_operator\"\n").contains("confirmation_phrase")
+        );
+        assert!(err("[alerts]\nconfirmation = \"one\"\n").contains("alerts.confirmation"));
+        assert!(err("[alerts]\nsender = \"a b\"\n").contains("alerts.sender"));
+        assert!(err("[alerts]\nconfirm = 1\n").contains("confirm"));
+        assert!(
+            err("[[alerts.areas.wards]]\nward = \"k\"\nboundary = { points = [{ lat = 1.0, lon = 1.0 }] }\n")
+                .contains("closed ring")
+        );
+    }
+}

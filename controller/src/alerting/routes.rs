@@ -1,0 +1,736 @@
+//! `/api/v1/alerts...` and `/api/v1/cap` (see docs/api.md).
+
+use alerts::lifecycle::{AlertRecord, Command, LifecycleError, Phase};
+use alerts::message::{AlertMessage, Broadcast};
+use alerts::model::{Alert, Area, Info, MsgType, Scope, Severity, Status};
+use alerts::templates::{self, LANGUAGES, Placeholders, TemplateKind, WarningLevel};
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, FixedOffset, TimeDelta, Timelike, Utc};
+use content::ids::AlertId;
+use content::protocol::{AlertAckState, MAX_PAYLOAD_BYTES, is_topic_level};
+use content::schedule::Target;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ServiceError, targets_player};
+use crate::auth::{self, Caller};
+use crate::http::{ApiError, AppState};
+use crate::openapi::{Access, Endpoint};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/alerts", get(list).post(create))
+        .route("/api/v1/alerts/templates", get(template_catalogue))
+        .route("/api/v1/alerts/{id}", get(detail).put(update))
+        .route("/api/v1/alerts/{id}/submit", post(submit))
+        .route("/api/v1/alerts/{id}/confirm", post(confirm))
+        .route("/api/v1/alerts/{id}/reject", post(reject))
+        .route("/api/v1/alerts/{id}/cancel", post(cancel))
+        .route("/api/v1/alerts/{id}/all-clear", post(all_clear))
+        .route("/api/v1/alerts/{id}/cap", get(export_cap))
+        .route("/api/v1/cap", post(super::intake::post_cap))
+}
+
+/// What staff send to create or update an alert: a template with its placeholders, or
+/// explicit CAP infos.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRequest {
+    /// Stable id (topic-safe); generated when absent. Ignored on update.
+    pub id: Option<String>,
+    pub template: Option<TemplateKind>,
+    #[serde(default)]
+    pub placeholders: Option<Placeholders>,
+    pub infos: Option<Vec<Info>>,
+    pub targets: Vec<Target>,
+    /// CAP status: Actual, Exercise or Test.
+    pub status: Status,
+    /// Warning level 1-5; default the template's, else from the CAP severity.
+    pub level: Option<u8>,
+    pub expires: Option<DateTime<FixedOffset>>,
+    pub expires_in_s: Option<u64>,
+    pub typed_confirmation: Option<String>,
+    pub note: Option<String>,
+}
+
+pub fn json_error(rejection: JsonRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("invalid request body: {}", rejection.body_text()),
+    )
+}
+
+/// A lifecycle refusal as an HTTP answer.
+pub fn service_error(e: ServiceError) -> ApiError {
+    match &e {
+        ServiceError::Store(e) => ApiError::internal(e),
+        ServiceError::Lifecycle(l) => ApiError::new(lifecycle_status(l), e.to_string()),
+    }
+}
+
+pub fn lifecycle_status(e: &LifecycleError) -> StatusCode {
+    {
+        match e {
+            LifecycleError::Forbidden { .. }
+            | LifecycleError::SamePerson { .. }
+            | LifecycleError::ConfirmationPhraseMismatch => StatusCode::FORBIDDEN,
+            LifecycleError::UnknownAlert(_) => StatusCode::NOT_FOUND,
+            LifecycleError::DuplicateId(_)
+            | LifecycleError::WrongPhase { .. }
+            | LifecycleError::IdentifierReused(_) => StatusCode::CONFLICT,
+            LifecycleError::NotDisplayable(_)
+            | LifecycleError::NotAnAlert(_)
+            | LifecycleError::StatusChange { .. }
+            | LifecycleError::AlreadyExpired(_)
+            | LifecycleError::InvalidCap(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+/// The level a CAP severity shows at, when nothing else says.
+pub fn level_for(infos: &[Info]) -> WarningLevel {
+    let level = infos
+        .iter()
+        .map(|i| match i.severity {
+            Severity::Extreme => 5,
+            Severity::Severe => 4,
+            Severity::Moderate => 3,
+            Severity::Minor => 2,
+            Severity::Unknown => 1,
+        })
+        .max()
+        .unwrap_or(3);
+    WarningLevel::new(level).expect("1-5")
+}
+
+pub fn check_targets(targets: &[Target]) -> Result<(), ApiError> {
+    if targets.is_empty() {
+        return Err(bad(
+            "targets is empty: name at least one of {\"kind\":\"all\"}, {\"kind\":\"ward\",\"id\":..}, {\"kind\":\"group\",\"id\":..}, {\"kind\":\"player\",\"id\":..}",
+        ));
+    }
+    for t in targets {
+        let ok = match t {
+            Target::All => true,
+            Target::Ward(w) => is_topic_level(&w.0),
+            Target::Group(g) => is_topic_level(&g.0),
+            Target::Player(p) => is_topic_level(p.as_str()),
+        };
+        if !ok {
+            return Err(bad(format!(
+                "target {t:?} is not a valid id (no '/', '+', '#', at most 128 characters)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn now_tokyo() -> DateTime<FixedOffset> {
+    let now = Utc::now().with_nanosecond(0).expect("0 is valid");
+    now.with_timezone(&FixedOffset::east_opt(9 * 3600).expect("valid offset"))
+}
+
+/// Builds the message of revision `revision` (the lifecycle sets the final one) for `id`.
+fn build_message(
+    state: &AppState,
+    id: &AlertId,
+    revision: u32,
+    req: AlertRequest,
+) -> Result<(AlertMessage, Option<String>), ApiError> {
+    check_targets(&req.targets)?;
+    let sent = now_tokyo();
+    let expires = match (req.expires, req.expires_in_s) {
+        (Some(_), Some(_)) => return Err(bad("give expires or expires_in_s, not both")),
+        (Some(e), None) => Some(e),
+        (None, Some(s)) => Some(sent + TimeDelta::seconds(s.min(366 * 86400) as i64)),
+        (None, None) => None,
+    };
+    let (infos, template_level) = match (req.template, req.infos) {
+        (Some(_), Some(_)) => return Err(bad("give a template or infos, not both")),
+        (None, None) => {
+            return Err(bad(
+                "give a template (see GET /api/v1/alerts/templates) with placeholders, or CAP infos",
+            ));
+        }
+        (Some(kind), None) => {
+            let values = req.placeholders.unwrap_or_default();
+            let mut infos = templates::cap_infos(kind, &values, req.status, expires)
+                .map_err(|e| bad(e.to_string()))?;
+            for info in &mut infos {
+                info.areas = vec![Area::described(&values.area)];
+            }
+            (infos, Some(kind.level()))
+        }
+        (None, Some(mut infos)) => {
+            if infos.is_empty() {
+                return Err(bad("infos is empty: give at least one CAP info"));
+            }
+            if let Some(e) = expires {
+                for info in &mut infos {
+                    info.expires = Some(e);
+                }
+            }
+            (infos, None)
+        }
+    };
+    let level = match req.level {
+        Some(l) => {
+            WarningLevel::new(l).ok_or_else(|| bad(format!("level must be 1-5, got {l}")))?
+        }
+        None => template_level.unwrap_or_else(|| level_for(&infos)),
+    };
+    let cap = Alert {
+        identifier: format!("{}-{revision}", id.0),
+        sender: state.alerts.config().sender.clone(),
+        sent,
+        status: req.status,
+        msg_type: MsgType::Alert,
+        source: None,
+        scope: Scope::Public,
+        restriction: None,
+        addresses: None,
+        codes: Vec::new(),
+        note: req.note,
+        references: Vec::new(),
+        incidents: None,
+        infos,
+    };
+    let message = AlertMessage {
+        id: id.clone(),
+        revision,
+        targets: req.targets,
+        level,
+        issued_at: Utc::now(),
+        cap,
+    };
+    check_size(state, &message)?;
+    Ok((message, req.typed_confirmation))
+}
+
+pub fn check_size(state: &AppState, message: &AlertMessage) -> Result<(), ApiError> {
+    let size = state
+        .alerts
+        .signed_size(&Broadcast::Show(Box::new(message.clone())));
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the signed alert is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte MQTT limit; shorten the texts"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn new_id() -> AlertId {
+    let suffix: u32 = rand::random();
+    AlertId(format!(
+        "a{}-{:06x}",
+        Utc::now().format("%Y%m%d%H%M%S"),
+        suffix & 0xff_ffff
+    ))
+}
+
+pub fn check_id(id: &str) -> Result<AlertId, ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(AlertId(id.to_owned()))
+    } else {
+        Err(bad(format!(
+            "alert id {id:?} is invalid: use 1-64 of a-z, A-Z, 0-9, '-', '_', '.'"
+        )))
+    }
+}
+
+/// An alert as the API shows it.
+pub fn summary(record: &AlertRecord) -> Value {
+    let m = &record.message;
+    let headline = m
+        .cap
+        .info_for("en")
+        .and_then(|i| i.headline.clone().or_else(|| Some(i.event.clone())));
+    json!({
+        "id": m.id,
+        "phase": record.phase,
+        "live": record.phase.is_live(),
+        "status": m.cap.status,
+        "drill": m.is_drill(),
+        "revision": m.revision,
+        "level": m.level,
+        "targets": m.targets,
+        "headline": headline,
+        "issued_at": (m.revision > 0).then_some(m.issued_at),
+        "expires": m.cap.expires(),
+        "drafted_by": record.drafted_by,
+        "submitted_by": record.submitted_by,
+        "confirmed_by": record.confirmed_by,
+        "cap_identifier": m.cap.identifier,
+        "cap_identifiers": record.cap_identifiers,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<AlertRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(auth::ALERTS)?;
+    let req = match body {
+        Ok(Json(req)) => req,
+        Err(e) => {
+            caller
+                .audit(
+                    &state.store,
+                    "alert.create",
+                    None,
+                    "refused",
+                    Some(json!({"reason": e.body_text()})),
+                )
+                .await;
+            return Err(json_error(e));
+        }
+    };
+    let id = match req.id.as_deref().map(check_id).transpose() {
+        Ok(id) => id.unwrap_or_else(new_id),
+        Err(e) => {
+            caller
+                .audit(
+                    &state.store,
+                    "alert.create",
+                    None,
+                    "refused",
+                    Some(json!({"reason": e.message().to_owned()})),
+                )
+                .await;
+            return Err(e);
+        }
+    };
+    let (message, typed) = match build_message(&state, &id, 0, req) {
+        Ok(m) => m,
+        Err(e) => {
+            caller
+                .audit(
+                    &state.store,
+                    "alert.create",
+                    Some(&id.0),
+                    "refused",
+                    Some(json!({"reason": e.message().to_owned()})),
+                )
+                .await;
+            return Err(e);
+        }
+    };
+    let commands = vec![
+        (
+            caller.clone(),
+            Command::Draft {
+                message: Box::new(message),
+            },
+        ),
+        (
+            caller.clone(),
+            Command::Submit {
+                id: id.clone(),
+                typed_confirmation: typed,
+            },
+        ),
+    ];
+    state
+        .alerts
+        .execute(commands)
+        .await
+        .map_err(service_error)?;
+    let record = state.alerts.record(&id).await.expect("just stored");
+    Ok((StatusCode::CREATED, Json(summary(&record))).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<AlertRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::ALERTS)?;
+    let id = AlertId(id);
+    let req = match body {
+        Ok(Json(req)) => req,
+        Err(e) => {
+            caller
+                .audit(
+                    &state.store,
+                    "alert.update",
+                    Some(&id.0),
+                    "refused",
+                    Some(json!({"reason": e.body_text()})),
+                )
+                .await;
+            return Err(json_error(e));
+        }
+    };
+    let Some(current) = state.alerts.record(&id).await else {
+        caller
+            .audit(
+                &state.store,
+                "alert.update",
+                Some(&id.0),
+                "refused",
+                Some(json!({"reason": "unknown alert"})),
+            )
+            .await;
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no alert {id}; check the id"),
+        ));
+    };
+    let next = current.message.revision + 1;
+    let (message, _) = match build_message(&state, &id, next, req) {
+        Ok(m) => m,
+        Err(e) => {
+            caller
+                .audit(
+                    &state.store,
+                    "alert.update",
+                    Some(&id.0),
+                    "refused",
+                    Some(json!({"reason": e.message().to_owned()})),
+                )
+                .await;
+            return Err(e);
+        }
+    };
+    state
+        .alerts
+        .execute(vec![(
+            caller,
+            Command::Update {
+                message: Box::new(message),
+            },
+        )])
+        .await
+        .map_err(service_error)?;
+    let record = state.alerts.record(&id).await.expect("stored");
+    Ok(Json(summary(&record)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepBody {
+    typed_confirmation: Option<String>,
+    reason: Option<String>,
+}
+
+/// One step on an existing alert; the body is optional.
+async fn step(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    body: axum::body::Bytes,
+    make: fn(AlertId, StepBody) -> Command,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::ALERTS)?;
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        StepBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid request body: {e}")))?
+    };
+    let id = AlertId(id);
+    state
+        .alerts
+        .execute(vec![(caller, make(id.clone(), body))])
+        .await
+        .map_err(service_error)?;
+    let record = state.alerts.record(&id).await.expect("stored");
+    Ok(Json(summary(&record)))
+}
+
+macro_rules! step_route {
+    ($name:ident, $make:expr) => {
+        async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path(id): Path<String>,
+            body: axum::body::Bytes,
+        ) -> Result<Json<Value>, ApiError> {
+            step(state, caller, id, body, $make).await
+        }
+    };
+}
+
+step_route!(submit, |id, b| Command::Submit {
+    id,
+    typed_confirmation: b.typed_confirmation
+});
+step_route!(confirm, |id, _| Command::Confirm { id });
+step_route!(reject, |id, b| Command::Reject {
+    id,
+    reason: b.reason.unwrap_or_default()
+});
+step_route!(cancel, |id, _| Command::Cancel { id });
+step_route!(all_clear, |id, _| Command::AllClear { id });
+
+async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::READ)?;
+    let mut records = state.alerts.records().await;
+    records.sort_by_key(|r| std::cmp::Reverse(r.message.issued_at));
+    Ok(Json(Value::Array(records.iter().map(summary).collect())))
+}
+
+/// The alert with its delivery: counts and each targeted player's state.
+async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::READ)?;
+    let id = AlertId(id);
+    let record = state.alerts.record(&id).await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no alert {id}; check the id"),
+        )
+    })?;
+    let players = state.store.players().await.map_err(ApiError::internal)?;
+    let acks = state
+        .store
+        .alert_acks(&id.0)
+        .await
+        .map_err(ApiError::internal)?;
+    let revision = record.message.revision;
+    let (mut showing, mut pending, mut offline, mut failed, mut cleared) = (0, 0, 0, 0, 0);
+    let mut rows = Vec::new();
+    for p in players.iter().filter(|p| {
+        targets_player(
+            &record.message.targets,
+            &p.id,
+            p.ward.as_deref(),
+            p.group.as_deref(),
+        )
+    }) {
+        let ack = acks.iter().find(|a| a.player == p.id);
+        let current = ack.filter(|a| a.revision == revision);
+        let delivery = match current.map(|a| a.state) {
+            Some(AlertAckState::Showing) => "showing",
+            Some(AlertAckState::Failed) => "failed",
+            Some(AlertAckState::Cleared) => "cleared",
+            None if ack.is_some_and(|a| a.state == AlertAckState::Cleared) => "cleared",
+            None if !p.online => "offline",
+            None => "pending",
+        };
+        match delivery {
+            "showing" => showing += 1,
+            "failed" => failed += 1,
+            "cleared" => cleared += 1,
+            "offline" => offline += 1,
+            _ => pending += 1,
+        }
+        rows.push(json!({
+            "id": p.id,
+            "ward": p.ward,
+            "group": p.group,
+            "online": p.online,
+            "last_seen": p.last_seen,
+            "state": delivery,
+            "acked_revision": ack.map(|a| a.revision),
+            "displayed_at": ack.and_then(|a| a.displayed_at),
+            "acked_at": ack.map(|a| a.at),
+            "error": ack.and_then(|a| a.error.clone()),
+        }));
+    }
+    let mut body = summary(&record);
+    body["counts"] = json!({
+        "targeted": rows.len(),
+        "showing": showing,
+        "pending": pending,
+        "offline": offline,
+        "failed": failed,
+        "cleared": cleared,
+    });
+    body["players"] = Value::Array(rows);
+    body["message"] = serde_json::to_value(&record.message).map_err(ApiError::internal)?;
+    Ok(Json(body))
+}
+
+async fn template_catalogue(caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::READ)?;
+    let kinds: Vec<Value> = TemplateKind::all()
+        .into_iter()
+        .map(|kind| {
+            let mut v = serde_json::to_value(kind).expect("kinds serialise");
+            v["needs_shelter"] = json!(kind.needs_shelter());
+            v["default_level"] = json!(kind.level().get());
+            v["preview"] = json!(
+                templates::render(
+                    kind,
+                    "en",
+                    &Placeholders {
+                        area: "{area}".into(),
+                        shelter: Some("{shelter}".into())
+                    },
+                    Status::Actual
+                )
+                .ok()
+            );
+            v
+        })
+        .collect();
+    let levels: Vec<Value> = (1..=5)
+        .map(|l| {
+            let c = WarningLevel::new(l).expect("1-5").colours();
+            json!({
+                "level": l,
+                "name_ja": c.name_ja,
+                "name_en": c.name_en,
+                "background": format!("#{:02x}{:02x}{:02x}", c.background.0, c.background.1, c.background.2),
+                "text": format!("#{:02x}{:02x}{:02x}", c.text.0, c.text.1, c.text.2),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "kinds": kinds,
+        "languages": LANGUAGES,
+        "levels": levels,
+        "statuses": ["Actual", "Exercise", "Test"],
+        "target_kinds": ["all", "ward", "group", "player"],
+    })))
+}
+
+/// The alert as CAP 1.2; a cancelled alert as its CAP Cancel.
+async fn export_cap(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(auth::READ)?;
+    let id = AlertId(id);
+    let record = state.alerts.record(&id).await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no alert {id}; check the id"),
+        )
+    })?;
+    let cap = match record.phase {
+        Phase::Cancelled if record.message.revision > 0 => record.message.cap.cancellation(
+            &format!("{}-cancel", record.message.cap.identifier),
+            now_tokyo(),
+        ),
+        _ => record.message.cap.clone(),
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")],
+        alerts::cap::to_xml(&cap),
+    )
+        .into_response())
+}
+
+/// The alert rows of the API's endpoint table (`crate::openapi`).
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/alerts",
+        access: Access::Staff(auth::READ),
+        tag: "alerts",
+        summary: "Every alert with its phase",
+        body: None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Create an alert from a template or CAP infos; Actual waits for a second person, drills issue at once",
+        body: Some("application/json"),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/alerts/templates",
+        access: Access::Staff(auth::READ),
+        tag: "alerts",
+        summary: "Template kinds, languages, warning levels and statuses for the console",
+        body: None,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/alerts/{id}",
+        access: Access::Staff(auth::READ),
+        tag: "alerts",
+        summary: "One alert with its delivery: counts and each targeted player's state",
+        body: None,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/v1/alerts/{id}",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Update a live alert: replaces what screens show (next revision)",
+        body: Some("application/json"),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts/{id}/submit",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Submit a draft (Actual: then pending confirmation)",
+        body: Some("application/json"),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts/{id}/confirm",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Confirm a pending live alert (another account than the submitter)",
+        body: None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts/{id}/reject",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Reject a pending alert back to draft",
+        body: Some("application/json"),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts/{id}/cancel",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "Cancel: screens clear at once",
+        body: None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/alerts/{id}/all-clear",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "All-clear: screens clear at once",
+        body: None,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/alerts/{id}/cap",
+        access: Access::Staff(auth::READ),
+        tag: "alerts",
+        summary: "The alert as CAP 1.2 XML",
+        body: None,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/cap",
+        access: Access::Staff(auth::ALERTS),
+        tag: "alerts",
+        summary: "CAP 1.2 intake: parsed safely, mapped to wards, issued or staged by policy",
+        body: Some("application/cap+xml"),
+    },
+];

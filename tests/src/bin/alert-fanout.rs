@@ -1,0 +1,333 @@
+//! `alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R]`: how fast an alert
+//! triggered through the HTTP API reaches N players.
+//!
+//! Starts the real `signage-controller` (embedded broker, or the external broker named by
+//! `--broker`, which must accept the players' logins: run Mosquitto with
+//! `allow_anonymous true` and no password file, see the README), registers N players with
+//! `player add-many`, runs them in this process with the real player control path and
+//! rendering off (`player::session::Session::run_until`), then over R rounds (default 5)
+//! issues an Exercise alert for their ward through `POST /api/v1/alerts` and measures, per
+//! player, trigger -> arrival of its `showing` acknowledgement on an MQTT subscription of its
+//! own. The last line printed is
+//! `alert-fanout players=N p50_ms=.. p99_ms=.. max_ms=.. acked=A/N` (A: the worst round).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use e2e::{Proc, bin, create_token, wait_until};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+
+const WARD: &str = "bench";
+const ROUND_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Args {
+    players: u32,
+    broker: Option<String>,
+    rounds: u32,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut players = None;
+    let mut broker = None;
+    let mut rounds = 5;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--players" => players = Some(value()?.parse().context("--players")?),
+            "--broker" => broker = Some(value()?),
+            "--rounds" => rounds = value()?.parse().context("--rounds")?,
+            "-h" | "--help" => {
+                println!("alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}; see --help"),
+        }
+    }
+    let players: u32 = players.context("--players N is required")?;
+    if players == 0 || rounds == 0 {
+        bail!("--players and --rounds must be at least 1");
+    }
+    Ok(Args {
+        players,
+        broker,
+        rounds,
+    })
+}
+
+struct Http {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Http {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.token);
+        let mut response = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call()?,
+            ("POST", Some(b)) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(b)?,
+            ("POST", None) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_empty()?,
+            _ => bail!("unsupported {method}"),
+        };
+        let status = response.status().as_u16();
+        Ok((
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        ))
+    }
+}
+
+fn start_controller(dir: &Path, broker: Option<&str>) -> anyhow::Result<(Proc, PathBuf, Value)> {
+    let data_dir = dir.join("controller-data");
+    std::fs::create_dir_all(&data_dir)?;
+    let mut cmd = Command::new(bin("signage-controller"));
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--http", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn");
+    match broker {
+        Some(url) => cmd.args(["--mqtt-url", url]),
+        None => cmd.args(["--mqtt-listen", "127.0.0.1:0"]),
+    };
+    let mut proc = Proc::spawn(&mut cmd, dir, "controller");
+    let endpoints = data_dir.join("endpoints.json");
+    wait_until(Duration::from_secs(30), "the controller to start", || {
+        assert!(proc.is_running(), "controller exited:\n{}", proc.log());
+        endpoints.exists()
+    });
+    let e: Value = serde_json::from_slice(&std::fs::read(&endpoints)?)?;
+    Ok((proc, data_dir, e))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// An acknowledgement as the observer saw it.
+struct Seen {
+    alert: String,
+    state: String,
+    displayed_at: Option<chrono::DateTime<chrono::Utc>>,
+    arrived: Instant,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    // The harness looks for the binaries beside test executables (target/*/deps/..); this
+    // binary sits beside them already.
+    if std::env::var_os("SIGNAGE_BIN_DIR").is_none() {
+        let exe = std::env::current_exe()?;
+        // SAFETY: single-threaded here, before any runtime or thread starts.
+        unsafe { std::env::set_var("SIGNAGE_BIN_DIR", exe.parent().context("exe dir")?) };
+    }
+    let n = args.players;
+    let dir = tempfile::tempdir()?;
+    let (_controller, data_dir, endpoints) = start_controller(dir.path(), args.broker.as_deref())?;
+    let http = Http {
+        base: endpoints["http"].as_str().unwrap().to_string(),
+        token: create_token(&data_dir, "disaster"),
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into(),
+    };
+    let mqtt_url = endpoints["mqtt"].as_str().unwrap().to_string();
+
+    // N players and one observer, registered in one process.
+    let registered = Instant::now();
+    let configs = dir.path().join("players");
+    let out = Command::new(bin("signage-controller"))
+        .args(["player", "add-many", "--prefix", "bench", "--ward", WARD])
+        .arg("--count")
+        .arg((n + 1).to_string())
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--out-dir")
+        .arg(&configs)
+        .output()?;
+    if !out.status.success() {
+        bail!("player add-many: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    eprintln!("registered {} players in {:?}", n + 1, registered.elapsed());
+    let observer_id = format!("bench-{:05}", n + 1);
+    let observer_password: String =
+        toml_value(&configs.join(format!("{observer_id}.toml")), "password")?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    for i in 1..=n {
+        let id = format!("bench-{i:05}");
+        let config = player::config::PlayerConfig::load(
+            &configs.join(format!("{id}.toml")),
+            player::config::Overrides {
+                cache_dir: Some(dir.path().join("caches").join(&id)),
+                display: Some(content::protocol::DisplayMode::Headless),
+                render: Some(false),
+                ..Default::default()
+            },
+        )?;
+        runtime.spawn(async move {
+            if let Err(e) =
+                player::session::Session::run_until(config, std::future::pending()).await
+            {
+                eprintln!("player {id} stopped: {e:#}");
+            }
+        });
+    }
+
+    // The observer: every player's alert acknowledgement, stamped on arrival.
+    let (tx, acks) = mpsc::channel::<Seen>();
+    let (host, port) = mqtt_url
+        .trim_start_matches("mqtt://")
+        .rsplit_once(':')
+        .context("broker URL host:port")?;
+    let mut options = MqttOptions::new(&observer_id, host, port.parse::<u16>()?);
+    options.set_credentials(&observer_id, &observer_password);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut events) = AsyncClient::new(options, 10_000);
+    runtime.spawn(async move {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client
+                        .subscribe("signage/v1/players/+/alert_ack", QoS::AtLeastOnce)
+                        .await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let arrived = Instant::now();
+                    let Ok(ack) = serde_json::from_slice::<Value>(&p.payload) else {
+                        continue;
+                    };
+                    let _ = tx.send(Seen {
+                        alert: ack["alert"].as_str().unwrap_or_default().to_string(),
+                        state: ack["state"].as_str().unwrap_or_default().to_string(),
+                        displayed_at: ack["displayed_at"].as_str().and_then(|t| t.parse().ok()),
+                        arrived,
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("observer: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    });
+
+    // Every player online, with its configuration (ward) acknowledged: subscribed.
+    let deadline = Instant::now() + Duration::from_secs(60 + u64::from(n) / 20);
+    loop {
+        let (_, players) = http.call("GET", "/api/v1/players", None)?;
+        let ready = players
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|p| p["online"] == true && p["acked_revision"] == 1)
+                    .count()
+            })
+            .unwrap_or(0);
+        if ready >= n as usize {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {ready}/{n} players came online");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!(
+        "{n} players online and configured after {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    while acks.try_recv().is_ok() {}
+
+    let mut arrival_ms = Vec::new();
+    let mut displayed_ms = Vec::new();
+    let mut worst_acked = n;
+    for round in 1..=args.rounds {
+        let id = format!("fanout-{round}-{}", std::process::id());
+        let body = json!({
+            "id": id,
+            "template": {"kind": "earthquake"},
+            "placeholders": {"area": "bench"},
+            "targets": [{"kind": "ward", "id": WARD}],
+            "status": "Exercise",
+        });
+        let t0 = Instant::now();
+        let t0_utc = chrono::Utc::now();
+        let (status, answer) = http.call("POST", "/api/v1/alerts", Some(&body))?;
+        let api_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        if status != 201 {
+            bail!("creating the alert answered {status}: {answer}");
+        }
+        let mut got = 0;
+        let end = t0 + ROUND_TIMEOUT;
+        while got < n {
+            let Some(left) = end.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            let Ok(seen) = acks.recv_timeout(left) else {
+                break;
+            };
+            if seen.alert != id || seen.state != "showing" {
+                continue;
+            }
+            got += 1;
+            arrival_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
+            if let Some(d) = seen.displayed_at {
+                displayed_ms.push((d - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            }
+        }
+        worst_acked = worst_acked.min(got);
+        eprintln!("round {round}: {got}/{n} showing acks; API answered in {api_ms:.1} ms");
+        let _ = http.call("POST", &format!("/api/v1/alerts/{id}/cancel"), None)?;
+        std::thread::sleep(Duration::from_secs(1));
+        while acks.try_recv().is_ok() {}
+    }
+    arrival_ms.sort_by(f64::total_cmp);
+    displayed_ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "trigger -> displayed_at (player clock): p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+        percentile(&displayed_ms, 50.0),
+        percentile(&displayed_ms, 99.0),
+        displayed_ms.last().copied().unwrap_or(f64::NAN)
+    );
+    runtime.shutdown_background();
+    println!(
+        "alert-fanout players={n} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} acked={worst_acked}/{n}",
+        percentile(&arrival_ms, 50.0),
+        percentile(&arrival_ms, 99.0),
+        arrival_ms.last().copied().unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+fn toml_value(path: &Path, key: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .with_context(|| format!("{key} in {}", path.display()))
+}

@@ -39,6 +39,14 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# The first administrator: created once, its password kept beside the demo data (owner-only).
+pwfile="$DATA/admin-password.txt"
+if [ ! -s "$pwfile" ]; then
+  (umask 077; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pwfile")
+fi
+"$BIN/signage-controller" user add admin --role admin --password-stdin \
+  --data-dir "$DATA/controller" <"$pwfile" >/dev/null
+
 # Sample content, layouts and a schedule, through the HTTP API (idempotent).
 "$BIN/signage-controller" demo seed --data-dir "$DATA/controller" \
   || echo "seeding the demo failed; the controller runs without sample content" >&2
@@ -51,16 +59,21 @@ for id in kita-1f-lobby naka-2f-window; do
     "$BIN/signage-controller" player add "$id" --data-dir "$DATA/controller" \
       --ward "${id%%-*}" --group lobby --out "$conf"
   fi
+  if [ "$id" = kita-1f-lobby ] && ! grep -q '^\[camera\]' "$conf"; then
+    # Audience rules: this player's synthetic camera watches a waiting hall that fills up
+    # (the screen switches to the online-procedures slide) and empties (attract loop).
+    printf '\n[camera]\nsource = "synthetic:crowd"\nzones = ["hall:1,1,639,1,639,479,1,479"]\n' >> "$conf"
+  fi
   "$BIN/signage-player" run --config "$conf" --cache-dir "$DATA/players/$id-cache" --display "$display" &
   pids+=($!)
 done
 
 url=$(sed -n 's/.*"http": *"\([^"]*\)".*/\1/p' "$DATA/controller/endpoints.json")
 echo
-echo "  Signage controller / サイネージ管理:  $url/"
-echo "  Players / 端末 API:                  $url/api/v1/players"
-echo "  Now showing / 表示中:                $url/api/v1/players/kita-1f-lobby/now"
-echo "  Schedule / スケジュール:             $url/api/v1/schedule"
+echo "  Console / 管理画面:   $url/"
+echo "  Log in / ログイン:    admin / $(cat "$pwfile")   (more accounts: Users page, or"
+echo "                        target/release/signage-controller user add NAME --role pr --data-dir $DATA/controller)"
+echo "  API:                  $url/api/v1/openapi.json  (tokens: signage-controller token create --role viewer)"
 echo "  Ctrl-C stops the controller and the players."
 echo
 wait -n

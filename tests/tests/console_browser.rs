@@ -3,7 +3,7 @@
 //! `tests/browser/console.mjs` (playwright-core). The script logs in, uploads an image,
 //! schedules it for one player and watches that player's thumbnail turn to it, then runs the
 //! alert steps (live alert, second-person confirmation, counter, cancel, drill). It also writes
-//! screenshots of the main pages to `docs/console/`.
+//! screenshots of the main pages (to `docs/console/` with `CONSOLE_SHOTS=docs/console`).
 //!
 //! Chromium, Node.js and the script's npm packages come from `scripts/setup.sh`; when they are
 //! missing this test fails and says so (CI installs them), it never skips.
@@ -192,7 +192,12 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
 
     let image = dir.path().join("red-poster.png");
     std::fs::write(&image, solid_png(64, 36, [220, 30, 30])).unwrap();
-    let shots = repo().join("docs/console");
+    // The committed pictures are refreshed on request (`CONSOLE_SHOTS=docs/console`); an
+    // ordinary run writes them under target/ so it leaves the work tree clean.
+    let shots = repo().join(
+        std::env::var("CONSOLE_SHOTS").unwrap_or_else(|_| "target/console-shots".into()),
+    );
+    std::fs::create_dir_all(&shots).unwrap();
     // Outside the temporary directory, so it survives the failure it shows.
     let failure = repo().join("target/console-browser-failure.png");
 

@@ -1,6 +1,6 @@
-//! People counts from the players' cameras: stored once per (player, seq) as they arrive on
-//! `counts` (by [`crate::history`], Parquet for reports plus the raw log in SQLite),
-//! acknowledged with `counts_ack` once durable, and served by `GET /api/v1/players/{id}/counts`.
+//! People counts from the players' cameras, as `GET /api/v1/players/{id}/counts` serves them.
+//! The fleet hands each `counts` batch to [`crate::history`], which stores every (player, seq)
+//! once (Parquet for reports, the raw log in SQLite) and acknowledges it once durable.
 
 use std::collections::BTreeMap;
 
@@ -10,20 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use content::protocol::{CountsBatch, CountsRecord, LineTally, PlayerId};
+use content::protocol::{CountsRecord, LineTally, PlayerId};
 use serde::{Deserialize, Serialize};
-use tracing::warn;
 
 use crate::http::{ApiError, AppState};
-
-/// Queues a batch for the history writer, which stores each (player, seq) once and then
-/// acknowledges every sequence number in it, new or not: the player may then delete them.
-pub fn receive(player: &PlayerId, batch: &CountsBatch) {
-    match crate::history::running() {
-        Some(h) => h.submit(player, crate::history::Incoming::Counts(batch.clone())),
-        None => warn!(%player, "no history store: counts left unacknowledged"),
-    }
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/players/{id}/counts", get(counts))

@@ -51,6 +51,14 @@ pub fn controller_presence(state: PresenceState, session: &str) -> (String, Vec<
     )
 }
 
+/// Where the fleet hands what players send beyond presence and state.
+pub struct Handlers {
+    pub screens: Arc<crate::screens::Screens>,
+    pub alerts: Arc<crate::alerting::AlertService>,
+    /// Counts and proof of play, acknowledged once durable.
+    pub history: crate::history::History,
+}
+
 pub struct Fleet {
     store: Store,
     client: AsyncClient,
@@ -69,6 +77,7 @@ pub struct Fleet {
     /// Where players' health reports go.
     screens: Arc<crate::screens::Screens>,
     alerts: Arc<crate::alerting::AlertService>,
+    history: crate::history::History,
 }
 
 /// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
@@ -88,9 +97,13 @@ impl Fleet {
         status: Arc<LinkStatus>,
         session: String,
         base_url: String,
-        screens: Arc<crate::screens::Screens>,
-        alerts: Arc<crate::alerting::AlertService>,
+        handlers: Handlers,
     ) -> AsyncClient {
+        let Handlers {
+            screens,
+            alerts,
+            history,
+        } = handlers;
         let (client, events) = mqtt_link::spawn(options, 4096);
         let fleet = Fleet {
             store,
@@ -104,6 +117,7 @@ impl Fleet {
             published_manifests: HashMap::new(),
             screens: screens.clone(),
             alerts: alerts.clone(),
+            history,
         };
         screens.set_client(client.clone());
         alerts.set_client(client.clone());
@@ -336,11 +350,13 @@ impl Fleet {
                 Ok(())
             }
             FromPlayer::Counts(batch) => {
-                crate::counts::receive(&id, batch);
+                self.history
+                    .submit(&id, crate::history::Incoming::Counts(batch.clone()));
                 Ok(())
             }
             FromPlayer::Plays(batch) => {
-                crate::history::receive_plays(&id, batch);
+                self.history
+                    .submit(&id, crate::history::Incoming::Plays(batch.clone()));
                 Ok(())
             }
         };

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -80,13 +80,6 @@ pub struct History {
     tx: mpsc::Sender<Arrival>,
 }
 
-static RUNNING: OnceLock<History> = OnceLock::new();
-
-/// The history of the running controller (set by `serve`), for the MQTT message handlers.
-pub fn running() -> Option<&'static History> {
-    RUNNING.get()
-}
-
 impl History {
     /// Opens `{data_dir}/history` (finishing or rolling back interrupted writes and
     /// compactions), starts the writer, which sends acknowledgements on `replies`, and the
@@ -114,11 +107,6 @@ impl History {
         tokio::spawn(writer.run(rx));
         tokio::spawn(compact_periodically(store.clone()));
         Ok(History { store, tx })
-    }
-
-    /// Makes this the history the MQTT handlers use (once per process).
-    pub fn install(&self) {
-        let _ = RUNNING.set(self.clone());
     }
 
     pub fn store(&self) -> &Arc<HistoryStore> {
@@ -170,15 +158,6 @@ pub fn forward_replies(client: AsyncClient, mut rx: Replies) {
             }
         }
     });
-}
-
-/// Proof of play from a player (the `plays` topic): queued for the history writer, which
-/// acknowledges it once durable.
-pub fn receive_plays(player: &PlayerId, batch: &PlayBatch) {
-    match running() {
-        Some(h) => h.submit(player, Incoming::Plays(batch.clone())),
-        None => warn!(%player, "no history store: proof of play left unacknowledged"),
-    }
 }
 
 async fn compact_periodically(store: Arc<HistoryStore>) {

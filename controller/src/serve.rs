@@ -157,15 +157,17 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 config.data_dir.join("history").display()
             )
         })?;
-    history.install();
     let client = Fleet::spawn(
         store.clone(),
         options,
         status.clone(),
         session.clone(),
         public_http,
-        screens.clone(),
-        alerts.clone(),
+        crate::fleet::Handlers {
+            screens: screens.clone(),
+            alerts: alerts.clone(),
+            history: history.clone(),
+        },
     );
     crate::history::forward_replies(client.clone(), reply_rx);
     let endpoints = Endpoints {

@@ -5,16 +5,19 @@
 //!    refused: warn + health event `alert_rejected`, no ack        │
 //!                                        renderer takeover ◄──────┤ (at once, event-driven)
 //!                                        screen selection  ◄──────┤ (watch: NowShowing "alert")
-//!                            alerts.json (fsync) ─► alert_ack showing / failed / cleared
+//!                                 alert_ack showing / failed / cleared ◄┤
+//!                                 alerts.json (writer task, fsync) ◄────┘
 //! ```
 //! Nothing here waits for the screen loop's tick: an alert is handed to the renderer the moment
-//! its signature verifies. What the player holds survives reboots (`alerts.json`, written
-//! atomically and fsynced before any acknowledgement), is shown before anything else at start,
-//! and expires on its own timer with or without the controller.
+//! its signature verifies, and acknowledged as soon as it is on screen. What the player holds
+//! survives reboots (`alerts.json`, written atomically and fsynced by a writer task of its own,
+//! in order, so the disk never delays an acknowledgement: the ack reports the screen, and a
+//! rebooted player gets the controller's retained signed messages anyway), is shown before
+//! anything else at start, and expires on its own timer with or without the controller.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use alerts::message::{Applied, Broadcast, HeldAlerts};
@@ -28,7 +31,7 @@ use content::protocol::{
 };
 use content::schedule::PlayerTarget;
 use rumqttc::{AsyncClient, QoS};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
@@ -210,6 +213,10 @@ pub struct AlertKeeper {
     started: std::time::Instant,
     /// The renderer's notice for the alerts shown at start, acknowledged once running.
     startup: Option<Takeover>,
+    /// The newest held alerts to write to `alerts.json` (the writer task takes it from here).
+    persist: watch::Sender<Option<Vec<u8>>>,
+    /// Why a write of `alerts.json` failed, from the writer task.
+    persist_failed: Option<mpsc::Receiver<String>>,
 }
 
 /// What the renderer did with a change of the alert on screen.
@@ -224,7 +231,6 @@ enum Takeover {
 struct Displayed {
     alerts: Vec<(AlertId, u32)>,
     at: Option<DateTime<Utc>>,
-    note: Option<String>,
 }
 
 impl AlertKeeper {
@@ -249,6 +255,7 @@ impl AlertKeeper {
         held.prune(clock.now());
         let (active, active_rx) = watch::channel(Vec::new());
         let (displayed_tx, displayed_rx) = mpsc::channel(16);
+        let (persist, persist_failed) = spawn_writer(cache_dir.join(FILE));
         let mut keeper = AlertKeeper {
             me,
             key,
@@ -266,6 +273,8 @@ impl AlertKeeper {
             startup: None,
             displayed: displayed_tx,
             displayed_rx: Some(displayed_rx),
+            persist,
+            persist_failed: Some(persist_failed),
         };
         keeper.startup = Some(keeper.refresh_screen());
         if let Some((top, _)) = &keeper.on_screen {
@@ -276,8 +285,9 @@ impl AlertKeeper {
 
     pub async fn run(mut self, mut inbox: mpsc::Receiver<Input>) {
         let mut displayed = self.displayed_rx.take().expect("run once");
+        let mut persist_failed = self.persist_failed.take().expect("run once");
         if let Some(startup) = self.startup.take() {
-            self.acknowledge(startup, Ok(())).await;
+            self.acknowledge(startup).await;
         }
         loop {
             let next_expiry = self
@@ -303,6 +313,7 @@ impl AlertKeeper {
                     None => return,
                 },
                 Some(done) = displayed.recv() => self.on_displayed(done),
+                Some(why) = persist_failed.recv() => self.on_persist_failed(&why),
                 () = async { tokio::time::sleep(sleep.unwrap_or_default()).await }, if sleep.is_some() => {
                     let now = self.clock.now();
                     info!(at = %now, "an alert expired");
@@ -351,20 +362,20 @@ impl AlertKeeper {
         }
     }
 
-    /// After any change: the takeover first (fast), then `alerts.json` (fsync), then the
-    /// acknowledgements of what changed.
+    /// After any change: the takeover first (fast), then the acknowledgements of what
+    /// changed, then `alerts.json` is queued for the writer task (never waited for).
     async fn settle(&mut self) {
         self.held.prune(self.clock.now());
         let shown = self.refresh_screen();
-        let persisted = self.persist().await;
-        self.acknowledge(shown, persisted).await;
+        self.acknowledge(shown).await;
+        self.persist();
     }
 
     /// Acknowledges what changed since the last acknowledgements: `cleared` for what left the
     /// screen, `showing` (with the display time) or `failed` for what came on. Never waits for
     /// the renderer: its display notice is awaited on a task of its own and comes back as
     /// [`Displayed`], so a cancel right after an alert is never held up.
-    async fn acknowledge(&mut self, takeover: Takeover, persisted: std::io::Result<()>) {
+    async fn acknowledge(&mut self, takeover: Takeover) {
         let decided = self.clock.now();
         let active = self.active.borrow().clone();
         // Cleared or expired: no longer on this screen.
@@ -387,9 +398,6 @@ impl AlertKeeper {
         if fresh.is_empty() {
             return;
         }
-        let note = persisted
-            .err()
-            .map(|e| format!("shown, but not persisted (a reboot would lose it): {e}"));
         for (id, revision) in &fresh {
             self.acked.insert(id.clone(), (*revision, None));
         }
@@ -405,13 +413,7 @@ impl AlertKeeper {
                         .flatten()
                         // The renderer's wall clock, shifted like the player's clock.
                         .map(|at| DateTime::<Utc>::from(at) + offset);
-                    let _ = back
-                        .send(Displayed {
-                            alerts: fresh,
-                            at,
-                            note,
-                        })
-                        .await;
+                    let _ = back.send(Displayed { alerts: fresh, at }).await;
                 });
             }
             Takeover::Refused(why) => {
@@ -437,13 +439,7 @@ impl AlertKeeper {
                     .unwrap_or(decided);
                 for (id, revision) in fresh {
                     self.acked.insert(id.clone(), (revision, Some(at)));
-                    self.ack(
-                        &id,
-                        revision,
-                        AlertAckState::Showing,
-                        Some(at),
-                        note.clone(),
-                    );
+                    self.ack(&id, revision, AlertAckState::Showing, Some(at), None);
                 }
             }
         }
@@ -458,13 +454,7 @@ impl AlertKeeper {
             match done.at {
                 Some(at) => {
                     self.acked.insert(id.clone(), (revision, Some(at)));
-                    self.ack(
-                        &id,
-                        revision,
-                        AlertAckState::Showing,
-                        Some(at),
-                        done.note.clone(),
-                    );
+                    self.ack(&id, revision, AlertAckState::Showing, Some(at), None);
                 }
                 None => {
                     self.acked.remove(&id);
@@ -508,16 +498,28 @@ impl AlertKeeper {
         }
     }
 
-    async fn persist(&self) -> std::io::Result<()> {
+    /// Hands the held alerts to the writer task; replaces a state it has not started writing
+    /// yet (the newer one contains its changes).
+    fn persist(&self) {
         let bytes = serde_json::to_vec(&self.held).expect("held alerts serialise");
-        let path = self.cache_dir.join(FILE);
-        let result = tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = &result {
-            warn!(%e, "cannot persist the held alerts");
+        self.persist.send_replace(Some(bytes));
+    }
+
+    /// `alerts.json` could not be written: what is on screen is acknowledged again with the
+    /// reason, so the controller knows a reboot would lose it until the broker redelivers.
+    fn on_persist_failed(&self, why: &str) {
+        let note = format!("shown, but not persisted (a reboot would lose it): {why}");
+        for (id, (revision, displayed)) in &self.acked {
+            if let Some(at) = displayed {
+                self.ack(
+                    id,
+                    *revision,
+                    AlertAckState::Showing,
+                    Some(*at),
+                    Some(note.clone()),
+                );
+            }
         }
-        result
     }
 
     fn ack(
@@ -596,6 +598,59 @@ impl AlertKeeper {
             warn!(%e, "cannot queue the health report of a refused alert");
         }
     }
+}
+
+/// The `alerts.json` writer: one write at a time, each fsynced before the next starts, always
+/// the newest state queued, so an older state never overwrites a newer one. Ends when the
+/// keeper is gone and the last state is written.
+fn spawn_writer(path: PathBuf) -> (watch::Sender<Option<Vec<u8>>>, mpsc::Receiver<String>) {
+    let (tx, mut rx) = watch::channel::<Option<Vec<u8>>>(None);
+    let (failed_tx, failed_rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        // `changed` still yields a state sent just before the keeper went away.
+        while rx.changed().await.is_ok() {
+            let Some(bytes) = rx.borrow_and_update().clone() else {
+                continue;
+            };
+            if let Err(e) = write_on_disk_thread(path.clone(), bytes).await {
+                warn!(%e, "cannot persist the held alerts");
+                let _ = failed_tx.try_send(e.to_string());
+            }
+        }
+    });
+    (tx, failed_rx)
+}
+
+type DiskJob = (PathBuf, Vec<u8>, oneshot::Sender<std::io::Result<()>>);
+
+/// Writes (atomically, fsynced) on the process's one alert-disk thread, first come first
+/// served. One thread rather than the blocking pool: a process runs one player, or a thousand
+/// in the `alert-fanout` benchmark, where a pool thread per write would start hundreds of
+/// threads in the middle of a fan-out and take the CPU the acknowledgements need.
+async fn write_on_disk_thread(path: PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+    static DISK: OnceLock<std::sync::mpsc::Sender<DiskJob>> = OnceLock::new();
+    let disk = DISK.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<DiskJob>();
+        let spawned = std::thread::Builder::new()
+            .name("alerts-disk".into())
+            .spawn(move || {
+                for (path, bytes, done) in rx {
+                    let _ = done.send(write_atomically(&path, &bytes));
+                }
+            });
+        if let Err(e) = spawned {
+            warn!(%e, "cannot start the thread that writes alerts.json");
+        }
+        tx
+    });
+    let (done, result) = oneshot::channel();
+    disk.send((path, bytes, done))
+        .map_err(|_| std::io::Error::other("the alerts.json writer thread is not running"))?;
+    result.await.unwrap_or_else(|_| {
+        Err(std::io::Error::other(
+            "the alerts.json writer thread stopped",
+        ))
+    })
 }
 
 /// Never waits: the MQTT link's queue is bounded, and an ack that does not fit is repeated on
@@ -789,6 +844,35 @@ mod tests {
                 "signage/v1/alerts/group/lobby/+"
             ]
         );
+    }
+
+    #[test]
+    fn the_writer_ends_on_the_newest_state_and_reports_failures() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        runtime.block_on(async {
+            let (states, mut failed) = spawn_writer(path.clone());
+            for i in 0..50 {
+                states.send_replace(Some(format!("state {i}").into_bytes()));
+                if i % 7 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            drop(states);
+            // The writer stops (closing its failure channel) once the last state is written.
+            assert_eq!(failed.recv().await, None, "no write failed");
+            assert_eq!(std::fs::read(&path).unwrap(), b"state 49");
+            assert!(!path.with_extension("tmp").exists());
+
+            let (states, mut failed) = spawn_writer(dir.path().join("missing").join(FILE));
+            states.send_replace(Some(b"x".to_vec()));
+            let why = failed.recv().await.expect("the failure is reported");
+            assert!(why.contains("No such file"), "{why}");
+        });
     }
 
     #[test]

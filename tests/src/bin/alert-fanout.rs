@@ -122,12 +122,28 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// An acknowledgement as the observer saw it.
+/// An acknowledgement as the observer saw it (or, with `state` "delivered", the alert message
+/// itself reaching the observer's own subscription to the ward's alerts: when the broker
+/// started fanning it out).
 struct Seen {
     alert: String,
     state: String,
     displayed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the player sent the acknowledgement (its `at`; same clock: same process).
+    sent_at: Option<chrono::DateTime<chrono::Utc>>,
     arrived: Instant,
+}
+
+/// p50 / p99 / max of a sample, for the breakdown lines.
+fn summary(values: &mut [f64]) -> String {
+    values.sort_by(f64::total_cmp);
+    format!(
+        "p50_ms={:.1} p99_ms={:.1} max_ms={:.1} n={}",
+        percentile(values, 50.0),
+        percentile(values, 99.0),
+        values.last().copied().unwrap_or(f64::NAN),
+        values.len()
+    )
 }
 
 fn main() -> anyhow::Result<()> {
@@ -206,34 +222,60 @@ fn main() -> anyhow::Result<()> {
     options.set_credentials(&observer_id, &observer_password);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut events) = AsyncClient::new(options, 10_000);
-    runtime.spawn(async move {
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client
-                        .subscribe("signage/v1/players/+/alert_ack", QoS::AtLeastOnce)
-                        .await;
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let arrived = Instant::now();
-                    let Ok(ack) = serde_json::from_slice::<Value>(&p.payload) else {
-                        continue;
-                    };
-                    let _ = tx.send(Seen {
-                        alert: ack["alert"].as_str().unwrap_or_default().to_string(),
-                        state: ack["state"].as_str().unwrap_or_default().to_string(),
-                        displayed_at: ack["displayed_at"].as_str().and_then(|t| t.parse().ok()),
-                        arrived,
-                    });
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!("observer: {e}");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+    // On a thread and runtime of its own: on the players' runtime it would wait behind a
+    // thousand player tasks, and stamp arrivals late (a real controller is another process).
+    let observer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        observer.block_on(async move {
+            let (client, mut events) = AsyncClient::new(options, 10_000);
+            // Its PUBACKs (carrying the TCP ACKs) leave at once, so the broker's Nagle does not
+            // hold the next acknowledgements for a delayed ACK.
+            let mut network = events.network_options();
+            network.set_tcp_nodelay(true);
+            events.set_network_options(network);
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = client
+                            .subscribe("signage/v1/players/+/alert_ack", QoS::AtLeastOnce)
+                            .await;
+                        let _ = client
+                            .subscribe(format!("signage/v1/alerts/ward/{WARD}/+"), QoS::AtLeastOnce)
+                            .await;
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let arrived = Instant::now();
+                        if p.topic.starts_with("signage/v1/alerts/") {
+                            let _ = tx.send(Seen {
+                                alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
+                                state: "delivered".into(),
+                                displayed_at: None,
+                                sent_at: None,
+                                arrived,
+                            });
+                            continue;
+                        }
+                        let Ok(ack) = serde_json::from_slice::<Value>(&p.payload) else {
+                            continue;
+                        };
+                        let _ = tx.send(Seen {
+                            alert: ack["alert"].as_str().unwrap_or_default().to_string(),
+                            state: ack["state"].as_str().unwrap_or_default().to_string(),
+                            displayed_at: ack["displayed_at"].as_str().and_then(|t| t.parse().ok()),
+                            sent_at: ack["at"].as_str().and_then(|t| t.parse().ok()),
+                            arrived,
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("observer: {e}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 }
             }
-        }
+        });
     });
 
     // Every player online, with its configuration (ward) acknowledged: subscribed.
@@ -265,6 +307,9 @@ fn main() -> anyhow::Result<()> {
 
     let mut arrival_ms = Vec::new();
     let mut displayed_ms = Vec::new();
+    let mut sent_ms = Vec::new();
+    let mut delivered_ms = Vec::new();
+    let mut api_all_ms = Vec::new();
     let mut worst_acked = n;
     for round in 1..=args.rounds {
         let id = format!("fanout-{round}-{}", std::process::id());
@@ -279,10 +324,12 @@ fn main() -> anyhow::Result<()> {
         let t0_utc = chrono::Utc::now();
         let (status, answer) = http.call("POST", "/api/v1/alerts", Some(&body))?;
         let api_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        api_all_ms.push(api_ms);
         if status != 201 {
             bail!("creating the alert answered {status}: {answer}");
         }
         let mut got = 0;
+        let (sent_from, arrival_from) = (sent_ms.len(), arrival_ms.len());
         let end = t0 + ROUND_TIMEOUT;
         while got < n {
             let Some(left) = end.checked_duration_since(Instant::now()) else {
@@ -291,8 +338,15 @@ fn main() -> anyhow::Result<()> {
             let Ok(seen) = acks.recv_timeout(left) else {
                 break;
             };
+            if seen.alert == id && seen.state == "delivered" {
+                delivered_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
+                continue;
+            }
             if seen.alert != id || seen.state != "showing" {
                 continue;
+            }
+            if let Some(s) = seen.sent_at {
+                sent_ms.push((s - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0);
             }
             got += 1;
             arrival_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
@@ -302,18 +356,41 @@ fn main() -> anyhow::Result<()> {
         }
         worst_acked = worst_acked.min(got);
         eprintln!("round {round}: {got}/{n} showing acks; API answered in {api_ms:.1} ms");
+        eprintln!(
+            "  ack sent:    {}",
+            summary(&mut sent_ms[sent_from..].to_vec())
+        );
+        eprintln!(
+            "  ack arrival: {}",
+            summary(&mut arrival_ms[arrival_from..].to_vec())
+        );
         let _ = http.call("POST", &format!("/api/v1/alerts/{id}/cancel"), None)?;
         std::thread::sleep(Duration::from_secs(1));
         while acks.try_recv().is_ok() {}
     }
-    arrival_ms.sort_by(f64::total_cmp);
-    displayed_ms.sort_by(f64::total_cmp);
+    // The breakdown: each stage measured from the trigger (the player-side stamps use the
+    // players' clock, which is this process's clock).
     eprintln!(
-        "trigger -> displayed_at (player clock): p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
-        percentile(&displayed_ms, 50.0),
-        percentile(&displayed_ms, 99.0),
-        displayed_ms.last().copied().unwrap_or(f64::NAN)
+        "trigger -> HTTP answer:              {}",
+        summary(&mut api_all_ms)
     );
+    eprintln!(
+        "trigger -> alert at observer (broker): {}",
+        summary(&mut delivered_ms)
+    );
+    eprintln!(
+        "trigger -> displayed_at (player):    {}",
+        summary(&mut displayed_ms)
+    );
+    eprintln!(
+        "trigger -> ack sent (player `at`):   {}",
+        summary(&mut sent_ms)
+    );
+    eprintln!(
+        "trigger -> ack arrival (observer):   {}",
+        summary(&mut arrival_ms.clone())
+    );
+    arrival_ms.sort_by(f64::total_cmp);
     runtime.shutdown_background();
     println!(
         "alert-fanout players={n} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} acked={worst_acked}/{n}",

@@ -45,6 +45,8 @@ pub const REJECTED: &str = "alert_rejected";
 /// How long the renderer may take to put the first alert frame on screen before the player
 /// reports `failed`.
 const DISPLAY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a late first frame is still waited for after `failed` was reported.
+const LATE_DISPLAY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whom this player is, as far as alert targets go (from its desired configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -407,13 +409,28 @@ impl AlertKeeper {
                 let back = self.displayed.clone();
                 let offset = self.clock.offset();
                 tokio::spawn(async move {
-                    let at = tokio::task::spawn_blocking(move || waiter.wait(DISPLAY_TIMEOUT))
-                        .await
-                        .ok()
-                        .flatten()
-                        // The renderer's wall clock, shifted like the player's clock.
-                        .map(|at| DateTime::<Utc>::from(at) + offset);
-                    let _ = back.send(Displayed { alerts: fresh, at }).await;
+                    // A renderer slower than DISPLAY_TIMEOUT (an overloaded machine) is
+                    // reported as failed at once, and as showing when the frame does come.
+                    let waiter = std::sync::Arc::new(waiter);
+                    for timeout in [DISPLAY_TIMEOUT, LATE_DISPLAY_TIMEOUT] {
+                        let w = waiter.clone();
+                        let at = tokio::task::spawn_blocking(move || w.wait(timeout))
+                            .await
+                            .ok()
+                            .flatten()
+                            // The renderer's wall clock, shifted like the player's clock.
+                            .map(|at| DateTime::<Utc>::from(at) + offset);
+                        let shown = at.is_some();
+                        let _ = back
+                            .send(Displayed {
+                                alerts: fresh.clone(),
+                                at,
+                            })
+                            .await;
+                        if shown {
+                            break;
+                        }
+                    }
                 });
             }
             Takeover::Refused(why) => {
@@ -457,7 +474,7 @@ impl AlertKeeper {
                     self.ack(&id, revision, AlertAckState::Showing, Some(at), None);
                 }
                 None => {
-                    self.acked.remove(&id);
+                    // Still waiting for the frame: a late one is acknowledged `showing`.
                     self.ack(
                         &id,
                         revision,

@@ -259,8 +259,9 @@ pub struct AlertShown {
 impl AlertShown {
     /// When the first composed frame containing the alert left the compositor (wall clock);
     /// `None` if that did not happen within `timeout`.
-    pub fn wait(self, timeout: Duration) -> Option<SystemTime> {
-        self.rx.into_inner().ok()?.recv_timeout(timeout).ok()
+    /// May be called again after a timeout: a late frame is still reported.
+    pub fn wait(&self, timeout: Duration) -> Option<SystemTime> {
+        self.rx.lock().ok()?.recv_timeout(timeout).ok()
     }
 
     pub(crate) fn new(rx: Receiver<SystemTime>) -> AlertShown {

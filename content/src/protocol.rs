@@ -213,9 +213,7 @@ pub fn alert_subscriptions(player: &PlayerTarget) -> Vec<String> {
 /// Whether `text` can be one topic level (alert ids, wards and groups are not checked as
 /// strictly as player ids elsewhere, so the alert path checks them before publishing).
 pub fn is_topic_level(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 128
-        && !text.contains(['/', '+', '#', '\0'])
+    !text.is_empty() && text.len() <= 128 && !text.contains(['/', '+', '#', '\0'])
 }
 
 impl Topic {
@@ -912,15 +910,16 @@ mod tests {
             let Topic::Alert(scope, _) = &topic else {
                 unreachable!()
             };
-            assert!(alert_subscriptions(&player).contains(&scope.filter()), "{text}");
+            assert!(
+                alert_subscriptions(&player).contains(&scope.filter()),
+                "{text}"
+            );
         }
         let other = Topic::Alert(AlertScope::Ward("naniwa".into()), AlertId::from("a-1"));
-        assert!(
-            !alert_subscriptions(&player).contains(&match &other {
-                Topic::Alert(scope, _) => scope.filter(),
-                _ => unreachable!(),
-            })
-        );
+        assert!(!alert_subscriptions(&player).contains(&match &other {
+            Topic::Alert(scope, _) => scope.filter(),
+            _ => unreachable!(),
+        }));
         assert!(!is_topic_level("a/b") && !is_topic_level("#") && !is_topic_level(""));
         assert!(is_topic_level("quake-2026-11-25"));
     }

@@ -38,8 +38,8 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SigningKey> {
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
         }
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     signing::signing_key_from_hex(&text)
         .with_context(|| format!("{} is not an alert-signing key", path.display()))
 }

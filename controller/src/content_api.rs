@@ -232,7 +232,11 @@ async fn store_object<T: ContentObject>(
     let action = format!(
         "{}.{}",
         T::KIND.as_str(),
-        if code == StatusCode::CREATED { "create" } else { "replace" }
+        if code == StatusCode::CREATED {
+            "create"
+        } else {
+            "replace"
+        }
     );
     caller
         .audit(&state.store, &action, Some(object.id()), "ok", None)
@@ -241,7 +245,8 @@ async fn store_object<T: ContentObject>(
 }
 
 async fn create<T: ContentObject>(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
@@ -250,7 +255,8 @@ async fn create<T: ContentObject>(
 }
 
 async fn replace<T: ContentObject>(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -260,7 +266,10 @@ async fn replace<T: ContentObject>(
     store_object(&state, &caller, &object, false).await
 }
 
-async fn list<T: ContentObject>(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<T>>, ApiError> {
+async fn list<T: ContentObject>(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<T>>, ApiError> {
     caller.require(auth::READ)?;
     let (mut parts, _) = state
         .store
@@ -279,7 +288,11 @@ fn text_only(asset: &Asset) -> Result<(), ApiError> {
     }
 }
 
-async fn create_asset(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn create_asset(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
     let asset: Asset = parse_object(&body, None)?;
     text_only(&asset)?;
@@ -287,7 +300,8 @@ async fn create_asset(State(state): State<AppState>, caller: Caller, body: Bytes
 }
 
 async fn replace_asset(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -299,7 +313,8 @@ async fn replace_asset(
 }
 
 async fn delete_entry(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(auth::CONTENT)?;
@@ -327,7 +342,11 @@ struct Fallback {
     layout: LayoutId,
 }
 
-async fn set_fallback(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn set_fallback(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
     let fallback: Fallback = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
@@ -378,7 +397,8 @@ async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<
 /// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
 /// length cannot be probed (WebM), an optional field `duration_ms`.
 async fn upload(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
@@ -563,7 +583,8 @@ fn check_file_name(name: &str) -> Result<(), ApiError> {
 
 /// `GET /api/v1/content/{sha256}` with `Range` support, so players resume downloads.
 async fn download(
-    State(state): State<AppState>, principal: Principal,
+    State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -630,7 +651,8 @@ fn player_id(id: &str) -> Result<PlayerId, ApiError> {
 }
 
 async fn manifest(
-    State(state): State<AppState>, principal: Principal,
+    State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require_staff_or_player(auth::READ, &id)?;
@@ -659,7 +681,11 @@ async fn manifest(
 }
 
 /// What the controller computes the player should show now, next to what the player reports.
-async fn now(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn now(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     caller.require(auth::READ)?;
     let id = player_id(&id)?;
     let targets = state
@@ -717,7 +743,8 @@ async fn now(State(state): State<AppState>, caller: Caller, Path(id): Path<Strin
 }
 
 async fn plays(
-    State(state): State<AppState>, caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.require(auth::READ)?;

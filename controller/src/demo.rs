@@ -338,7 +338,10 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
         ("crowd-loop", vec![item("online-procedures", Some(20_000))]),
         (
             "attract-loop",
-            vec![item(&welcome, Some(6_000)), item("my-number-card", Some(10_000))],
+            vec![
+                item(&welcome, Some(6_000)),
+                item("my-number-card", Some(10_000)),
+            ],
         ),
     ];
     for (id, items) in &playlists {

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use content::protocol::{
-    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayerId, PlayerTopic,
-    Presence, PresenceState, Topic,
+    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayerId, PlayerTopic, Presence,
+    PresenceState, Topic,
 };
 use content::schedule_set::ScheduleSet;
 use content::tokyo;

@@ -205,9 +205,9 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("HTTP server failed")?;
 
     info!("shutting down");
     let (topic, payload) = controller_presence(PresenceState::Offline, &session);

@@ -225,10 +225,7 @@ impl ContentCache {
 
     /// Fetches a small document (the manifest) and checks its SHA-256. Blocking.
     pub fn fetch_verified(&self, url: &str, sha256: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
-        let mut response = self
-            .get(url)
-            .call()
-            .with_context(|| format!("GET {url}"))?;
+        let mut response = self.get(url).call().with_context(|| format!("GET {url}"))?;
         if response.status() != 200 {
             bail!("GET {url} answered {}", response.status());
         }

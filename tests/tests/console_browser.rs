@@ -194,9 +194,8 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     std::fs::write(&image, solid_png(64, 36, [220, 30, 30])).unwrap();
     // The committed pictures are refreshed on request (`CONSOLE_SHOTS=docs/console`); an
     // ordinary run writes them under target/ so it leaves the work tree clean.
-    let shots = repo().join(
-        std::env::var("CONSOLE_SHOTS").unwrap_or_else(|_| "target/console-shots".into()),
-    );
+    let shots = repo()
+        .join(std::env::var("CONSOLE_SHOTS").unwrap_or_else(|_| "target/console-shots".into()));
     std::fs::create_dir_all(&shots).unwrap();
     // Outside the temporary directory, so it survives the failure it shows.
     let failure = repo().join("target/console-browser-failure.png");

@@ -146,10 +146,11 @@ impl Store {
         password: Option<&str>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT name FROM accounts WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM accounts WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
         if exists.is_none() {
             return Ok(false);
         }
@@ -186,9 +187,10 @@ impl Store {
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>> {
-        let rows = sqlx::query("SELECT name, role, disabled, created_at FROM accounts ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, role, disabled, created_at FROM accounts ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter()
             .map(|row| {
                 Ok(Account {
@@ -314,8 +316,13 @@ impl Store {
         .bind(token_digest(token))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| Ok((row.try_get("id")?, stored_role(&row.try_get::<String, _>("role")?)?)))
-            .transpose()
+        row.map(|row| {
+            Ok((
+                row.try_get("id")?,
+                stored_role(&row.try_get::<String, _>("role")?)?,
+            ))
+        })
+        .transpose()
     }
 
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -406,27 +413,68 @@ mod tests {
     async fn passwords_sessions_tokens_and_audit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        store.upsert_account("yamada", Role::Disaster, "correct horse").await.unwrap();
+        store
+            .upsert_account("yamada", Role::Disaster, "correct horse")
+            .await
+            .unwrap();
         assert_eq!(
-            store.check_password("yamada", "correct horse").await.unwrap(),
+            store
+                .check_password("yamada", "correct horse")
+                .await
+                .unwrap(),
             Some(Role::Disaster)
         );
         assert_eq!(store.check_password("yamada", "wrong").await.unwrap(), None);
-        assert_eq!(store.check_password("nobody", "correct horse").await.unwrap(), None);
+        assert_eq!(
+            store
+                .check_password("nobody", "correct horse")
+                .await
+                .unwrap(),
+            None
+        );
 
-        store.create_session("sess", "yamada", "csrf1", Duration::hours(1)).await.unwrap();
+        store
+            .create_session("sess", "yamada", "csrf1", Duration::hours(1))
+            .await
+            .unwrap();
         let session = store.session("sess").await.unwrap().unwrap();
-        assert_eq!((session.account.as_str(), session.role), ("yamada", Role::Disaster));
+        assert_eq!(
+            (session.account.as_str(), session.role),
+            ("yamada", Role::Disaster)
+        );
         assert!(store.session("other").await.unwrap().is_none());
         // Disabling the account ends its sessions and its logins.
-        assert!(store.update_account("yamada", None, Some(true), None).await.unwrap());
+        assert!(
+            store
+                .update_account("yamada", None, Some(true), None)
+                .await
+                .unwrap()
+        );
         assert!(store.session("sess").await.unwrap().is_none());
-        assert_eq!(store.check_password("yamada", "correct horse").await.unwrap(), None);
-        assert!(!store.update_account("nobody", Some(Role::Pr), None, None).await.unwrap());
+        assert_eq!(
+            store
+                .check_password("yamada", "correct horse")
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            !store
+                .update_account("nobody", Some(Role::Pr), None, None)
+                .await
+                .unwrap()
+        );
 
-        let new = NewToken { role: Role::Viewer, label: "wall".into(), created_by: "cli".into() };
+        let new = NewToken {
+            role: Role::Viewer,
+            label: "wall".into(),
+            created_by: "cli".into(),
+        };
         let id = store.create_token("secret-token", &new).await.unwrap();
-        assert_eq!(store.check_token("secret-token").await.unwrap(), Some((id.clone(), Role::Viewer)));
+        assert_eq!(
+            store.check_token("secret-token").await.unwrap(),
+            Some((id.clone(), Role::Viewer))
+        );
         assert!(store.revoke_token(&id).await.unwrap());
         assert_eq!(store.check_token("secret-token").await.unwrap(), None);
 
@@ -444,7 +492,13 @@ mod tests {
                 .unwrap();
         }
         let log = store.audit_log(None, 10).await.unwrap();
-        assert_eq!(log.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), ["alert.issue", "login"]);
-        assert_eq!(store.audit_log(Some(log[0].seq), 10).await.unwrap().len(), 1);
+        assert_eq!(
+            log.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+            ["alert.issue", "login"]
+        );
+        assert_eq!(
+            store.audit_log(Some(log[0].seq), 10).await.unwrap().len(),
+            1
+        );
     }
 }

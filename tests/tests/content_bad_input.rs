@@ -30,7 +30,8 @@ fn truncated_upload(controller: &Controller, bytes: &[u8], send: usize) -> Strin
         .unwrap();
     write!(
         stream,
-        "POST /api/v1/content HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/v1/content HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        controller.token,
         body.len()
     )
     .unwrap();

@@ -645,9 +645,25 @@ async fn download(
     }
 }
 
-fn player_id(id: &str) -> Result<PlayerId, ApiError> {
+pub(crate) fn player_id(id: &str) -> Result<PlayerId, ApiError> {
     id.parse()
         .map_err(|e: content::ids::PlayerIdError| bad_request(e.to_string()))
+}
+
+/// A registered player as the selection sees it (ward, groups), or 404.
+pub(crate) async fn player_target(
+    state: &AppState,
+    id: &PlayerId,
+) -> Result<content::schedule::PlayerTarget, ApiError> {
+    let targets = state
+        .store
+        .player_targets()
+        .await
+        .map_err(ApiError::internal)?;
+    targets
+        .into_iter()
+        .find(|t| &t.id == id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no player {id}")))
 }
 
 async fn manifest(
@@ -688,17 +704,7 @@ async fn now(
 ) -> Result<Response, ApiError> {
     caller.require(auth::READ)?;
     let id = player_id(&id)?;
-    let targets = state
-        .store
-        .player_targets()
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(target) = targets.into_iter().find(|t| t.id == id) else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no player {id}"),
-        ));
-    };
+    let target = player_target(&state, &id).await?;
     let (parts, has_fallback) = state
         .store
         .schedule_parts()

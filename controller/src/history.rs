@@ -304,16 +304,11 @@ impl Writer {
     }
 
     /// Logs the durable records of one batch in SQLite; the acknowledgement names them.
+    /// `durable[i]` says whether record `i` reached the Parquet store.
     async fn log_raw(&self, a: &Arrival, durable: &[bool]) -> Option<Reply> {
         match &a.batch {
             Incoming::Counts(batch) => {
-                let done: Vec<CountsRecord> = batch
-                    .records
-                    .iter()
-                    .zip(durable)
-                    .filter(|(_, ok)| **ok)
-                    .map(|(r, _)| r.clone())
-                    .collect();
+                let done = kept(&batch.records, durable);
                 if done.is_empty() {
                     return None;
                 }
@@ -326,13 +321,7 @@ impl Writer {
                 }))
             }
             Incoming::Plays(batch) => {
-                let done: Vec<PlayRecord> = batch
-                    .records
-                    .iter()
-                    .zip(durable)
-                    .filter(|(_, ok)| **ok)
-                    .map(|(r, _)| r.clone())
-                    .collect();
+                let done = kept(&batch.records, durable);
                 if done.is_empty() {
                     return None;
                 }
@@ -485,6 +474,16 @@ fn play_row(player: &PlayerId, ward: &str, r: &PlayRecord) -> PlayRow {
         started_at: r.start,
         ended_at: r.end,
     }
+}
+
+/// The records whose flag is set.
+fn kept<T: Clone>(records: &[T], flags: &[bool]) -> Vec<T> {
+    records
+        .iter()
+        .zip(flags)
+        .filter(|(_, ok)| **ok)
+        .map(|(r, _)| r.clone())
+        .collect()
 }
 
 #[cfg(test)]

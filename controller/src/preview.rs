@@ -13,7 +13,6 @@ use axum::response::Json;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use content::audience::Audience;
-use content::protocol::PlayerId;
 use content::schedule_set::ScheduleSet;
 use content::selection::decide;
 use serde_json::{Value, json};
@@ -74,21 +73,9 @@ async fn preview(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::READ)?;
-    let id: PlayerId = id
-        .parse()
-        .map_err(|e: content::ids::PlayerIdError| bad_request(e.to_string()))?;
+    let id = crate::content_api::player_id(&id)?;
     let (at, audience) = parse_query(&query).map_err(bad_request)?;
-    let targets = state
-        .store
-        .player_targets()
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(target) = targets.into_iter().find(|t| t.id == id) else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no player {id}"),
-        ));
-    };
+    let target = crate::content_api::player_target(&state, &id).await?;
     let (parts, has_fallback) = state
         .store
         .schedule_parts()

@@ -65,6 +65,26 @@ pub fn json_error(rejection: JsonRejection) -> ApiError {
     )
 }
 
+/// Audits a refused alert request (every refusal is in the audit log) and hands it on.
+async fn refuse(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    alert: Option<&AlertId>,
+    e: ApiError,
+) -> ApiError {
+    caller
+        .audit(
+            &state.store,
+            action,
+            alert.map(|id| id.0.as_str()),
+            "refused",
+            Some(json!({"reason": e.message().to_owned()})),
+        )
+        .await;
+    e
+}
+
 /// A lifecycle refusal as an HTTP answer.
 pub fn service_error(e: ServiceError) -> ApiError {
     match &e {
@@ -288,50 +308,20 @@ async fn create(
     body: Result<Json<AlertRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(auth::ALERTS)?;
-    let req = match body {
-        Ok(Json(req)) => req,
-        Err(e) => {
-            caller
-                .audit(
-                    &state.store,
-                    "alert.create",
-                    None,
-                    "refused",
-                    Some(json!({"reason": e.body_text()})),
-                )
-                .await;
-            return Err(json_error(e));
-        }
+    let built = async {
+        let req = body.map_err(json_error)?.0;
+        let id = req
+            .id
+            .as_deref()
+            .map(check_id)
+            .transpose()?
+            .unwrap_or_else(new_id);
+        let (message, typed) = build_message(&state, &id, 0, req)?;
+        Ok((id, message, typed))
     };
-    let id = match req.id.as_deref().map(check_id).transpose() {
-        Ok(id) => id.unwrap_or_else(new_id),
-        Err(e) => {
-            caller
-                .audit(
-                    &state.store,
-                    "alert.create",
-                    None,
-                    "refused",
-                    Some(json!({"reason": e.message().to_owned()})),
-                )
-                .await;
-            return Err(e);
-        }
-    };
-    let (message, typed) = match build_message(&state, &id, 0, req) {
-        Ok(m) => m,
-        Err(e) => {
-            caller
-                .audit(
-                    &state.store,
-                    "alert.create",
-                    Some(&id.0),
-                    "refused",
-                    Some(json!({"reason": e.message().to_owned()})),
-                )
-                .await;
-            return Err(e);
-        }
+    let (id, message, typed) = match built.await {
+        Ok(built) => built,
+        Err(e) => return Err(refuse(&state, &caller, "alert.create", None, e).await),
     };
     let commands = vec![
         (
@@ -365,51 +355,20 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::ALERTS)?;
     let id = AlertId(id);
-    let req = match body {
-        Ok(Json(req)) => req,
-        Err(e) => {
-            caller
-                .audit(
-                    &state.store,
-                    "alert.update",
-                    Some(&id.0),
-                    "refused",
-                    Some(json!({"reason": e.body_text()})),
-                )
-                .await;
-            return Err(json_error(e));
-        }
+    let built = async {
+        let req = body.map_err(json_error)?.0;
+        let Some(current) = state.alerts.record(&id).await else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no alert {id}; check the id"),
+            ));
+        };
+        let next = current.message.revision + 1;
+        Ok(build_message(&state, &id, next, req)?.0)
     };
-    let Some(current) = state.alerts.record(&id).await else {
-        caller
-            .audit(
-                &state.store,
-                "alert.update",
-                Some(&id.0),
-                "refused",
-                Some(json!({"reason": "unknown alert"})),
-            )
-            .await;
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no alert {id}; check the id"),
-        ));
-    };
-    let next = current.message.revision + 1;
-    let (message, _) = match build_message(&state, &id, next, req) {
-        Ok(m) => m,
-        Err(e) => {
-            caller
-                .audit(
-                    &state.store,
-                    "alert.update",
-                    Some(&id.0),
-                    "refused",
-                    Some(json!({"reason": e.message().to_owned()})),
-                )
-                .await;
-            return Err(e);
-        }
+    let message = match built.await {
+        Ok(message) => message,
+        Err(e) => return Err(refuse(&state, &caller, "alert.update", Some(&id), e).await),
     };
     state
         .alerts

@@ -713,3 +713,46 @@ pub mod mqtt {
         }
     }
 }
+
+/// A player that renders, headless, on a `width` x `height` canvas at 10 frames/s (health
+/// every 2 s): the configuration keys are appended to `config`.
+pub fn start_rendering_player(
+    dir: &Path,
+    config: &Path,
+    name: &str,
+    (width, height): (u32, u32),
+) -> Proc {
+    let mut text = std::fs::read_to_string(config).unwrap();
+    text.push_str(&format!(
+        "screen_width = {width}\nscreen_height = {height}\nrender_fps = 10\nhealth_secs = 2\n"
+    ));
+    std::fs::write(config, text).unwrap();
+    let mut cmd = Command::new(bin("signage-player"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(player_cache(dir, name))
+        .args(["--display", "headless", "--render", "true"]);
+    Proc::spawn(&mut cmd, dir, name)
+}
+
+impl Controller {
+    /// A full-screen layout `id` showing one English text slide `id` (playlist `id`).
+    pub fn text_slide_layout(&self, id: &str, title: &str) {
+        self.put(
+            &format!("/api/v1/assets/{id}"),
+            serde_json::json!({"kind": "text_slide", "texts": {"en": {"title": title, "body": ""}},
+                   "colours": {"text": "#ffffff", "background": "#003366"}}),
+        );
+        self.put(
+            &format!("/api/v1/playlists/{id}"),
+            serde_json::json!({"items": [{"asset": id}]}),
+        );
+        self.put(
+            &format!("/api/v1/layouts/{id}"),
+            serde_json::json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
+                {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
+        );
+    }
+}

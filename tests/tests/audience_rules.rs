@@ -14,23 +14,6 @@ use serde_json::{Value, json};
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crowd\"\n\
     zones = [\"hall:1,1,639,1,639,479,1,479\"]\npublish_interval_secs = 5\n";
 
-fn slide(controller: &Controller, id: &str, title: &str) {
-    controller.put(
-        &format!("/api/v1/assets/{id}"),
-        json!({"kind": "text_slide", "texts": {"en": {"title": title, "body": ""}},
-               "colours": {"text": "#ffffff", "background": "#003366"}}),
-    );
-    controller.put(
-        &format!("/api/v1/playlists/{id}"),
-        json!({"items": [{"asset": id}]}),
-    );
-    controller.put(
-        &format!("/api/v1/layouts/{id}"),
-        json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
-            {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
-    );
-}
-
 fn reported_reason(controller: &Controller) -> String {
     let (status, body) = controller.get("/api/v1/players/hall-1/now");
     assert_eq!(status, 200, "{body}");
@@ -44,9 +27,9 @@ fn reported_reason(controller: &Controller) -> String {
 fn a_growing_crowd_switches_the_screen_and_the_controller_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::start(dir.path(), Broker::Embedded);
-    slide(&controller, "usual", "Welcome");
-    slide(&controller, "online", "Online procedures");
-    slide(&controller, "attract", "Hello!");
+    controller.text_slide_layout("usual", "Welcome");
+    controller.text_slide_layout("online", "Online procedures");
+    controller.text_slide_layout("attract", "Hello!");
     controller.put("/api/v1/schedule/fallback", json!({"layout": "usual"}));
     for (id, condition, priority) in [
         ("crowd-online", json!({"at_least": 10}), 20),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{Broker, Controller, Proc, bin, player_add, player_cache};
+use e2e::{Broker, Controller, bin, player_add};
 use serde_json::json;
 
 const WIDTH: u32 = 640;
@@ -106,22 +106,6 @@ fn add_user(data_dir: &Path, name: &str, role: &str, password: Option<&str>) -> 
     }
 }
 
-fn start_rendering_player(dir: &Path, config: &Path, name: &str) -> Proc {
-    let mut text = std::fs::read_to_string(config).unwrap();
-    text.push_str(&format!(
-        "screen_width = {WIDTH}\nscreen_height = {HEIGHT}\nrender_fps = 10\nhealth_secs = 2\n"
-    ));
-    std::fs::write(config, text).unwrap();
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(player_cache(dir, name))
-        .args(["--display", "headless", "--render", "true"]);
-    Proc::spawn(&mut cmd, dir, name)
-}
-
 fn add_player(controller: &Controller, dir: &Path, id: &str, ward: &str) -> PathBuf {
     let out = dir.join(format!("{id}.toml"));
     player_add(
@@ -153,7 +137,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     // Two screens in the ward that gets the alert (one draws, one follows without drawing)
     // and one elsewhere.
     let config = add_player(&controller, dir.path(), RENDERING, WARD);
-    let _rendering = start_rendering_player(dir.path(), &config, RENDERING);
+    let _rendering = e2e::start_rendering_player(dir.path(), &config, RENDERING, (WIDTH, HEIGHT));
     let plain = add_player(&controller, dir.path(), "kita-2f-window", WARD);
     let _plain = e2e::start_player(dir.path(), &plain, "kita-2f-window");
     let other = add_player(&controller, dir.path(), "naka-1f-lobby", "naka");

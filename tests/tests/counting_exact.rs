@@ -22,23 +22,6 @@ fn pending_counts(dir: &Path, name: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn slide(controller: &Controller, id: &str, title: &str) {
-    controller.put(
-        &format!("/api/v1/assets/{id}"),
-        json!({"kind": "text_slide", "texts": {"en": {"title": title, "body": ""}},
-               "colours": {"text": "#ffffff", "background": "#003366"}}),
-    );
-    controller.put(
-        &format!("/api/v1/playlists/{id}"),
-        json!({"items": [{"asset": id}]}),
-    );
-    controller.put(
-        &format!("/api/v1/layouts/{id}"),
-        json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
-            {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
-    );
-}
-
 fn layout(dir: &Path, name: &str) -> Option<String> {
     player_now(dir, name)?["layout"].as_str().map(String::from)
 }
@@ -47,8 +30,8 @@ fn layout(dir: &Path, name: &str) -> Option<String> {
 fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut controller = Controller::start(dir.path(), Broker::Embedded);
-    slide(&controller, "quiet", "Welcome");
-    slide(&controller, "crowd", "Please take a number");
+    controller.text_slide_layout("quiet", "Welcome");
+    controller.text_slide_layout("crowd", "Please take a number");
     controller.put("/api/v1/schedule/fallback", json!({"layout": "quiet"}));
     controller.put(
         "/api/v1/schedule/entries/crowd",

@@ -3,11 +3,9 @@
 //! `GET /api/v1/players/{id}/screenshot` returns the frame it composed, whose pixels show each
 //! zone's colour and glyphs in the text zone; its health reaches `GET /api/v1/players`.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Broker, Controller, Proc, bin, player_cache, start_player, wait_until};
+use e2e::{Broker, Controller, start_player, wait_until};
 use serde_json::{Value, json};
 
 const WIDTH: u32 = 640;
@@ -87,23 +85,6 @@ fn near(a: [u8; 3], b: [u8; 3]) -> bool {
     a.iter().zip(b).all(|(&x, y)| x.abs_diff(y) <= 24)
 }
 
-/// A player that renders, headless, on a small canvas at a low frame rate.
-fn start_rendering_player(dir: &Path, config: &Path, name: &str) -> Proc {
-    let mut text = std::fs::read_to_string(config).unwrap();
-    text.push_str(&format!(
-        "screen_width = {WIDTH}\nscreen_height = {HEIGHT}\nrender_fps = 10\nhealth_secs = 2\n"
-    ));
-    std::fs::write(config, text).unwrap();
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(player_cache(dir, name))
-        .args(["--display", "headless", "--render", "true"]);
-    Proc::spawn(&mut cmd, dir, name)
-}
-
 fn screenshot(controller: &Controller, player: &str) -> (u16, Vec<u8>) {
     let (status, body, _) = controller.get_bytes(
         &format!("/api/v1/players/{player}/screenshot?max_width={WIDTH}"),
@@ -123,7 +104,7 @@ fn a_headless_player_renders_two_zones_and_the_controller_sees_its_screen() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::start(dir.path(), Broker::Embedded);
     let config = controller.add_player("render-1", "kita", 5);
-    let mut player = start_rendering_player(dir.path(), &config, "render-1");
+    let mut player = e2e::start_rendering_player(dir.path(), &config, "render-1", (WIDTH, HEIGHT));
     let plain_config = controller.add_player("plain-1", "kita", 5);
     let _plain = start_player(dir.path(), &plain_config, "plain-1");
     controller.add_player("never-1", "kita", 5);

@@ -19,7 +19,7 @@
 //! | `signage/v1/players/{id}/screenshot_request` | controller -> player | no | [`ScreenshotRequest`] |
 //! | `signage/v1/players/{id}/counts` | player -> controller | no | [`CountsBatch`] |
 //! | `signage/v1/players/{id}/counts_ack` | controller -> player | no | [`CountsAck`] |
-//! | `signage/v1/players/{id}/alert_ack` | player -> controller | yes | [`AlertAck`] |
+//! | `signage/v1/players/{id}/alert_ack` | player -> controller | yes ([`AlertReady`]: no) | [`AlertAck`], or [`AlertReady`] once per connection |
 //! | `signage/v1/alerts/{scope}/{alert_id}` | controller -> players | yes | signed alert (see below) |
 //! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
 //!
@@ -703,6 +703,22 @@ pub enum AlertAckState {
     Cleared,
 }
 
+/// Sent by a player on its `alert_ack` topic once per connection, after subscribing to its
+/// alert topics, not retained (it never replaces the retained last [`AlertAck`]). It tells the
+/// controller whether the player can verify alerts at all; and it is the first message on that
+/// topic, so a broker that matches a topic against every subscription the first time it sees
+/// it (rumqttd, the embedded broker, does) pays that when the player connects rather than in
+/// the middle of an alert reaching a thousand screens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertReady {
+    /// Whether the player holds the controller's alert public key (without it every alert is
+    /// refused).
+    pub can_verify: bool,
+    /// How many alerts the player holds (shown or about to be) as it connects.
+    pub held: u32,
+    pub at: DateTime<Utc>,
+}
+
 /// A message a player sent, as the controller receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FromPlayer {
@@ -714,6 +730,7 @@ pub enum FromPlayer {
     Health(Box<PlayerHealth>),
     Counts(CountsBatch),
     AlertAck(AlertAck),
+    AlertReady(AlertReady),
 }
 
 /// A message the controller sent, as a player receives it.
@@ -792,7 +809,15 @@ pub fn decode_from_player(
             FromPlayer::Counts(batch)
         }
         PlayerTopic::AlertAck => {
-            let ack: AlertAck = decode("alert_ack", payload)?;
+            let ack: AlertAck = match decode("alert_ack", payload) {
+                Ok(ack) => ack,
+                // Not an ack: the connection's readiness note, or (if that fails too) the
+                // ack's own error, which says what an ack lacks.
+                Err(e) => match decode::<AlertReady>("alert_ack", payload) {
+                    Ok(ready) => return Ok((id, FromPlayer::AlertReady(ready))),
+                    Err(_) => return Err(e),
+                },
+            };
             if !is_topic_level(&ack.alert.0) {
                 return Err(WireError::Malformed {
                     kind: "alert_ack",
@@ -943,6 +968,16 @@ mod tests {
             ..ack
         };
         assert!(decode_from_player(&topic, &encode(&bad)).is_err());
+        let ready = AlertReady {
+            can_verify: true,
+            held: 1,
+            at: Utc::now(),
+        };
+        let (_, decoded) = decode_from_player(&topic, &encode(&ready)).unwrap();
+        assert_eq!(decoded, FromPlayer::AlertReady(ready));
+        // Neither an ack nor a readiness note: the ack's error names what is missing.
+        let err = decode_from_player(&topic, br#"{"can_verify": true}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `alert`"), "{err}");
     }
 
     fn hello(player: &str) -> Hello {

@@ -78,6 +78,8 @@ pub struct Fleet {
     screens: Arc<crate::screens::Screens>,
     alerts: Arc<crate::alerting::AlertService>,
     history: crate::history::History,
+    /// What players show, for the writer task (see [`write_now`]).
+    now: tokio::sync::mpsc::UnboundedSender<(PlayerId, protocol::NowShowing)>,
 }
 
 /// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
@@ -105,7 +107,10 @@ impl Fleet {
             history,
         } = handlers;
         let (client, events) = mqtt_link::spawn(options, 4096);
+        let (now, now_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write_now(store.clone(), now_rx));
         let fleet = Fleet {
+            now,
             store,
             client: client.clone(),
             status,
@@ -334,11 +339,11 @@ impl Fleet {
                 }
                 self.store.record_ack(&id, ack, now).await.map(|_| ())
             }
-            FromPlayer::Now(showing) => self.store.record_now(&id, showing).await.map(|known| {
-                if known {
-                    debug!(player = %id, layout = ?showing.layout, "now showing");
-                }
-            }),
+            FromPlayer::Now(showing) => {
+                debug!(player = %id, layout = ?showing.layout, "now showing");
+                let _ = self.now.send((id.clone(), showing.clone()));
+                Ok(())
+            }
             FromPlayer::Health(health) => {
                 debug!(player = %id, frames = health.frames_rendered, "health");
                 self.screens.record_health(&id, (**health).clone());
@@ -347,6 +352,14 @@ impl Fleet {
             FromPlayer::AlertAck(ack) => {
                 debug!(player = %id, alert = %ack.alert, state = ?ack.state, "alert acknowledgement");
                 self.alerts.ack(&id, ack.clone());
+                Ok(())
+            }
+            FromPlayer::AlertReady(ready) => {
+                if ready.can_verify {
+                    debug!(player = %id, held = ready.held, "following alerts");
+                } else {
+                    warn!(player = %id, "the player has no alert public key and will refuse every alert; provision it again with `signage-controller player add`");
+                }
                 Ok(())
             }
             FromPlayer::Counts(batch) => {
@@ -362,6 +375,30 @@ impl Fleet {
         };
         if let Err(e) = result {
             warn!(player = %id, %e, "cannot store a player message");
+        }
+    }
+}
+
+/// How many `now` reports go into one transaction at most, and how long after the first one
+/// others are waited for.
+const NOW_BATCH: usize = 1000;
+const GATHER_NOW: Duration = Duration::from_millis(100);
+
+/// Writes what players show in batches: a thousand screens switching to an alert at once
+/// report a thousand `now`s, and one durable transaction each would keep the database (and
+/// before it, the fleet's message loop) busy while the acknowledgements arrive.
+async fn write_now(
+    store: Store,
+    mut inbox: tokio::sync::mpsc::UnboundedReceiver<(PlayerId, protocol::NowShowing)>,
+) {
+    while let Some(batch) = crate::gather::batch(&mut inbox, NOW_BATCH, GATHER_NOW).await {
+        match store.record_now(&batch).await {
+            Ok(unknown) => {
+                for player in unknown {
+                    warn!(player = %player, "dropped the now-showing report of an unregistered player");
+                }
+            }
+            Err(e) => warn!(%e, count = batch.len(), "cannot store now-showing reports"),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod counts;
 pub mod demo;
 pub mod enrol;
 pub mod fleet;
+pub mod gather;
 pub mod history;
 pub mod http;
 pub mod library;

@@ -24,6 +24,9 @@ use tracing::{info, warn};
 /// down the whole connection.
 pub const MAX_PACKET_BYTES: usize = 1024 * 1024;
 
+/// How long one connection attempt may take, TCP and MQTT handshakes together.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error(
@@ -198,6 +201,11 @@ pub fn spawn(
     // the alert) waits for the broker's delayed TCP ACK: about 40 ms on Linux.
     let mut network = event_loop.network_options();
     network.set_tcp_nodelay(true);
+    // Time for the TCP connection and the broker's CONNACK. rumqttc's 5 s is short when a
+    // thousand screens come back at once (after a power cut): an attempt given up too early
+    // still reaches the broker later and, as a duplicate client id, throws out the connection
+    // that did succeed, and the storm feeds itself.
+    network.set_connection_timeout(CONNECT_TIMEOUT.as_secs());
     event_loop.set_network_options(network);
     let (tx, rx) = mpsc::channel(events_capacity);
     tokio::spawn(async move {
@@ -246,7 +254,7 @@ pub fn spawn(
                 return;
             }
             if let Some(delay) = retry {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(jitter(delay)).await;
             }
         }
     });
@@ -286,6 +294,13 @@ impl Backoff {
         self.next = (self.next * 2).min(Self::MAX);
         delay
     }
+}
+
+/// Spreads a retry delay over half to one and a half times itself: players that lost the
+/// broker together (a broker restart, a power cut) come back spread out, instead of hitting it
+/// in the same instant again on every retry.
+fn jitter(delay: Duration) -> Duration {
+    delay.mul_f64(rand::random::<f64>() + 0.5)
 }
 
 impl Default for Backoff {
@@ -353,5 +368,15 @@ mod tests {
         assert_eq!(*delays.last().unwrap(), Backoff::MAX);
         b.reset();
         assert_eq!(b.next_delay(), Backoff::FIRST);
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_one_and_a_half_times() {
+        let d = Duration::from_millis(1000);
+        let spread: Vec<_> = (0..200).map(|_| jitter(d)).collect();
+        assert!(spread.iter().all(|j| *j >= d / 2 && *j < d * 3 / 2));
+        // Spread out, not one value: 200 draws never all land in one 100 ms band.
+        let (lo, hi) = (spread.iter().min().unwrap(), spread.iter().max().unwrap());
+        assert!(*hi - *lo > Duration::from_millis(100), "{lo:?}..{hi:?}");
     }
 }

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alerts::message::{Applied, Broadcast, HeldAlerts};
@@ -26,17 +26,16 @@ use chrono::{DateTime, Utc};
 use content::alert::ActiveAlert;
 use content::ids::{AlertId, GroupId, WardId};
 use content::protocol::{
-    self, AlertAck, AlertAckState, AlertScope, HealthEvent, MAX_HEALTH_EVENTS, MAX_PAYLOAD_BYTES,
-    PlayerHealth, PlayerId, PlayerTopic, Topic,
+    self, AlertAck, AlertAckState, AlertReady, AlertScope, HealthEvent, MAX_HEALTH_EVENTS,
+    MAX_PAYLOAD_BYTES, PlayerHealth, PlayerId, PlayerTopic, Topic,
 };
 use content::schedule::PlayerTarget;
 use rumqttc::{AsyncClient, QoS};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
 use crate::display::Display;
-use crate::journal::write_atomically;
 
 /// The held alerts, in the cache directory.
 pub const FILE: &str = "alerts.json";
@@ -311,7 +310,10 @@ impl AlertKeeper {
                         self.audience = audience;
                         self.settle().await;
                     }
-                    Some(Input::Connected) => self.ack_again(),
+                    Some(Input::Connected) => {
+                        self.ready();
+                        self.ack_again();
+                    }
                     None => return,
                 },
                 Some(done) = displayed.recv() => self.on_displayed(done),
@@ -559,6 +561,22 @@ impl AlertKeeper {
         publish_ack(&self.client, &topic, &ack);
     }
 
+    /// Says, once per connection, that this player follows alerts (see `AlertReady`).
+    fn ready(&self) {
+        let topic = Topic::player(&self.me, PlayerTopic::AlertAck).to_string();
+        let ready = AlertReady {
+            can_verify: self.key.is_some(),
+            held: self.held.active(self.clock.now()).len() as u32,
+            at: self.clock.now(),
+        };
+        if let Err(e) =
+            self.client
+                .try_publish(topic, QoS::AtLeastOnce, false, protocol::encode(&ready))
+        {
+            warn!(%e, "cannot queue the alert readiness note");
+        }
+    }
+
     fn ack_again(&self) {
         for (id, (revision, displayed)) in &self.acked {
             if let Some(at) = displayed {
@@ -629,45 +647,13 @@ fn spawn_writer(path: PathBuf) -> (watch::Sender<Option<Vec<u8>>>, mpsc::Receive
             let Some(bytes) = rx.borrow_and_update().clone() else {
                 continue;
             };
-            if let Err(e) = write_on_disk_thread(path.clone(), bytes).await {
+            if let Err(e) = crate::disk::replace_synced(path.clone(), bytes).await {
                 warn!(%e, "cannot persist the held alerts");
                 let _ = failed_tx.try_send(e.to_string());
             }
         }
     });
     (tx, failed_rx)
-}
-
-type DiskJob = (PathBuf, Vec<u8>, oneshot::Sender<std::io::Result<()>>);
-
-/// Writes (atomically, fsynced) on the process's one alert-disk thread, first come first
-/// served. One thread rather than the blocking pool: a process runs one player, or a thousand
-/// in the `alert-fanout` benchmark, where a pool thread per write would start hundreds of
-/// threads in the middle of a fan-out and take the CPU the acknowledgements need.
-async fn write_on_disk_thread(path: PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
-    static DISK: OnceLock<std::sync::mpsc::Sender<DiskJob>> = OnceLock::new();
-    let disk = DISK.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<DiskJob>();
-        let spawned = std::thread::Builder::new()
-            .name("alerts-disk".into())
-            .spawn(move || {
-                for (path, bytes, done) in rx {
-                    let _ = done.send(write_atomically(&path, &bytes));
-                }
-            });
-        if let Err(e) = spawned {
-            warn!(%e, "cannot start the thread that writes alerts.json");
-        }
-        tx
-    });
-    let (done, result) = oneshot::channel();
-    disk.send((path, bytes, done))
-        .map_err(|_| std::io::Error::other("the alerts.json writer thread is not running"))?;
-    result.await.unwrap_or_else(|_| {
-        Err(std::io::Error::other(
-            "the alerts.json writer thread stopped",
-        ))
-    })
 }
 
 /// Never waits: the MQTT link's queue is bounded, and an ack that does not fit is repeated on
@@ -902,7 +888,11 @@ mod tests {
             3,
             vec![Target::All],
         ))));
-        write_atomically(&dir.path().join(FILE), &serde_json::to_vec(&held).unwrap()).unwrap();
+        crate::journal::write_atomically(
+            &dir.path().join(FILE),
+            &serde_json::to_vec(&held).unwrap(),
+        )
+        .unwrap();
         assert_eq!(load(dir.path()), held);
         std::fs::write(dir.path().join(FILE), b"{torn").unwrap();
         assert_eq!(load(dir.path()), HeldAlerts::default());

@@ -7,6 +7,7 @@ pub mod camera;
 pub mod clock;
 pub mod config;
 pub mod counts;
+pub mod disk;
 pub mod display;
 pub mod journal;
 pub mod plays;

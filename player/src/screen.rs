@@ -256,15 +256,10 @@ impl Screen {
                 at = %now,
                 "now showing"
             );
-            let path = self.cache_dir.join("now.json");
-            let tmp = path.with_extension("tmp");
-            let json = serde_json::to_vec_pretty(&report).expect("serialises");
-            if std::fs::write(&tmp, json)
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .is_err()
-            {
-                warn!("cannot write now.json");
-            }
+            crate::disk::replace_soon(
+                self.cache_dir.join("now.json"),
+                serde_json::to_vec_pretty(&report).expect("serialises"),
+            );
             self.now.send_replace(report);
         }
         next

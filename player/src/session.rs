@@ -225,6 +225,8 @@ impl Session {
             }
         }
         me.goodbye(&mut events).await;
+        // What the screen and the alerts last recorded lands before the process ends.
+        crate::disk::flush().await;
         Ok(())
     }
 

@@ -48,6 +48,8 @@ pub use routes::{ENDPOINTS, routes};
 const TOMBSTONE_DAYS: i64 = 1;
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
 const ACK_BATCH: usize = 1000;
+/// How long after a first acknowledgement others are waited for, to share its transaction.
+const GATHER_ACKS: Duration = Duration::from_millis(20);
 
 /// `[alerts]` in `controller.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -478,12 +480,10 @@ impl AlertService {
 /// Writes acknowledgements in batches (one transaction each), so a thousand players acking
 /// at once cost a few transactions, not a thousand.
 async fn write_acks(store: Store, mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck)>) {
-    let mut batch = Vec::new();
-    while inbox.recv_many(&mut batch, ACK_BATCH).await > 0 {
+    while let Some(batch) = crate::gather::batch(&mut inbox, ACK_BATCH, GATHER_ACKS).await {
         if let Err(e) = store.record_alert_acks(&batch).await {
             warn!(%e, count = batch.len(), "cannot store alert acknowledgements");
         }
-        batch.clear();
     }
 }
 

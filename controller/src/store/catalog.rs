@@ -338,13 +338,23 @@ impl Store {
             .collect()
     }
 
-    pub async fn record_now(&self, player: &PlayerId, now: &NowShowing) -> Result<bool> {
-        let done = sqlx::query("UPDATE players SET now_showing = $1 WHERE id = $2")
-            .bind(serde_json::to_string(now).expect("serialises"))
-            .bind(player.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// Records what players show, one transaction for the lot (in order: a later report of
+    /// the same player wins). Returns the players that are not registered.
+    pub async fn record_now(&self, reports: &[(PlayerId, NowShowing)]) -> Result<Vec<PlayerId>> {
+        let mut unknown = Vec::new();
+        let mut tx = self.pool.begin().await?;
+        for (player, now) in reports {
+            let done = sqlx::query("UPDATE players SET now_showing = $1 WHERE id = $2")
+                .bind(serde_json::to_string(now).expect("serialises"))
+                .bind(player.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                unknown.push(player.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(unknown)
     }
 
     pub async fn now_showing(&self, player: &PlayerId) -> Result<Option<NowShowing>> {

@@ -13,7 +13,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -23,6 +24,33 @@ use serde_json::{Value, json};
 
 const WARD: &str = "bench";
 const ROUND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long no player may have connected before the rounds start.
+const QUIET_BEFORE_ROUNDS: Duration = Duration::from_secs(3);
+
+/// Fresh `hello`s seen by the observer: one per player connection.
+#[derive(Default)]
+struct Hellos {
+    last: Mutex<Option<Instant>>,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl Hellos {
+    fn seen(&self, at: Instant) {
+        *self.last.lock().expect("not poisoned") = Some(at);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.last
+            .lock()
+            .expect("not poisoned")
+            .map_or(Duration::MAX, |t| t.elapsed())
+    }
+}
 
 struct Args {
     players: u32,
@@ -148,6 +176,14 @@ fn summary(values: &mut [f64]) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = args()?;
+    // The players' own warnings (a lost connection, a refused alert) explain a slow round.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     // The harness looks for the binaries beside test executables (target/*/deps/..); this
     // binary sits beside them already.
     if std::env::var_os("SIGNAGE_BIN_DIR").is_none() {
@@ -212,8 +248,12 @@ fn main() -> anyhow::Result<()> {
         });
     }
 
-    // The observer: every player's alert acknowledgement, stamped on arrival.
+    // The observer: every player's alert acknowledgement, stamped on arrival; and every
+    // player's `hello` (sent on each connection), to see reconnections.
     let (tx, acks) = mpsc::channel::<Seen>();
+    let hellos = Arc::new(Hellos::default());
+    let finished = Arc::new(AtomicBool::new(false));
+    let (observer_hellos, observer_finished) = (hellos.clone(), finished.clone());
     let (host, port) = mqtt_url
         .trim_start_matches("mqtt://")
         .rsplit_once(':')
@@ -244,9 +284,19 @@ fn main() -> anyhow::Result<()> {
                         let _ = client
                             .subscribe(format!("signage/v1/alerts/ward/{WARD}/+"), QoS::AtLeastOnce)
                             .await;
+                        let _ = client
+                            .subscribe("signage/v1/players/+/hello", QoS::AtLeastOnce)
+                            .await;
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let arrived = Instant::now();
+                        if p.topic.ends_with("/hello") {
+                            // Retained ones come at once on subscribing; only fresh ones count.
+                            if !p.retain {
+                                observer_hellos.seen(arrived);
+                            }
+                            continue;
+                        }
                         if p.topic.starts_with("signage/v1/alerts/") {
                             let _ = tx.send(Seen {
                                 alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
@@ -269,6 +319,8 @@ fn main() -> anyhow::Result<()> {
                         });
                     }
                     Ok(_) => {}
+                    // The controller stopping at the end is not worth a line.
+                    Err(_) if observer_finished.load(Ordering::Relaxed) => return,
                     Err(e) => {
                         eprintln!("observer: {e}");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -302,7 +354,19 @@ fn main() -> anyhow::Result<()> {
         "{n} players online and configured after {:?}",
         started.elapsed()
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Connecting a thousand players at once makes some time out and connect again (a stale
+    // connection attempt can then take the client id over from the live one). Rounds start
+    // once no player has connected for a while, so they measure alerts, not reconnections.
+    let settle = Instant::now() + Duration::from_secs(60);
+    while hellos.quiet_for() < QUIET_BEFORE_ROUNDS && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "fleet quiet (no connection for {:?}) after {:?}; {} player connections seen by the observer",
+        hellos.quiet_for(),
+        started.elapsed(),
+        hellos.count()
+    );
     while acks.try_recv().is_ok() {}
 
     let mut arrival_ms = Vec::new();
@@ -320,6 +384,7 @@ fn main() -> anyhow::Result<()> {
             "targets": [{"kind": "ward", "id": WARD}],
             "status": "Exercise",
         });
+        let reconnections_before = hellos.count();
         let t0 = Instant::now();
         let t0_utc = chrono::Utc::now();
         let (status, answer) = http.call("POST", "/api/v1/alerts", Some(&body))?;
@@ -355,7 +420,10 @@ fn main() -> anyhow::Result<()> {
             }
         }
         worst_acked = worst_acked.min(got);
-        eprintln!("round {round}: {got}/{n} showing acks; API answered in {api_ms:.1} ms");
+        let reconnected = hellos.count() - reconnections_before;
+        eprintln!(
+            "round {round}: {got}/{n} showing acks; API answered in {api_ms:.1} ms; {reconnected} players reconnected during the round"
+        );
         eprintln!(
             "  ack sent:    {}",
             summary(&mut sent_ms[sent_from..].to_vec())
@@ -391,6 +459,9 @@ fn main() -> anyhow::Result<()> {
         summary(&mut arrival_ms.clone())
     );
     arrival_ms.sort_by(f64::total_cmp);
+    finished.store(true, Ordering::Relaxed);
+    // The players' last status files land before the directory holding them goes.
+    runtime.block_on(player::disk::flush());
     runtime.shutdown_background();
     println!(
         "alert-fanout players={n} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} acked={worst_acked}/{n}",

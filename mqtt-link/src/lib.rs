@@ -228,6 +228,15 @@ pub fn spawn(
                     topic: p.topic,
                     payload: p.payload.to_vec(),
                 },
+                // The owner said goodbye (`AsyncClient::disconnect`): done, no reconnecting.
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
+                    let _ = tx
+                        .send(LinkEvent::Disconnected {
+                            reason: "disconnected on request".into(),
+                        })
+                        .await;
+                    return;
+                }
                 Ok(_) => continue,
                 Err(e) => LinkEvent::Disconnected {
                     reason: describe_connection_error(&e),

@@ -25,6 +25,11 @@ use crate::sync::{ContentSync, Held, SyncRequest};
 
 /// A batch not acknowledged within this time is sent again (same record ids).
 const RESEND_AFTER: Duration = Duration::from_secs(10);
+/// How long a change of what the screen shows waits before it is reported, so that the
+/// changes right after it go in the same report. It also keeps the report out of the way of
+/// what is urgent: when an alert takes a thousand screens at once, their acknowledgements
+/// reach the broker first and the thousand status reports half a second later.
+const NOW_COALESCE: Duration = Duration::from_millis(500);
 
 pub struct Session {
     config: PlayerConfig,
@@ -204,6 +209,8 @@ impl Session {
             audience,
         };
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // When the `now` report is due (a change waits for the ones right after it).
+        let mut now_due: Option<tokio::time::Instant> = None;
         info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
 
         let shutdown = std::pin::pin!(shutdown);
@@ -219,7 +226,13 @@ impl Session {
                     Some(LinkEvent::Message { topic, payload }) => me.on_message(&topic, &payload).await,
                     None => anyhow::bail!("MQTT link ended unexpectedly"),
                 },
-                Ok(()) = me.now.changed() => me.report_now().await,
+                Ok(()) = me.now.changed() => {
+                    now_due.get_or_insert_with(|| tokio::time::Instant::now() + NOW_COALESCE);
+                }
+                () = async { tokio::time::sleep_until(now_due.unwrap_or_else(tokio::time::Instant::now)).await }, if now_due.is_some() => {
+                    now_due = None;
+                    me.report_now().await;
+                }
                 _ = tick.tick() => me.send_plays().await,
                 () = &mut shutdown => break,
             }

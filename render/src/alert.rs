@@ -88,15 +88,27 @@ fn text_of(info: &alerts::model::Info) -> AlertText {
 
 impl AlertScreen {
     pub fn from_message(message: &AlertMessage) -> AlertScreen {
-        let colours = message.level.colours();
-        let cap = &message.cap;
+        AlertScreen::from_infos(
+            message.level.colours(),
+            &message.cap.infos,
+            message.is_drill(),
+            message.cap.status,
+        )
+    }
+
+    fn from_infos(
+        colours: alerts::templates::LevelColours,
+        infos: &[alerts::model::Info],
+        drill: bool,
+        status: Status,
+    ) -> AlertScreen {
         let primary = |l: &str| l.split('-').next().unwrap_or("").to_ascii_lowercase();
         let find = |lang: &str| {
-            cap.infos
+            infos
                 .iter()
                 .position(|i| i.language.eq_ignore_ascii_case(lang))
                 .or_else(|| {
-                    cap.infos
+                    infos
                         .iter()
                         .position(|i| primary(&i.language) == lang && !i.language.contains("easy"))
                 })
@@ -105,11 +117,10 @@ impl AlertScreen {
         let en = find("en");
         let mut fixed: Vec<usize> = ja.into_iter().chain(en).collect();
         fixed.dedup();
-        if fixed.is_empty() && !cap.infos.is_empty() {
+        if fixed.is_empty() && !infos.is_empty() {
             fixed.push(0);
         }
-        let drill = message.is_drill();
-        let status = if drill { cap.status } else { Status::Actual };
+        let status = if drill { status } else { Status::Actual };
         AlertScreen {
             background: colours.background,
             text: colours.text,
@@ -119,10 +130,10 @@ impl AlertScreen {
                 .filter_map(|lang| drill_banner(status, lang))
                 .map(str::to_owned)
                 .collect(),
-            fixed: fixed.iter().map(|&i| text_of(&cap.infos[i])).collect(),
-            rotating: (0..cap.infos.len())
+            fixed: fixed.iter().map(|&i| text_of(&infos[i])).collect(),
+            rotating: (0..infos.len())
                 .filter(|i| !fixed.contains(i))
-                .map(|i| text_of(&cap.infos[i]))
+                .map(|i| text_of(&infos[i]))
                 .collect(),
             flash: FlashPlan::calm(),
         }
@@ -161,6 +172,12 @@ fn hex(c: Rgb) -> String {
 /// Pango markup of the takeover: per fixed language a large headline and its instruction,
 /// then the rotating language, with the drill banner above and below everything.
 pub fn markup(screen: &AlertScreen, width: u32, height: u32, rotation: usize) -> String {
+    compose(screen, width, height, &[rotation])
+}
+
+/// The markup with the given rotating languages (the screen shows one at a time; the warm-up
+/// draws them all at once).
+fn compose(screen: &AlertScreen, width: u32, height: u32, rotating: &[usize]) -> String {
     let h = height.min(width * 9 / 16).max(90);
     let headline = (h / 11).max(14);
     let instruction = (h / 20).max(12);
@@ -196,7 +213,7 @@ pub fn markup(screen: &AlertScreen, width: u32, height: u32, rotation: usize) ->
             blocks.push(block(t, headline * 3 / 4, instruction * 4 / 5));
         }
     }
-    if let Some(t) = screen.rotating.get(rotation) {
+    for t in rotating.iter().filter_map(|&r| screen.rotating.get(r)) {
         blocks.push(block(t, small * 5 / 4, small));
     }
     blocks.extend(banner);
@@ -434,12 +451,12 @@ impl AlertLayer {
             next_offset: 1,
             active: None,
         };
-        // Warm Pango and the CJK font up while invisible, so the first real alert does not
-        // pay for loading them.
-        layer.push(
-            vec![0; (width * height * 4) as usize],
-            warm_up_markup(height),
-        );
+        // Warm Pango, the fonts and the glyphs of every template in every language up while
+        // invisible, at the sizes the takeover uses, so the first real alert does not pay for
+        // rasterising them (it took the first alert ~120 ms longer than the next ones).
+        for markup in warm_up_markups(width, height) {
+            layer.push(vec![0; (width * height * 4) as usize], markup);
+        }
         layer.push(vec![0; (width * height * 4) as usize], String::new());
         Ok(layer)
     }
@@ -540,11 +557,24 @@ impl AlertLayer {
     }
 }
 
-fn warm_up_markup(height: u32) -> String {
-    format!(
-        "<span font_desc=\"{FONT_FAMILY} Bold {}px\">緊急地震速報 訓練 TEST 避難 경보 演习 Cảnh báo</span>",
-        (height / 11).max(14)
-    )
+/// Every template (a drill, so the banners are in), with the fixed languages and then all
+/// the rotating ones, as takeover markup.
+fn warm_up_markups(width: u32, height: u32) -> Vec<String> {
+    use alerts::templates::{Placeholders, TemplateKind, cap_infos};
+    let values = Placeholders {
+        area: "北区".into(),
+        shelter: Some("北区役所".into()),
+    };
+    TemplateKind::all()
+        .into_iter()
+        .filter_map(|kind| {
+            let infos = cap_infos(kind, &values, Status::Exercise, None).ok()?;
+            let screen =
+                AlertScreen::from_infos(kind.level().colours(), &infos, true, Status::Exercise);
+            let all: Vec<usize> = (0..screen.rotating.len()).collect();
+            Some(compose(&screen, width, height, &all))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! `alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R]`: how fast an alert
-//! triggered through the HTTP API reaches N players.
+//! `alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render]`: how fast an
+//! alert triggered through the HTTP API reaches N players.
 //!
 //! Starts the real `signage-controller` (embedded broker, or the external broker named by
 //! `--broker`, which must accept the players' logins: run Mosquitto with
 //! `allow_anonymous true` and no password file, see the README), registers N players with
 //! `player add-many`, runs them in this process with the real player control path and
-//! rendering off (`player::session::Session::run_until`), then over R rounds (default 5)
+//! rendering off (`player::session::Session::run_until`; `--render` draws, headless at
+//! 1920x1080, so `showing` is stamped with the first alert frame), then over R rounds (default 5)
 //! issues an Exercise alert for their ward through `POST /api/v1/alerts` and measures, per
 //! player, trigger -> arrival of its `showing` acknowledgement on an MQTT subscription of its
 //! own. The last line printed is
@@ -56,12 +57,16 @@ struct Args {
     players: u32,
     broker: Option<String>,
     rounds: u32,
+    /// The players draw (headless, 1920x1080): `showing` then carries the time the first
+    /// alert frame left the compositor.
+    render: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
     let mut players = None;
     let mut broker = None;
     let mut rounds = 5;
+    let mut render = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -69,8 +74,11 @@ fn args() -> anyhow::Result<Args> {
             "--players" => players = Some(value()?.parse().context("--players")?),
             "--broker" => broker = Some(value()?),
             "--rounds" => rounds = value()?.parse().context("--rounds")?,
+            "--render" => render = true,
             "-h" | "--help" => {
-                println!("alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R]");
+                println!(
+                    "alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}; see --help"),
@@ -84,6 +92,7 @@ fn args() -> anyhow::Result<Args> {
         players,
         broker,
         rounds,
+        render,
     })
 }
 
@@ -193,7 +202,7 @@ fn main() -> anyhow::Result<()> {
     }
     let n = args.players;
     let dir = tempfile::tempdir()?;
-    let (_controller, data_dir, endpoints) = start_controller(dir.path(), args.broker.as_deref())?;
+    let (controller, data_dir, endpoints) = start_controller(dir.path(), args.broker.as_deref())?;
     let http = Http {
         base: endpoints["http"].as_str().unwrap().to_string(),
         token: create_token(&data_dir, "disaster"),
@@ -224,10 +233,25 @@ fn main() -> anyhow::Result<()> {
     let observer_password: String =
         toml_value(&configs.join(format!("{observer_id}.toml")), "password")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // The players run on one single-threaded runtime per core, as many devices would each on
+    // their own: no work stealing or waking between threads for what is one player's work.
+    let shards: Vec<tokio::runtime::Handle> = (0..std::thread::available_parallelism()
+        .map_or(2, |n| n.get()))
+        .map(|i| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name(format!("players-{i}"))
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+            Ok(handle)
+        })
+        .collect::<anyhow::Result<_>>()?;
     let started = Instant::now();
+    // At the end every player says goodbye (a clean disconnect) before the controller stops.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut players = Vec::new();
     for i in 1..=n {
         let id = format!("bench-{i:05}");
         let config = player::config::PlayerConfig::load(
@@ -235,17 +259,19 @@ fn main() -> anyhow::Result<()> {
             player::config::Overrides {
                 cache_dir: Some(dir.path().join("caches").join(&id)),
                 display: Some(content::protocol::DisplayMode::Headless),
-                render: Some(false),
+                render: Some(args.render),
                 ..Default::default()
             },
         )?;
-        runtime.spawn(async move {
-            if let Err(e) =
-                player::session::Session::run_until(config, std::future::pending()).await
-            {
+        let mut stopping = stopping.clone();
+        players.push(shards[i as usize % shards.len()].spawn(async move {
+            let shutdown = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = player::session::Session::run_until(config, shutdown).await {
                 eprintln!("player {id} stopped: {e:#}");
             }
-        });
+        }));
     }
 
     // The observer: every player's alert acknowledgement, stamped on arrival; and every
@@ -460,9 +486,26 @@ fn main() -> anyhow::Result<()> {
     );
     arrival_ms.sort_by(f64::total_cmp);
     finished.store(true, Ordering::Relaxed);
-    // The players' last status files land before the directory holding them goes.
-    runtime.block_on(player::disk::flush());
-    runtime.shutdown_background();
+    let _ = stop.send(true);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let all = async {
+                for player in players {
+                    let _ = player.await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(30), all)
+                .await
+                .is_err()
+            {
+                eprintln!("some players did not stop within 30 s");
+            }
+            // Their last status files land before the directory holding them goes.
+            player::disk::flush().await;
+        });
+    drop(controller);
     println!(
         "alert-fanout players={n} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} acked={worst_acked}/{n}",
         percentile(&arrival_ms, 50.0),

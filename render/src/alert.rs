@@ -2,7 +2,8 @@
 //! so switching to an alert never waits for a branch to be built or pre-rolled.
 //!
 //! ```text
-//! appsrc (live, BGRA, still frames) ! textoverlay (Pango markup) ! compositor pad (top zorder)
+//! appsrc (live, BGRA, still frames) ! videoconvert ! I420 ! textoverlay (Pango markup)
+//!     ! compositor pad (top zorder)
 //! ```
 //! Idle, the pad's alpha is 0 (the compositor skips it). [`AlertLayer::show`] pushes one
 //! painted frame, and the alpha goes to 1 the instant that frame enters the compositor: level
@@ -352,6 +353,7 @@ impl AlertLayer {
                 .field("height", height as i32)
                 .field("framerate", gst::Fraction::new(0, 1))
                 .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+                .field("interlace-mode", "progressive")
                 .build(),
         ));
         src.set_is_live(true);
@@ -363,6 +365,18 @@ impl AlertLayer {
         // The compositor takes only its output format (I420) on its pads, so the painted
         // BGRA frame is converted once per pushed frame (frames are pushed only on change).
         let convert = make("videoconvert")?;
+        // Fixed caps into the overlay: it checks ours against the compositor's pad caps, which
+        // name an interlace mode once the heartbeat has negotiated. Left open, start-up raced:
+        // caps without the field (or a format the overlay cannot draw on) were refused with
+        // not-negotiated and the canvas had to be rebuilt.
+        let convert_caps = make("capsfilter")?;
+        convert_caps.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .field("interlace-mode", "progressive")
+                .build(),
+        );
         let overlay = make("textoverlay")?;
         overlay.set_property("draw-shadow", false);
         overlay.set_property("draw-outline", true);
@@ -374,10 +388,20 @@ impl AlertLayer {
         overlay.set_property_from_str("wrap-mode", "wordchar");
         overlay.set_property("color", 0xffff_ffffu32);
         pipeline
-            .add_many([src.upcast_ref::<gst::Element>(), &convert, &overlay])
+            .add_many([
+                src.upcast_ref::<gst::Element>(),
+                &convert,
+                &convert_caps,
+                &overlay,
+            ])
             .map_err(|e| RenderError::Pipeline(e.to_string()))?;
-        gst::Element::link_many([src.upcast_ref::<gst::Element>(), &convert, &overlay])
-            .map_err(|e| RenderError::Pipeline(e.to_string()))?;
+        gst::Element::link_many([
+            src.upcast_ref::<gst::Element>(),
+            &convert,
+            &convert_caps,
+            &overlay,
+        ])
+        .map_err(|e| RenderError::Pipeline(e.to_string()))?;
         let pad = compositor
             .request_pad_simple("sink_%u")
             .ok_or_else(|| RenderError::Pipeline("the compositor refused a pad".into()))?;

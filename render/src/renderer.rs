@@ -88,7 +88,6 @@ pub struct Renderer {
 
 #[derive(Default)]
 struct Status {
-    state: Option<gst::State>,
     showing: Vec<(String, Option<Item>)>,
     pipeline: Option<gst::Pipeline>,
 }
@@ -200,7 +199,10 @@ impl Renderer {
             frames_rendered: self.shared.frames_rendered.load(Ordering::Relaxed),
             frames_dropped: self.shared.frames_missed.load(Ordering::Relaxed)
                 + self.shared.qos_dropped.load(Ordering::Relaxed),
-            pipeline_state: pipeline_state(status.state),
+            pipeline_state: pipeline_state(
+                status.pipeline.as_ref(),
+                self.shared.watch.lock().unwrap().last_frame_at,
+            ),
             rebuilds: self.shared.rebuilds.load(Ordering::Relaxed),
             showing: status.showing.clone(),
             uptime: self.shared.started.elapsed(),
@@ -254,9 +256,15 @@ impl Drop for Renderer {
     }
 }
 
-fn pipeline_state(state: Option<gst::State>) -> PipelineState {
-    match state {
+/// Asked of the pipeline itself (its bus messages reach the worker later than the first
+/// frames do). A decoder being added for the next item posts async-start and the bin reports
+/// PAUSED until it has pre-rolled while the live canvas keeps composing: that is playing.
+fn pipeline_state(pipeline: Option<&gst::Pipeline>, last_frame: Option<Instant>) -> PipelineState {
+    // A paused live pipeline composes nothing, so fresh frames mean it plays.
+    let composing = last_frame.is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+    match pipeline.map(|p| p.current_state()) {
         Some(gst::State::Playing) => PipelineState::Playing,
+        Some(gst::State::Paused) if composing => PipelineState::Playing,
         Some(gst::State::Paused) => PipelineState::Paused,
         Some(gst::State::Ready) | None => PipelineState::Starting,
         Some(_) => PipelineState::Stopped,
@@ -370,7 +378,6 @@ impl Worker {
         if let Some(canvas) = self.canvas.take() {
             let _ = canvas.pipeline.set_state(gst::State::Null);
         }
-        self.status.lock().unwrap().state = Some(gst::State::Null);
     }
 
     fn emit(&self, event: RenderEvent) {
@@ -612,7 +619,6 @@ impl Worker {
         let Some(bus) = self.canvas.as_ref().and_then(|c| c.pipeline.bus()) else {
             return;
         };
-        let pipeline = self.canvas.as_ref().unwrap().pipeline.clone();
         let mut fault = None;
         while let Some(message) = bus.pop() {
             match message.view() {
@@ -661,11 +667,6 @@ impl Worker {
                             .qos_dropped
                             .fetch_add(dropped.saturating_sub(before), Ordering::Relaxed);
                     }
-                }
-                gst::MessageView::StateChanged(change)
-                    if change.src() == Some(pipeline.upcast_ref::<gst::Object>()) =>
-                {
-                    self.status.lock().unwrap().state = Some(change.current());
                 }
                 _ => {}
             }

@@ -424,15 +424,28 @@ pub fn player_pending_plays(dir: &Path, name: &str) -> usize {
 
 /// A running `signage-player run` whose clock starts at `fake_now` (RFC 3339).
 pub fn start_player_at(dir: &Path, config: &Path, name: &str, fake_now: &str) -> Proc {
+    let mut cmd = player_command(dir, config, name, false);
+    cmd.env("SIGNAGE_FAKE_NOW", fake_now);
+    Proc::spawn(&mut cmd, dir, name)
+}
+
+/// `signage-player run` headless with its cache in `player_cache(dir, name)`: the command
+/// every test starts its players with (tests add arguments or environment). Without the
+/// renderer the player follows its schedule light; rendering tests pass `render`.
+pub fn player_command(dir: &Path, config: &Path, name: &str, render: bool) -> Command {
     let mut cmd = Command::new(bin("signage-player"));
     cmd.arg("run")
         .arg("--config")
         .arg(config)
         .arg("--cache-dir")
         .arg(player_cache(dir, name))
-        .args(["--display", "headless", "--render", "false"])
-        .env("SIGNAGE_FAKE_NOW", fake_now);
-    Proc::spawn(&mut cmd, dir, name)
+        .args([
+            "--display",
+            "headless",
+            "--render",
+            if render { "true" } else { "false" },
+        ]);
+    cmd
 }
 
 /// Runs `signage-controller player add ID ARGS --out OUT` on a data directory and appends
@@ -459,16 +472,7 @@ pub fn player_add(data_dir: &Path, id: &str, args: &[&str], out: &Path, extra: &
 
 /// A running `signage-player run`.
 pub fn start_player(dir: &Path, config: &Path, name: &str) -> Proc {
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(dir.join(format!("{name}-cache")));
-    // Without the renderer: these players follow their schedule light; the rendering tests
-    // start theirs with `--render true`.
-    cmd.args(["--display", "headless", "--render", "false"]);
-    Proc::spawn(&mut cmd, dir, name)
+    Proc::spawn(&mut player_command(dir, config, name, false), dir, name)
 }
 
 /// A Mosquitto broker started by the test on an ephemeral port, with a password file.
@@ -714,27 +718,21 @@ pub mod mqtt {
     }
 }
 
-/// A player that renders, headless, on a `width` x `height` canvas at 10 frames/s (health
+/// A player that renders, headless, on a `width` x `height` canvas at `fps` frames/s (health
 /// every 2 s): the configuration keys are appended to `config`.
 pub fn start_rendering_player(
     dir: &Path,
     config: &Path,
     name: &str,
     (width, height): (u32, u32),
+    fps: u32,
 ) -> Proc {
     let mut text = std::fs::read_to_string(config).unwrap();
     text.push_str(&format!(
-        "screen_width = {width}\nscreen_height = {height}\nrender_fps = 10\nhealth_secs = 2\n"
+        "screen_width = {width}\nscreen_height = {height}\nrender_fps = {fps}\nhealth_secs = 2\n"
     ));
     std::fs::write(config, text).unwrap();
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(player_cache(dir, name))
-        .args(["--display", "headless", "--render", "true"]);
-    Proc::spawn(&mut cmd, dir, name)
+    Proc::spawn(&mut player_command(dir, config, name, true), dir, name)
 }
 
 impl Controller {

@@ -5,7 +5,6 @@
 //! controller's API), what it acknowledges (`alert_ack`) and what it refuses (`health`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,8 +17,7 @@ use content::ids::{AlertId, WardId};
 use content::protocol::{AlertAck, AlertAckState, AlertScope, PlayerHealth, Topic};
 use content::schedule::Target;
 use e2e::{
-    Broker, Controller, Mosquitto, Proc, bin, player_cache, player_now, player_password,
-    start_player, wait_until,
+    Broker, Controller, Mosquitto, Proc, player_now, player_password, start_player, wait_until,
 };
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
@@ -220,17 +218,11 @@ fn ward(w: &str) -> Target {
 /// A player started against a broker nobody listens on: whatever it shows comes from its
 /// cache directory alone.
 fn start_offline(dir: &Path, config: &Path, name: &str) -> Proc {
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(player_cache(dir, name))
-        .args(["--display", "headless", "--render", "false"])
-        .args([
-            "--broker-url",
-            &format!("mqtt://127.0.0.1:{}", e2e::free_port()),
-        ]);
+    let mut cmd = e2e::player_command(dir, config, name, false);
+    cmd.args([
+        "--broker-url",
+        &format!("mqtt://127.0.0.1:{}", e2e::free_port()),
+    ]);
     Proc::spawn(&mut cmd, dir, &format!("{name}-offline"))
 }
 
@@ -448,22 +440,11 @@ fn a_rendering_player_takes_over_its_screen() {
     let s = setup(&[("kita-r", "kita")]);
     let dir = s.dir.path();
     let config = &s.configs[0];
-    let mut text = std::fs::read_to_string(config).unwrap();
     // E2E_ALERT_SCREEN=1920x1080 measures a full-HD screen (the screenshot is scaled to 640).
     let screen = std::env::var("E2E_ALERT_SCREEN").unwrap_or_else(|_| "640x360".into());
     let (w, h) = screen.split_once('x').expect("WIDTHxHEIGHT");
-    text.push_str(&format!(
-        "screen_width = {w}\nscreen_height = {h}\nrender_fps = 30\nhealth_secs = 2\n"
-    ));
-    std::fs::write(config, text).unwrap();
-    let mut cmd = Command::new(bin("signage-player"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .arg("--cache-dir")
-        .arg(player_cache(dir, "kita-r"))
-        .args(["--display", "headless", "--render", "true"]);
-    let player = Proc::spawn(&mut cmd, dir, "kita-r");
+    let size = (w.parse().expect("width"), h.parse().expect("height"));
+    let player = e2e::start_rendering_player(dir, config, "kita-r", size, 30);
     wait_ready(&s, "kita-r");
     // Some content underneath (and a manifest, whose origin is where screenshots go).
     let ctl = &s.controller;

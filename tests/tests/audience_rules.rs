@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use e2e::{Broker, Controller, Proc, bin, player_cache, tokyo_date, wait_until};
+use e2e::{Broker, Controller, Proc, tokyo_date, wait_until};
 use serde_json::{Value, json};
 
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crowd\"\n\
@@ -77,13 +77,7 @@ fn a_growing_crowd_switches_the_screen_and_the_controller_says_why() {
     );
 
     let mut player = Proc::spawn(
-        std::process::Command::new(bin("signage-player"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .arg("--cache-dir")
-            .arg(player_cache(dir.path(), "hall-1"))
-            .args(["--display", "headless"]),
+        &mut e2e::player_command(dir.path(), &config, "hall-1", false),
         dir.path(),
         "hall-1",
     );

@@ -137,7 +137,8 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     // Two screens in the ward that gets the alert (one draws, one follows without drawing)
     // and one elsewhere.
     let config = add_player(&controller, dir.path(), RENDERING, WARD);
-    let _rendering = e2e::start_rendering_player(dir.path(), &config, RENDERING, (WIDTH, HEIGHT));
+    let _rendering =
+        e2e::start_rendering_player(dir.path(), &config, RENDERING, (WIDTH, HEIGHT), 10);
     let plain = add_player(&controller, dir.path(), "kita-2f-window", WARD);
     let _plain = e2e::start_player(dir.path(), &plain, "kita-2f-window");
     let other = add_player(&controller, dir.path(), "naka-1f-lobby", "naka");

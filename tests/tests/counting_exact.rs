@@ -6,10 +6,9 @@
 //! right of the door drives the player's own selection (an entry for "at least one person").
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Broker, Controller, Proc, bin, player_cache, player_now, tokyo_date, wait_until};
+use e2e::{Broker, Controller, Proc, player_cache, player_now, tokyo_date, wait_until};
 use serde_json::{Value, json};
 
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crossings\"\n\
@@ -43,13 +42,7 @@ fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
     text.push_str(CAMERA);
     std::fs::write(&config, text).unwrap();
     let mut player = Proc::spawn(
-        Command::new(bin("signage-player"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .arg("--cache-dir")
-            .arg(player_cache(dir.path(), "cam-1"))
-            .args(["--display", "headless"]),
+        &mut e2e::player_command(dir.path(), &config, "cam-1", false),
         dir.path(),
         "cam-1",
     );

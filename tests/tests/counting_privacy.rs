@@ -6,12 +6,11 @@
 //! the player's cache or working directory may look like an image or a raw frame.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use content::protocol::{self, Presence, Topic};
-use e2e::{Broker, Controller, Mosquitto, Proc, bin, player_cache, wait_until};
+use e2e::{Broker, Controller, Mosquitto, Proc, player_cache, wait_until};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:walk\"\n\
@@ -96,14 +95,7 @@ fn only_counts_leave_a_counting_player_and_nothing_image_like_is_written() {
     let work = dir.path().join("cam-2-work");
     std::fs::create_dir_all(&work).unwrap();
     let mut player = Proc::spawn(
-        Command::new(bin("signage-player"))
-            .current_dir(&work)
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .arg("--cache-dir")
-            .arg(player_cache(dir.path(), "cam-2"))
-            .args(["--display", "headless"]),
+        e2e::player_command(dir.path(), &config, "cam-2", false).current_dir(&work),
         dir.path(),
         "cam-2",
     );

@@ -104,7 +104,8 @@ fn a_headless_player_renders_two_zones_and_the_controller_sees_its_screen() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::start(dir.path(), Broker::Embedded);
     let config = controller.add_player("render-1", "kita", 5);
-    let mut player = e2e::start_rendering_player(dir.path(), &config, "render-1", (WIDTH, HEIGHT));
+    let mut player =
+        e2e::start_rendering_player(dir.path(), &config, "render-1", (WIDTH, HEIGHT), 10);
     let plain_config = controller.add_player("plain-1", "kita", 5);
     let _plain = start_player(dir.path(), &plain_config, "plain-1");
     controller.add_player("never-1", "kita", 5);

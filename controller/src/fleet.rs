@@ -153,8 +153,15 @@ impl Fleet {
 
     async fn on_connected(&mut self) {
         self.status.connected.store(true, Ordering::Relaxed);
+        // QoS 0 towards the controller: brokers let only a few QoS 1 messages per subscriber
+        // be unacknowledged (rumqttd 100, Mosquitto 20), so a thousand alert acknowledgements
+        // arriving at once crossed in dozens of round trips. Nothing is lost by it: the session
+        // is clean, so QoS 1 kept nothing across a reconnect either, and what must not be lost
+        // is acknowledged by the application (counts, plays: the player resends until the
+        // controller confirms the durable write) or repeated (retained presence and hello;
+        // players repeat their alert acknowledgements when the alerts are republished below).
         for filter in CONTROLLER_SUBSCRIPTIONS {
-            if let Err(e) = self.client.subscribe(filter, QoS::AtLeastOnce).await {
+            if let Err(e) = self.client.subscribe(filter, QoS::AtMostOnce).await {
                 warn!(%e, filter, "cannot subscribe");
             }
         }
@@ -351,7 +358,7 @@ impl Fleet {
             }
             FromPlayer::AlertAck(ack) => {
                 debug!(player = %id, alert = %ack.alert, state = ?ack.state, "alert acknowledgement");
-                self.alerts.ack(&id, ack.clone());
+                self.alerts.ack(&id, ack.clone(), now);
                 Ok(())
             }
             FromPlayer::AlertReady(ready) => {

@@ -192,6 +192,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (alert_id, player_id)
     )",
     ),
+    // When the controller heard each acknowledgement (the player's own `at` is when it sent).
+    (22, "ALTER TABLE alert_acks ADD COLUMN received_at TEXT"),
     // 30-39: people-flow history.
 ];
 

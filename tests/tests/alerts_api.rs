@@ -149,6 +149,18 @@ fn a_live_alert_needs_a_second_person_and_reaches_exactly_its_ward() {
         .collect();
     assert_eq!(ids, ["kita-1", "kita-2"]);
     assert!(shown["players"][0]["displayed_at"].is_string(), "{shown}");
+    // The controller stamps when it heard each acknowledgement: after the player sent it.
+    for p in shown["players"].as_array().unwrap() {
+        let time = |key: &str| {
+            p[key]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .unwrap_or_else(|| panic!("{key} of {p}"))
+        };
+        // The player's `at` is kept to the millisecond, the arrival to the microsecond.
+        let slack = chrono::TimeDelta::milliseconds(1);
+        assert!(time("received_at") + slack >= time("acked_at"), "{p}");
+    }
     assert!(held(dir.path(), "kita-1").contains(&id));
     assert!(
         !held(dir.path(), "naniwa-1").contains(&id),

@@ -189,7 +189,7 @@ pub struct AlertService {
     config: AlertsConfig,
     state: Mutex<State>,
     client: OnceLock<AsyncClient>,
-    acks: mpsc::UnboundedSender<(PlayerId, AlertAck)>,
+    acks: mpsc::UnboundedSender<(PlayerId, AlertAck, DateTime<Utc>)>,
 }
 
 impl AlertService {
@@ -242,9 +242,9 @@ impl AlertService {
         let _ = self.client.set(client);
     }
 
-    /// A player's acknowledgement, queued for the ack writer.
-    pub fn ack(&self, player: &PlayerId, ack: AlertAck) {
-        let _ = self.acks.send((player.clone(), ack));
+    /// A player's acknowledgement, received at `received_at`, queued for the ack writer.
+    pub fn ack(&self, player: &PlayerId, ack: AlertAck, received_at: DateTime<Utc>) {
+        let _ = self.acks.send((player.clone(), ack, received_at));
     }
 
     pub async fn record(&self, id: &AlertId) -> Option<AlertRecord> {
@@ -479,7 +479,10 @@ impl AlertService {
 
 /// Writes acknowledgements in batches (one transaction each), so a thousand players acking
 /// at once cost a few transactions, not a thousand.
-async fn write_acks(store: Store, mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck)>) {
+async fn write_acks(
+    store: Store,
+    mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck, DateTime<Utc>)>,
+) {
     while let Some(batch) = crate::gather::batch(&mut inbox, ACK_BATCH, GATHER_ACKS).await {
         if let Err(e) = store.record_alert_acks(&batch).await {
             warn!(%e, count = batch.len(), "cannot store alert acknowledgements");

@@ -505,6 +505,7 @@ async fn detail(
             "acked_revision": ack.map(|a| a.revision),
             "displayed_at": ack.and_then(|a| a.displayed_at),
             "acked_at": ack.map(|a| a.at),
+            "received_at": ack.and_then(|a| a.received_at),
             "error": ack.and_then(|a| a.error.clone()),
         }));
     }

@@ -12,6 +12,11 @@ fn key(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Microseconds: the fan-out benchmark measures trigger -> received from it.
+fn received(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
 /// A player's latest acknowledgement of one alert.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredAck {
@@ -20,6 +25,8 @@ pub struct StoredAck {
     pub state: AlertAckState,
     pub displayed_at: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+    /// When the controller received it (unknown for acknowledgements stored before 22).
+    pub received_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
 }
 
@@ -73,15 +80,20 @@ impl Store {
     }
 
     /// Keeps each player's acknowledgement unless a newer revision's is already stored.
-    pub async fn record_alert_acks(&self, acks: &[(PlayerId, AlertAck)]) -> Result<()> {
+    /// `acks` are (player, acknowledgement, when the controller received it).
+    pub async fn record_alert_acks(
+        &self,
+        acks: &[(PlayerId, AlertAck, DateTime<Utc>)],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for (player, ack) in acks {
+        for (player, ack, received_at) in acks {
             sqlx::query(
-                "INSERT INTO alert_acks (alert_id, player_id, revision, state, displayed_at, at, error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO alert_acks (alert_id, player_id, revision, state, displayed_at, at, error,
+                     received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (alert_id, player_id) DO UPDATE SET revision = excluded.revision,
                      state = excluded.state, displayed_at = excluded.displayed_at,
-                     at = excluded.at, error = excluded.error
+                     at = excluded.at, error = excluded.error, received_at = excluded.received_at
                  WHERE excluded.revision >= alert_acks.revision",
             )
             .bind(ack.alert.0.as_str())
@@ -91,6 +103,7 @@ impl Store {
             .bind(ack.displayed_at.map(key))
             .bind(key(ack.at))
             .bind(&ack.error)
+            .bind(received(*received_at))
             .execute(&mut *tx)
             .await?;
         }
@@ -100,7 +113,7 @@ impl Store {
 
     pub async fn alert_acks(&self, alert: &str) -> Result<Vec<StoredAck>> {
         let rows = sqlx::query(
-            "SELECT player_id, revision, state, displayed_at, at, error FROM alert_acks
+            "SELECT player_id, revision, state, displayed_at, at, error, received_at FROM alert_acks
              WHERE alert_id = $1 ORDER BY player_id",
         )
         .bind(alert)
@@ -121,6 +134,7 @@ impl Store {
                     state,
                     displayed_at: parse_time(row.try_get("displayed_at")?)?,
                     at: parse_time(Some(row.try_get("at")?))?.expect("Some in, Some out"),
+                    received_at: parse_time(row.try_get("received_at")?)?,
                     error: row.try_get("error")?,
                 })
             })

@@ -8,8 +8,9 @@
 //! rendering off (`player::session::Session::run_until`; `--render` draws, headless at
 //! 1920x1080, so `showing` is stamped with the first alert frame), then over R rounds (default 5)
 //! issues an Exercise alert for their ward through `POST /api/v1/alerts` and measures, per
-//! player, trigger -> arrival of its `showing` acknowledgement on an MQTT subscription of its
-//! own. The last line printed is
+//! player, trigger -> the controller receiving its `showing` acknowledgement (`received_at` in
+//! `GET /api/v1/alerts/{id}`, read once the round is over: the benchmark adds no subscriber of
+//! its own to the acknowledgements it measures). The last line printed is
 //! `alert-fanout players=N p50_ms=.. p99_ms=.. max_ms=.. acked=A/N` (A: the worst round).
 
 use std::path::{Path, PathBuf};
@@ -159,15 +160,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// An acknowledgement as the observer saw it (or, with `state` "delivered", the alert message
-/// itself reaching the observer's own subscription to the ward's alerts: when the broker
-/// started fanning it out).
-struct Seen {
+/// The alert message reaching the observer's own subscription to the ward's alerts: when
+/// the broker started fanning it out.
+struct Delivered {
     alert: String,
-    state: String,
-    displayed_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When the player sent the acknowledgement (its `at`; same clock: same process).
-    sent_at: Option<chrono::DateTime<chrono::Utc>>,
     arrived: Instant,
 }
 
@@ -274,9 +270,9 @@ fn main() -> anyhow::Result<()> {
         }));
     }
 
-    // The observer: every player's alert acknowledgement, stamped on arrival; and every
-    // player's `hello` (sent on each connection), to see reconnections.
-    let (tx, acks) = mpsc::channel::<Seen>();
+    // The observer: the alert message itself, stamped on arrival; and every player's `hello`
+    // (sent on each connection), to see reconnections.
+    let (tx, delivered) = mpsc::channel::<Delivered>();
     let hellos = Arc::new(Hellos::default());
     let finished = Arc::new(AtomicBool::new(false));
     let (observer_hellos, observer_finished) = (hellos.clone(), finished.clone());
@@ -297,16 +293,13 @@ fn main() -> anyhow::Result<()> {
         observer.block_on(async move {
             let (client, mut events) = AsyncClient::new(options, 10_000);
             // Its PUBACKs (carrying the TCP ACKs) leave at once, so the broker's Nagle does not
-            // hold the next acknowledgements for a delayed ACK.
+            // hold the next messages for a delayed ACK.
             let mut network = events.network_options();
             network.set_tcp_nodelay(true);
             events.set_network_options(network);
             loop {
                 match events.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = client
-                            .subscribe("signage/v1/players/+/alert_ack", QoS::AtLeastOnce)
-                            .await;
                         let _ = client
                             .subscribe(format!("signage/v1/alerts/ward/{WARD}/+"), QoS::AtLeastOnce)
                             .await;
@@ -324,25 +317,11 @@ fn main() -> anyhow::Result<()> {
                             continue;
                         }
                         if p.topic.starts_with("signage/v1/alerts/") {
-                            let _ = tx.send(Seen {
+                            let _ = tx.send(Delivered {
                                 alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
-                                state: "delivered".into(),
-                                displayed_at: None,
-                                sent_at: None,
                                 arrived,
                             });
-                            continue;
                         }
-                        let Ok(ack) = serde_json::from_slice::<Value>(&p.payload) else {
-                            continue;
-                        };
-                        let _ = tx.send(Seen {
-                            alert: ack["alert"].as_str().unwrap_or_default().to_string(),
-                            state: ack["state"].as_str().unwrap_or_default().to_string(),
-                            displayed_at: ack["displayed_at"].as_str().and_then(|t| t.parse().ok()),
-                            sent_at: ack["at"].as_str().and_then(|t| t.parse().ok()),
-                            arrived,
-                        });
                     }
                     Ok(_) => {}
                     // The controller stopping at the end is not worth a line.
@@ -393,7 +372,7 @@ fn main() -> anyhow::Result<()> {
         started.elapsed(),
         hellos.count()
     );
-    while acks.try_recv().is_ok() {}
+    while delivered.try_recv().is_ok() {}
 
     let mut arrival_ms = Vec::new();
     let mut displayed_ms = Vec::new();
@@ -419,30 +398,37 @@ fn main() -> anyhow::Result<()> {
         if status != 201 {
             bail!("creating the alert answered {status}: {answer}");
         }
-        let mut got = 0;
+        // The round is over when the controller has every `showing` acknowledgement. It is
+        // asked at most every 200 ms, and first after 200 ms: the answer lists every player, and
+        // asking during the fan-out would take CPU from it.
         let (sent_from, arrival_from) = (sent_ms.len(), arrival_ms.len());
         let end = t0 + ROUND_TIMEOUT;
-        while got < n {
-            let Some(left) = end.checked_duration_since(Instant::now()) else {
-                break;
-            };
-            let Ok(seen) = acks.recv_timeout(left) else {
-                break;
-            };
-            if seen.alert == id && seen.state == "delivered" {
-                delivered_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
-                continue;
+        let rows = loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let (status, alert) = http.call("GET", &format!("/api/v1/alerts/{id}"), None)?;
+            if status != 200 {
+                bail!("reading the alert answered {status}: {alert}");
             }
-            if seen.alert != id || seen.state != "showing" {
-                continue;
+            let showing = alert["counts"]["showing"].as_u64().unwrap_or(0);
+            if showing >= u64::from(n) || Instant::now() > end {
+                break alert["players"].as_array().cloned().unwrap_or_default();
             }
-            if let Some(s) = seen.sent_at {
-                sent_ms.push((s - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0);
-            }
+        };
+        let since_trigger = |v: &Value| {
+            v.as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .map(|t| (t - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0)
+        };
+        let mut got = 0;
+        for row in rows.iter().filter(|r| r["state"] == "showing") {
             got += 1;
-            arrival_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
-            if let Some(d) = seen.displayed_at {
-                displayed_ms.push((d - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            arrival_ms.extend(since_trigger(&row["received_at"]));
+            sent_ms.extend(since_trigger(&row["acked_at"]));
+            displayed_ms.extend(since_trigger(&row["displayed_at"]));
+        }
+        while let Ok(seen) = delivered.try_recv() {
+            if seen.alert == id {
+                delivered_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
             }
         }
         worst_acked = worst_acked.min(got);
@@ -455,12 +441,11 @@ fn main() -> anyhow::Result<()> {
             summary(&mut sent_ms[sent_from..].to_vec())
         );
         eprintln!(
-            "  ack arrival: {}",
+            "  ack received: {}",
             summary(&mut arrival_ms[arrival_from..].to_vec())
         );
         let _ = http.call("POST", &format!("/api/v1/alerts/{id}/cancel"), None)?;
         std::thread::sleep(Duration::from_secs(1));
-        while acks.try_recv().is_ok() {}
     }
     // The breakdown: each stage measured from the trigger (the player-side stamps use the
     // players' clock, which is this process's clock).
@@ -481,7 +466,7 @@ fn main() -> anyhow::Result<()> {
         summary(&mut sent_ms)
     );
     eprintln!(
-        "trigger -> ack arrival (observer):   {}",
+        "trigger -> ack received (controller): {}",
         summary(&mut arrival_ms.clone())
     );
     arrival_ms.sort_by(f64::total_cmp);

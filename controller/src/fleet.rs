@@ -39,6 +39,8 @@ impl LinkStatus {
 }
 
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// Messages the MQTT link holds for the fleet: a few per player for 10,000 players.
+const FLEET_BACKLOG: usize = 1 << 16;
 
 /// The controller's presence while it is up; the Last Will says the opposite.
 pub fn controller_presence(state: PresenceState, session: &str) -> (String, Vec<u8>) {
@@ -106,7 +108,11 @@ impl Fleet {
             alerts,
             history,
         } = handlers;
-        let (client, events) = mqtt_link::spawn(options, 4096);
+        // Room for every player's burst on (re)connection (presence, hello, ack, now, ...):
+        // while the fleet catches up, the link must keep polling the connection, or its
+        // keep-alive lapses and the broker drops the controller (seen with 5,000 players:
+        // reconnecting brought every retained message back and the storm never ended).
+        let (client, events) = mqtt_link::spawn(options, FLEET_BACKLOG);
         let (now, now_rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(write_now(store.clone(), now_rx));
         let fleet = Fleet {

@@ -39,6 +39,8 @@ use crate::text::{FONT_FAMILY, escape};
 pub const ROTATION: Duration = Duration::from_secs(5);
 /// Above every zone (zones use 10 + 10 per rank).
 const ZORDER: u32 = 1_000_000;
+/// Markups kept for frames still on their way to the overlay: more than the warm-up pushes.
+const MARKUPS_KEPT: usize = 16;
 /// The drill palette: a slate body, never a warning-level colour.
 const DRILL_BODY: Rgb = Rgb(38, 50, 92);
 const DRILL_TEXT: Rgb = Rgb(255, 255, 255);
@@ -477,25 +479,35 @@ impl AlertLayer {
         };
         // Warm Pango, the fonts and the glyphs of every template in every language up while
         // invisible, at the sizes the takeover uses, so the first real alert does not pay for
-        // rasterising them (it took the first alert ~120 ms longer than the next ones).
-        for markup in warm_up_markups(width, height) {
-            layer.push(vec![0; (width * height * 4) as usize], markup);
+        // rasterising them (it took the first alert ~120 ms longer than the next ones). The
+        // queue holds every warm-up frame until the pipeline plays (with 2 it dropped all but
+        // the last two), then goes back to 2 so a real alert never waits behind old frames.
+        // The frames share one blank picture.
+        let markups = warm_up_markups(width, height);
+        layer.src.set_max_buffers(markups.len() as u64 + 1);
+        let blank = gst::Buffer::from_mut_slice(vec![0u8; (width * height * 4) as usize]);
+        for markup in markups {
+            layer.push_buffer(blank.copy(), markup);
         }
-        layer.push(vec![0; (width * height * 4) as usize], String::new());
+        layer.push_buffer(blank, String::new());
+        layer.src.set_max_buffers(2);
         Ok(layer)
     }
 
     fn push(&mut self, pixels: Vec<u8>, markup: String) -> u64 {
+        self.push_buffer(gst::Buffer::from_mut_slice(pixels), markup)
+    }
+
+    fn push_buffer(&mut self, mut buffer: gst::Buffer, markup: String) -> u64 {
         let offset = self.next_offset;
         self.next_offset += 1;
         {
             let mut markups = self.markups.lock().unwrap();
             markups.push_back((offset, markup));
-            while markups.len() > 8 {
+            while markups.len() > MARKUPS_KEPT {
                 markups.pop_front();
             }
         }
-        let mut buffer = gst::Buffer::from_mut_slice(pixels);
         {
             // Stamped at the last composed frame: the compositor takes it for its very next
             // frame instead of queueing it behind its latency.
@@ -604,6 +616,17 @@ fn warm_up_markups(width: u32, height: u32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_warm_up_frame_keeps_its_markup_until_the_overlay_draws_it() {
+        let count = warm_up_markups(640, 360).len();
+        assert_eq!(count, alerts::templates::TemplateKind::all().len());
+        // The warm-up frames and the blank one after them, all queued before the pipeline plays.
+        assert!(
+            count < MARKUPS_KEPT,
+            "{count} warm-up markups, {MARKUPS_KEPT} kept"
+        );
+    }
 
     fn screen(drill: bool) -> AlertScreen {
         let t = |lang: &str, h: &str| AlertText {

@@ -12,11 +12,6 @@ fn key(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Microseconds: the fan-out benchmark measures trigger -> received from it.
-fn received(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 /// A player's latest acknowledgement of one alert.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredAck {
@@ -103,7 +98,7 @@ impl Store {
             .bind(ack.displayed_at.map(key))
             .bind(key(ack.at))
             .bind(&ack.error)
-            .bind(received(*received_at))
+            .bind(key(*received_at))
             .execute(&mut *tx)
             .await?;
         }

@@ -41,8 +41,9 @@ impl AlertMessage {
     }
 }
 
-/// What travels to players (signed, see [`crate::signing`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What travels to players (signed, see [`crate::signing`]): a JSON object whose `kind` is
+/// `show` (with the [`AlertMessage`] fields) or `clear`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Broadcast {
     /// Show this alert, replacing any earlier revision of the same id.
@@ -53,6 +54,92 @@ pub enum Broadcast {
         reason: ClearReason,
         at: DateTime<Utc>,
     },
+}
+
+/// The general reading of a [`Broadcast`], for objects whose `kind` is not the first key.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TaggedBroadcast {
+    Show(Box<AlertMessage>),
+    Clear(ClearFields),
+}
+
+#[derive(Deserialize)]
+struct ClearFields {
+    id: AlertId,
+    reason: ClearReason,
+    at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Show,
+    Clear,
+}
+
+impl From<TaggedBroadcast> for Broadcast {
+    fn from(tagged: TaggedBroadcast) -> Broadcast {
+        match tagged {
+            TaggedBroadcast::Show(message) => Broadcast::Show(message),
+            TaggedBroadcast::Clear(c) => c.into(),
+        }
+    }
+}
+
+impl From<ClearFields> for Broadcast {
+    fn from(c: ClearFields) -> Broadcast {
+        Broadcast::Clear {
+            id: c.id,
+            reason: c.reason,
+            at: c.at,
+        }
+    }
+}
+
+/// Every player reads every alert the moment it arrives, so this reads the fields once: with
+/// `kind` first (as [`Broadcast`] is serialised), the rest of the object goes straight into
+/// its type, where serde's derived reading of a tagged enum would first copy the whole object
+/// into a tree of its own (half the parsing time of an alert).
+impl<'de> Deserialize<'de> for Broadcast {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(BroadcastVisitor)
+    }
+}
+
+struct BroadcastVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BroadcastVisitor {
+    type Value = Broadcast;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an alert broadcast: an object with a kind of show or clear")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Broadcast, A::Error> {
+        use serde::de::Error;
+        use serde::de::value::MapAccessDeserializer;
+        let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Err(A::Error::missing_field("kind"));
+        };
+        if first == "kind" {
+            let rest = |map| MapAccessDeserializer::new(map);
+            return match map.next_value::<Kind>()? {
+                Kind::Show => {
+                    AlertMessage::deserialize(rest(map)).map(|m| Broadcast::Show(m.into()))
+                }
+                Kind::Clear => ClearFields::deserialize(rest(map)).map(Broadcast::from),
+            };
+        }
+        let mut object = serde_json::Map::new();
+        object.insert(first.into_owned(), map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            object.insert(key, value);
+        }
+        TaggedBroadcast::deserialize(serde_json::Value::Object(object))
+            .map(Broadcast::from)
+            .map_err(A::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,5 +224,99 @@ impl HeldAlerts {
     pub fn prune(&mut self, now: DateTime<Utc>) {
         self.showing
             .retain(|_, m| m.cap.expires().is_none_or(|end| now < end));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clear() -> Broadcast {
+        Broadcast::Clear {
+            id: AlertId::from("quake-1"),
+            reason: ClearReason::AllClear,
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        }
+    }
+
+    fn show() -> Broadcast {
+        let status = crate::model::Status::Exercise;
+        let infos = crate::templates::cap_infos(
+            crate::templates::TemplateKind::Tsunami,
+            &crate::templates::Placeholders {
+                area: "港区".into(),
+                shelter: Some("市岡中学校".into()),
+            },
+            status,
+            None,
+        )
+        .unwrap();
+        let sent = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Broadcast::Show(Box::new(AlertMessage {
+            id: AlertId::from("tsunami-1"),
+            revision: 2,
+            targets: vec![Target::Ward(content::ids::WardId::from("minato"))],
+            level: WarningLevel::new(5).unwrap(),
+            issued_at: sent,
+            cap: Alert {
+                identifier: "tsunami-1-2".into(),
+                sender: "osaka@example.jp".into(),
+                sent: sent.fixed_offset(),
+                status,
+                msg_type: crate::model::MsgType::Alert,
+                source: None,
+                scope: crate::model::Scope::Public,
+                restriction: None,
+                addresses: None,
+                codes: vec![],
+                note: None,
+                references: vec![],
+                incidents: None,
+                infos,
+            },
+        }))
+    }
+
+    #[test]
+    fn broadcasts_read_back_what_was_written() {
+        for broadcast in [show(), clear()] {
+            let text = serde_json::to_string(&broadcast).unwrap();
+            assert!(text.starts_with(r#"{"kind":"#), "{text}");
+            assert_eq!(serde_json::from_str::<Broadcast>(&text).unwrap(), broadcast);
+            let bytes = text.into_bytes();
+            assert_eq!(
+                serde_json::from_slice::<Broadcast>(&bytes).unwrap(),
+                broadcast
+            );
+        }
+    }
+
+    #[test]
+    fn the_kind_may_come_anywhere_in_the_object() {
+        for broadcast in [show(), clear()] {
+            let mut value = serde_json::to_value(&broadcast).unwrap();
+            let object = value.as_object_mut().unwrap();
+            let kind = object.remove("kind").unwrap();
+            object.insert("kind".into(), kind);
+            let text = serde_json::to_string(&value).unwrap();
+            assert!(!text.starts_with(r#"{"kind""#), "{text}");
+            assert_eq!(serde_json::from_str::<Broadcast>(&text).unwrap(), broadcast);
+        }
+    }
+
+    #[test]
+    fn a_broadcast_without_a_known_kind_or_its_fields_is_refused() {
+        for (text, expected) in [
+            (r#"{}"#, "missing field `kind`"),
+            (r#"{"kind":"launch","id":"x"}"#, "unknown variant `launch`"),
+            (r#"{"id":"x","kind":"launch"}"#, "unknown variant `launch`"),
+            (r#"{"kind":"clear","id":"x"}"#, "missing field `reason`"),
+            (r#"["show"]"#, "an alert broadcast"),
+        ] {
+            let error = serde_json::from_str::<Broadcast>(text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
     }
 }

@@ -91,7 +91,9 @@ impl Audience {
 
 /// Whether `topic` is an alert topic (the session routes those here).
 pub fn is_alert_topic(topic: &str) -> bool {
-    topic.starts_with(&format!("{}/alerts/", protocol::ROOT))
+    topic
+        .strip_prefix(protocol::ROOT)
+        .is_some_and(|rest| rest.starts_with("/alerts/"))
 }
 
 /// The alerts that take this screen at `now`, highest level first, then the newest, then by
@@ -205,6 +207,9 @@ pub struct AlertKeeper {
     /// What this player acknowledged as showing: id -> (revision, displayed at; `None` while
     /// the renderer has not said yet).
     acked: BTreeMap<AlertId, (u32, Option<DateTime<Utc>>)>,
+    /// What this player acknowledged as cleared: id -> revision, repeated when the controller
+    /// replays the alert's tombstone (acknowledgements are QoS 0, see [`publish_ack`]).
+    cleared: BTreeMap<AlertId, u32>,
     displayed: mpsc::Sender<Displayed>,
     displayed_rx: Option<mpsc::Receiver<Displayed>>,
     /// The alert the renderer shows now (id, revision).
@@ -268,6 +273,7 @@ impl AlertKeeper {
             audience,
             held,
             acked: BTreeMap::new(),
+            cleared: BTreeMap::new(),
             on_screen: None,
             rejections: VecDeque::new(),
             started: std::time::Instant::now(),
@@ -360,7 +366,14 @@ impl AlertKeeper {
                     self.ack(&id, revision, AlertAckState::Showing, Some(displayed), None);
                 }
             }
-            Applied::Shown | Applied::Replaced | Applied::Cleared | Applied::ClearedUnknown => {
+            Applied::ClearedUnknown => {
+                self.settle().await;
+                // A replayed tombstone: the controller may have missed the `cleared`.
+                if let Some(&revision) = self.cleared.get(&id) {
+                    self.ack(&id, revision, AlertAckState::Cleared, None, None);
+                }
+            }
+            Applied::Shown | Applied::Replaced | Applied::Cleared => {
                 self.settle().await;
             }
         }
@@ -393,6 +406,7 @@ impl AlertKeeper {
             self.acked.remove(&id);
             info!(alert = %id, "alert no longer shown");
             self.ack(&id, revision, AlertAckState::Cleared, None, None);
+            self.cleared.insert(id, revision);
         }
         let fresh: Vec<(AlertId, u32)> = active
             .iter()
@@ -658,8 +672,14 @@ fn spawn_writer(path: PathBuf) -> (watch::Sender<Option<Vec<u8>>>, mpsc::Receive
 
 /// Never waits: the MQTT link's queue is bounded, and an ack that does not fit is repeated on
 /// the next connection (`Input::Connected`).
+///
+/// QoS 0, not retained: the controller subscribes at QoS 0 anyway, and what a lost
+/// acknowledgement said is sent again when it matters: `showing` after every reconnection,
+/// `showing` and `cleared` whenever the controller replays the alert (it republishes every
+/// alert and tombstone on each of its connections). A thousand screens answering at once then
+/// cost the broker no PUBACK each, and no retained copy.
 fn publish_ack(client: &AsyncClient, topic: &str, ack: &AlertAck) {
-    if let Err(e) = client.try_publish(topic, QoS::AtLeastOnce, true, protocol::encode(ack)) {
+    if let Err(e) = client.try_publish(topic, QoS::AtMostOnce, false, protocol::encode(ack)) {
         warn!(%e, alert = %ack.alert, "cannot queue an alert acknowledgement");
     }
 }
@@ -722,6 +742,20 @@ mod tests {
 
     fn topic(id: &str) -> String {
         Topic::Alert(AlertScope::All, AlertId::from(id)).to_string()
+    }
+
+    #[test]
+    fn only_alert_topics_go_to_the_alert_task() {
+        assert!(is_alert_topic("signage/v1/alerts/all/quake-1"));
+        assert!(is_alert_topic("signage/v1/alerts/ward/kita/quake-1"));
+        for other in [
+            "signage/v1/players/kita-1/alert_ack",
+            "signage/v1/alertsx/all/quake-1",
+            "signage/v2/alerts/all/quake-1",
+            "alerts/all/quake-1",
+        ] {
+            assert!(!is_alert_topic(other), "{other}");
+        }
     }
 
     #[test]

@@ -27,9 +27,10 @@ use crate::sync::{ContentSync, Held, SyncRequest};
 const RESEND_AFTER: Duration = Duration::from_secs(10);
 /// How long a change of what the screen shows waits before it is reported, so that the
 /// changes right after it go in the same report. It also keeps the report out of the way of
-/// what is urgent: when an alert takes a thousand screens at once, their acknowledgements
-/// reach the broker first and the thousand status reports half a second later.
-const NOW_COALESCE: Duration = Duration::from_millis(500);
+/// what is urgent: when an alert takes thousands of screens at once, their acknowledgements
+/// reach the broker and the controller first (5,000 take about 0.6 s on a small server) and
+/// the status reports after them.
+const NOW_COALESCE: Duration = Duration::from_secs(2);
 
 pub struct Session {
     config: PlayerConfig,
@@ -223,7 +224,7 @@ impl Session {
                         me.connected = false;
                         me.counts.notify(SessionEvent::Disconnected);
                     }
-                    Some(LinkEvent::Message { topic, payload }) => me.on_message(&topic, &payload).await,
+                    Some(LinkEvent::Message { topic, payload }) => me.on_message(topic, payload).await,
                     None => anyhow::bail!("MQTT link ended unexpectedly"),
                 },
                 Ok(()) = me.now.changed() => {
@@ -390,17 +391,15 @@ impl Session {
             .await;
     }
 
-    async fn on_message(&mut self, topic: &str, payload: &[u8]) {
-        if crate::alerts::is_alert_topic(topic) {
-            let input = crate::alerts::Input::Message {
-                topic: topic.to_string(),
-                payload: payload.to_vec(),
-            };
+    async fn on_message(&mut self, topic: String, payload: Vec<u8>) {
+        if crate::alerts::is_alert_topic(&topic) {
+            let input = crate::alerts::Input::Message { topic, payload };
             if self.alerts.send(input).await.is_err() {
                 warn!("the alert task has stopped; alert message dropped");
             }
             return;
         }
+        let (topic, payload) = (topic.as_str(), payload.as_slice());
         let message = match protocol::decode_to_player(topic, payload) {
             Ok((id, message)) if id == self.config.id => message,
             Ok((id, _)) => {

@@ -177,12 +177,23 @@ fn load(common: &Common, mut flags: Overrides) -> anyhow::Result<ControllerConfi
 }
 
 fn init_logging() {
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,rumqttd=warn,sqlx=warn".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    // The embedded broker opens an error-level span per connection and per publish (with the
+    // topic formatted into it); kept, they cost more than routing the message. Its events
+    // (warnings, errors) still reach the log.
+    let no_broker_spans = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.is_span() && meta.target().starts_with("rumqttd"))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_filter(no_broker_spans),
+        )
         .init();
 }
 

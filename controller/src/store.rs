@@ -626,5 +626,95 @@ mod tests {
         );
     }
 
+    fn now(kind: &str, at_secs: i64) -> content::protocol::NowShowing {
+        content::protocol::NowShowing {
+            at: chrono::DateTime::from_timestamp(at_secs, 0).unwrap(),
+            manifest_revision: None,
+            kind: kind.into(),
+            entry: None,
+            layout: None,
+            zones: vec![],
+            reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn now_reports_in_one_batch_keep_each_players_last_and_name_the_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let ids: Vec<PlayerId> = (0..1203)
+            .map(|i| format!("p-{i}").parse().unwrap())
+            .collect();
+        for id in &ids {
+            store
+                .add_player(&new_player(id.as_str()), "t")
+                .await
+                .unwrap();
+        }
+        // More players than one statement takes, one of them twice, and a stranger.
+        let mut batch: Vec<_> = ids
+            .iter()
+            .map(|id| (id.clone(), now("scheduled", 1)))
+            .collect();
+        batch.push((ids[7].clone(), now("alert", 2)));
+        batch.push(("ghost".parse().unwrap(), now("alert", 3)));
+        let unknown = store.record_now(&batch).await.unwrap();
+        assert_eq!(unknown, vec!["ghost".parse::<PlayerId>().unwrap()]);
+        assert_eq!(
+            store.now_showing(&ids[7]).await.unwrap(),
+            Some(now("alert", 2))
+        );
+        assert_eq!(
+            store.now_showing(&ids[1202]).await.unwrap(),
+            Some(now("scheduled", 1))
+        );
+    }
+
+    #[tokio::test]
+    async fn acknowledgements_in_one_batch_keep_the_newest_revision_last_received() {
+        use content::protocol::{AlertAck, AlertAckState};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let ack = |revision: u32, state: AlertAckState, s: i64| AlertAck {
+            alert: content::ids::AlertId::from("quake"),
+            revision,
+            state,
+            displayed_at: None,
+            at: t(s),
+            error: None,
+        };
+        let players: Vec<PlayerId> = (0..700)
+            .map(|i| format!("p-{i}").parse().unwrap())
+            .collect();
+        let mut batch: Vec<_> = players
+            .iter()
+            .map(|p| (p.clone(), ack(1, AlertAckState::Showing, 1), t(2)))
+            .collect();
+        // p-0: revision 2 showing, then cleared, then a late revision-1 ack: cleared r2 stays.
+        batch.push((players[0].clone(), ack(2, AlertAckState::Showing, 3), t(3)));
+        batch.push((players[0].clone(), ack(2, AlertAckState::Cleared, 4), t(4)));
+        batch.push((players[0].clone(), ack(1, AlertAckState::Showing, 5), t(5)));
+        store.record_alert_acks(&batch).await.unwrap();
+        // A later batch with an older revision changes nothing.
+        store
+            .record_alert_acks(&[(players[1].clone(), ack(0, AlertAckState::Failed, 6), t(6))])
+            .await
+            .unwrap();
+        let stored = store.alert_acks("quake").await.unwrap();
+        assert_eq!(stored.len(), 700);
+        let of = |p: &str| stored.iter().find(|a| a.player == p).unwrap();
+        assert_eq!(
+            (of("p-0").revision, of("p-0").state),
+            (2, AlertAckState::Cleared)
+        );
+        assert_eq!(of("p-0").received_at, Some(t(4)));
+        assert_eq!(
+            (of("p-1").revision, of("p-1").state),
+            (1, AlertAckState::Showing)
+        );
+        assert_eq!(of("p-699").received_at, Some(t(2)));
+    }
+
     type LayoutIdForTest = content::ids::LayoutId;
 }

@@ -12,6 +12,10 @@ fn key(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Rows per acknowledgement INSERT: 8 parameters each stays far below SQLite's 32,766 (and
+/// PostgreSQL's 65,535) parameters per statement.
+const ACK_ROWS_PER_STATEMENT: usize = 500;
+
 /// A player's latest acknowledgement of one alert.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredAck {
@@ -75,32 +79,54 @@ impl Store {
     }
 
     /// Keeps each player's acknowledgement unless a newer revision's is already stored.
-    /// `acks` are (player, acknowledgement, when the controller received it).
+    /// `acks` are (player, acknowledgement, when the controller received it), in arrival order.
+    /// One multi-row statement per few hundred acknowledgements: a fleet answering an alert
+    /// at once costs a handful of statements, not one round trip to the database each.
     pub async fn record_alert_acks(
         &self,
         acks: &[(PlayerId, AlertAck, DateTime<Utc>)],
     ) -> Result<()> {
+        // One row per (alert, player), the last of the newest revision (a statement may not
+        // upsert the same row twice in PostgreSQL).
+        let mut latest: Vec<&(PlayerId, AlertAck, DateTime<Utc>)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for entry @ (player, ack, _) in acks {
+            match index.get(&(&ack.alert, player)) {
+                Some(&i) => {
+                    let held: &mut &(PlayerId, AlertAck, DateTime<Utc>) = &mut latest[i];
+                    if ack.revision >= held.1.revision {
+                        *held = entry;
+                    }
+                }
+                None => {
+                    index.insert((&ack.alert, player), latest.len());
+                    latest.push(entry);
+                }
+            }
+        }
         let mut tx = self.pool.begin().await?;
-        for (player, ack, received_at) in acks {
-            sqlx::query(
-                "INSERT INTO alert_acks (alert_id, player_id, revision, state, displayed_at, at, error,
-                     received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (alert_id, player_id) DO UPDATE SET revision = excluded.revision,
+        for chunk in latest.chunks(ACK_ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO alert_acks (alert_id, player_id, revision, state, displayed_at, at, \
+                 error, received_at) ",
+            );
+            insert.push_values(chunk, |mut row, (player, ack, received_at)| {
+                row.push_bind(ack.alert.0.as_str())
+                    .push_bind(player.as_str())
+                    .push_bind(i64::from(ack.revision))
+                    .push_bind(state_name(ack.state))
+                    .push_bind(ack.displayed_at.map(key))
+                    .push_bind(key(ack.at))
+                    .push_bind(ack.error.as_deref())
+                    .push_bind(key(*received_at));
+            });
+            insert.push(
+                " ON CONFLICT (alert_id, player_id) DO UPDATE SET revision = excluded.revision,
                      state = excluded.state, displayed_at = excluded.displayed_at,
                      at = excluded.at, error = excluded.error, received_at = excluded.received_at
                  WHERE excluded.revision >= alert_acks.revision",
-            )
-            .bind(ack.alert.0.as_str())
-            .bind(player.as_str())
-            .bind(i64::from(ack.revision))
-            .bind(state_name(ack.state))
-            .bind(ack.displayed_at.map(key))
-            .bind(key(ack.at))
-            .bind(&ack.error)
-            .bind(key(*received_at))
-            .execute(&mut *tx)
-            .await?;
+            );
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

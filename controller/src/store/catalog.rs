@@ -13,6 +13,9 @@ use content::schedule_set::ScheduleSetParts;
 use serde::Serialize;
 use sqlx::Row;
 
+/// Players per `now` UPDATE: 2 parameters each, far below SQLite's and PostgreSQL's limits.
+const NOW_ROWS_PER_STATEMENT: usize = 1000;
+
 use super::{Result, Store, StoreError, parse_time};
 
 /// The four kinds of content object, each its own namespace of ids.
@@ -339,22 +342,41 @@ impl Store {
     }
 
     /// Records what players show, one transaction for the lot (in order: a later report of
-    /// the same player wins). Returns the players that are not registered.
+    /// the same player wins), a few hundred players per statement. Returns the players that
+    /// are not registered.
     pub async fn record_now(&self, reports: &[(PlayerId, NowShowing)]) -> Result<Vec<PlayerId>> {
-        let mut unknown = Vec::new();
-        let mut tx = self.pool.begin().await?;
+        let mut latest: Vec<(&PlayerId, String)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
         for (player, now) in reports {
-            let done = sqlx::query("UPDATE players SET now_showing = $1 WHERE id = $2")
-                .bind(serde_json::to_string(now).expect("serialises"))
-                .bind(player.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                unknown.push(player.clone());
+            let json = serde_json::to_string(now).expect("serialises");
+            match index.get(player) {
+                Some(&i) => latest[i] = (player, json),
+                None => {
+                    index.insert(player, latest.len());
+                    latest.push((player, json));
+                }
             }
         }
+        let mut known = std::collections::HashSet::new();
+        let mut tx = self.pool.begin().await?;
+        for chunk in latest.chunks(NOW_ROWS_PER_STATEMENT) {
+            let mut update = sqlx::QueryBuilder::new("WITH reported (id, now_showing) AS (");
+            update.push_values(chunk, |mut row, (player, json)| {
+                row.push_bind(player.as_str()).push_bind(json.as_str());
+            });
+            update.push(
+                ") UPDATE players SET now_showing = reported.now_showing FROM reported
+                 WHERE players.id = reported.id RETURNING players.id",
+            );
+            let updated: Vec<String> = update.build_query_scalar().fetch_all(&mut *tx).await?;
+            known.extend(updated);
+        }
         tx.commit().await?;
-        Ok(unknown)
+        Ok(latest
+            .into_iter()
+            .filter(|(player, _)| !known.contains(player.as_str()))
+            .map(|(player, _)| player.clone())
+            .collect())
     }
 
     pub async fn now_showing(&self, player: &PlayerId) -> Result<Option<NowShowing>> {

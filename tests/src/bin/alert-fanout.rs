@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
 use e2e::{Proc, bin, create_token, wait_until};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
@@ -165,6 +166,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Delivered {
     alert: String,
     arrived: Instant,
+    bytes: usize,
 }
 
 /// p50 / p99 / max of a sample, for the breakdown lines.
@@ -320,6 +322,7 @@ fn main() -> anyhow::Result<()> {
                             let _ = tx.send(Delivered {
                                 alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
                                 arrived,
+                                bytes: p.payload.len(),
                             });
                         }
                     }
@@ -373,6 +376,12 @@ fn main() -> anyhow::Result<()> {
         hellos.count()
     );
     while delivered.try_recv().is_ok() {}
+    // The fleet's idle load (screen ticks, keep-alives), subtracted from the rounds' CPU below.
+    let controller_pid = controller.child.id();
+    let idle_from = CpuMark::now(controller_pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_to = CpuMark::now(controller_pid);
+    let idle_rate = idle_to.total_since(&idle_from);
 
     let mut arrival_ms = Vec::new();
     let mut displayed_ms = Vec::new();
@@ -380,6 +389,8 @@ fn main() -> anyhow::Result<()> {
     let mut delivered_ms = Vec::new();
     let mut api_all_ms = Vec::new();
     let mut worst_acked = n;
+    let rounds_from = CpuMark::now(controller_pid);
+    let mut message_bytes = 0;
     for round in 1..=args.rounds {
         let id = format!("fanout-{round}-{}", std::process::id());
         let body = json!({
@@ -399,10 +410,12 @@ fn main() -> anyhow::Result<()> {
             bail!("creating the alert answered {status}: {answer}");
         }
         // The round is over when the controller has every `showing` acknowledgement. It is
-        // asked at most every 200 ms, and first after 200 ms: the answer lists every player, and
-        // asking during the fan-out would take CPU from it.
+        // asked first once the fan-out should be over (200 ms plus 0.5 ms per player), then
+        // every 200 ms: the answer lists every player, and asking during the fan-out would
+        // take CPU from it.
         let (sent_from, arrival_from) = (sent_ms.len(), arrival_ms.len());
         let end = t0 + ROUND_TIMEOUT;
+        std::thread::sleep(Duration::from_micros(500 * u64::from(n)));
         let rows = loop {
             std::thread::sleep(Duration::from_millis(200));
             let (status, alert) = http.call("GET", &format!("/api/v1/alerts/{id}"), None)?;
@@ -428,6 +441,7 @@ fn main() -> anyhow::Result<()> {
         }
         while let Ok(seen) = delivered.try_recv() {
             if seen.alert == id {
+                message_bytes = seen.bytes;
                 delivered_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
             }
         }
@@ -445,10 +459,26 @@ fn main() -> anyhow::Result<()> {
             summary(&mut arrival_ms[arrival_from..].to_vec())
         );
         let _ = http.call("POST", &format!("/api/v1/alerts/{id}/cancel"), None)?;
+        // The next round starts on a quiet fleet, as a real alert would: the cancel's
+        // acknowledgements, the delayed `now` reports and the file writes are done.
         std::thread::sleep(Duration::from_secs(1));
+        let quiet = wait_for_quiet(controller_pid, idle_rate);
+        if quiet > QUIET_LIMIT {
+            eprintln!("  the fleet was not back to its idle load {quiet:?} after the cancel");
+        }
     }
+    let rounds_to = CpuMark::now(controller_pid);
+    eprintln!(
+        "CPU per round (alert + cancel): {}",
+        cpu_per_round(
+            (&idle_from, &idle_to),
+            (&rounds_from, &rounds_to),
+            args.rounds
+        )
+    );
     // The breakdown: each stage measured from the trigger (the player-side stamps use the
     // players' clock, which is this process's clock).
+    eprintln!("signed alert message: {message_bytes} bytes");
     eprintln!(
         "trigger -> HTTP answer:              {}",
         summary(&mut api_all_ms)
@@ -498,6 +528,117 @@ fn main() -> anyhow::Result<()> {
         arrival_ms.last().copied().unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+/// CPU time (user + system) used so far by the threads of the players (this process) and
+/// of the controller (with its embedded broker), grouped by what they do (Linux `/proc`).
+#[derive(Clone)]
+struct CpuMark {
+    at: Instant,
+    ms: std::collections::BTreeMap<&'static str, f64>,
+}
+
+impl CpuMark {
+    fn now(controller: u32) -> CpuMark {
+        let mut ms = std::collections::BTreeMap::new();
+        let mut processes = vec![(std::process::id(), "players"), (controller, "controller")];
+        // An external Mosquitto on this machine (`--broker`), found by name.
+        processes.extend(
+            std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|c| c.trim() == "mosquitto")
+                })
+                .map(|pid| (pid, "mosquitto")),
+        );
+        for (pid, process) in processes {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                *ms.entry(thread_group(process, name.trim())).or_default() +=
+                    thread_cpu_ms(&task.path());
+            }
+        }
+        CpuMark {
+            at: Instant::now(),
+            ms,
+        }
+    }
+}
+
+impl CpuMark {
+    /// CPU used per second of wall time since `before`, all groups together.
+    fn total_since(&self, before: &CpuMark) -> f64 {
+        let used: f64 = self.ms.values().sum::<f64>() - before.ms.values().sum::<f64>();
+        used / (self.at - before.at).as_secs_f64().max(1e-3)
+    }
+}
+
+/// How long [`wait_for_quiet`] waits at most.
+const QUIET_LIMIT: Duration = Duration::from_secs(15);
+
+/// Waits until the players, controller and broker use no more CPU than when idle (measured
+/// over 250 ms); returns how long that took.
+fn wait_for_quiet(controller: u32, idle_ms_per_s: f64) -> Duration {
+    let started = Instant::now();
+    let mut last = CpuMark::now(controller);
+    while started.elapsed() <= QUIET_LIMIT {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = CpuMark::now(controller);
+        if now.total_since(&last) <= idle_ms_per_s * 1.5 + 20.0 {
+            break;
+        }
+        last = now;
+    }
+    started.elapsed()
+}
+
+/// The role of a thread, from its process and name.
+fn thread_group(process: &str, thread: &str) -> &'static str {
+    match (process, thread) {
+        ("players", t) if t.starts_with("players-") => "players",
+        ("players", "player-disk") => "player files",
+        ("players", _) => "bench",
+        // rumqttd's connection runtime and router.
+        ("controller", t) if t == "v4" || t.starts_with("router") => "broker",
+        ("controller", t) if t.starts_with("sqlx-sqlite") => "controller store",
+        ("mosquitto", _) => "mosquitto",
+        _ => "controller",
+    }
+}
+
+/// A thread's time on CPU in ms, from its `schedstat` (nanoseconds).
+fn thread_cpu_ms(task: &Path) -> f64 {
+    std::fs::read_to_string(task.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e6)
+}
+
+/// CPU per round by thread group, the idle rate (measured before the rounds) subtracted.
+fn cpu_per_round(idle: (&CpuMark, &CpuMark), busy: (&CpuMark, &CpuMark), rounds: u32) -> String {
+    let idle_secs = (idle.1.at - idle.0.at).as_secs_f64();
+    let busy_secs = (busy.1.at - busy.0.at).as_secs_f64();
+    busy.1
+        .ms
+        .keys()
+        .map(|group| {
+            let used = |m: (&CpuMark, &CpuMark)| {
+                m.1.ms.get(group).copied().unwrap_or(0.0)
+                    - m.0.ms.get(group).copied().unwrap_or(0.0)
+            };
+            let idle_rate = used(idle) / idle_secs;
+            let round = (used(busy) - idle_rate * busy_secs) / f64::from(rounds);
+            format!("{group} {round:.0} ms (idle {:.0} ms/s)", idle_rate)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn toml_value(path: &Path, key: &str) -> anyhow::Result<String> {

@@ -82,6 +82,9 @@ pub struct Fleet {
     history: crate::history::History,
     /// What players show, for the writer task (see [`write_now`]).
     now: tokio::sync::mpsc::UnboundedSender<(PlayerId, protocol::NowShowing)>,
+    /// The embedded broker's address, when the controller runs it (see
+    /// [`crate::broker::no_delay_towards_this_process`]).
+    embedded_broker: Option<std::net::SocketAddr>,
 }
 
 /// Manifests change when content, the players (ward, group) or the Tokyo date (the horizon
@@ -102,6 +105,7 @@ impl Fleet {
         session: String,
         base_url: String,
         handlers: Handlers,
+        embedded_broker: Option<std::net::SocketAddr>,
     ) -> AsyncClient {
         let Handlers {
             screens,
@@ -117,6 +121,7 @@ impl Fleet {
         tokio::spawn(write_now(store.clone(), now_rx));
         let fleet = Fleet {
             now,
+            embedded_broker,
             store,
             client: client.clone(),
             status,
@@ -169,6 +174,21 @@ impl Fleet {
         for filter in CONTROLLER_SUBSCRIPTIONS {
             if let Err(e) = self.client.subscribe(filter, QoS::AtMostOnce).await {
                 warn!(%e, filter, "cannot subscribe");
+            }
+        }
+        // ... and what a QoS 0 subscriber never sends back, the embedded broker must not wait
+        // for before sending the next message.
+        if let Some(addr) = self.embedded_broker {
+            let changed = tokio::task::spawn_blocking(move || {
+                crate::broker::no_delay_towards_this_process(addr)
+            })
+            .await;
+            match changed {
+                Ok(Ok(n)) => debug!(sockets = n, "Nagle off on the embedded broker's side"),
+                Ok(Err(e)) => {
+                    warn!(%e, "cannot turn Nagle off on the embedded broker's side; acknowledgements may wait up to 40 ms")
+                }
+                Err(e) => warn!(%e, "the Nagle task failed"),
             }
         }
         let (topic, payload) = controller_presence(PresenceState::Online, &self.session);

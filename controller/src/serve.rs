@@ -67,7 +67,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
 
     let session = broker::random_token()[..16].to_string();
     let (will_topic, will_payload) = controller_presence(PresenceState::Offline, &session);
-    let (link, mqtt_mode, player_url) = match &config.mqtt {
+    let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
             let embedded = broker::start(*listen, store.clone())?;
             let local = local_url_host(embedded.addr);
@@ -90,6 +90,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 link,
                 "embedded",
                 config.public_mqtt_url.clone().unwrap_or(url),
+                Some(local),
             )
         }
         MqttMode::External {
@@ -114,6 +115,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                     .public_mqtt_url
                     .clone()
                     .unwrap_or_else(|| url.clone()),
+                None,
             )
         }
     };
@@ -168,6 +170,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
             alerts: alerts.clone(),
             history: history.clone(),
         },
+        embedded_broker,
     );
     crate::history::forward_replies(client.clone(), reply_rx);
     let endpoints = Endpoints {

@@ -534,7 +534,7 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
+                "{}listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\nset_tcp_nodelay true\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
                 user_line,
                 passwd.display(),
                 acl.display()

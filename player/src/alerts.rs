@@ -576,6 +576,9 @@ impl AlertKeeper {
     }
 
     /// Says, once per connection, that this player follows alerts (see `AlertReady`).
+    /// Retained: it replaces any acknowledgement a persistent broker still keeps from when
+    /// acknowledgements were retained, which the controller would otherwise be handed again,
+    /// stale, on every reconnection.
     fn ready(&self) {
         let topic = Topic::player(&self.me, PlayerTopic::AlertAck).to_string();
         let ready = AlertReady {
@@ -585,7 +588,7 @@ impl AlertKeeper {
         };
         if let Err(e) =
             self.client
-                .try_publish(topic, QoS::AtLeastOnce, false, protocol::encode(&ready))
+                .try_publish(topic, QoS::AtLeastOnce, true, protocol::encode(&ready))
         {
             warn!(%e, "cannot queue the alert readiness note");
         }

@@ -258,22 +258,13 @@ mod tests {
             targets: vec![Target::Ward(content::ids::WardId::from("minato"))],
             level: WarningLevel::new(5).unwrap(),
             issued_at: sent,
-            cap: Alert {
-                identifier: "tsunami-1-2".into(),
-                sender: "osaka@example.jp".into(),
-                sent: sent.fixed_offset(),
+            cap: Alert::new(
+                "tsunami-1-2".into(),
+                "osaka@example.jp".into(),
+                sent.fixed_offset(),
                 status,
-                msg_type: crate::model::MsgType::Alert,
-                source: None,
-                scope: crate::model::Scope::Public,
-                restriction: None,
-                addresses: None,
-                codes: vec![],
-                note: None,
-                references: vec![],
-                incidents: None,
                 infos,
-            },
+            ),
         }))
     }
 

@@ -42,6 +42,33 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A public first message (`Alert`, no references, codes or note) in the given
+    /// languages: how the controller issues an alert from a template or its own infos.
+    pub fn new(
+        identifier: String,
+        sender: String,
+        sent: DateTime<FixedOffset>,
+        status: Status,
+        infos: Vec<Info>,
+    ) -> Alert {
+        Alert {
+            identifier,
+            sender,
+            sent,
+            status,
+            msg_type: MsgType::Alert,
+            source: None,
+            scope: Scope::Public,
+            restriction: None,
+            addresses: None,
+            codes: Vec::new(),
+            note: None,
+            references: Vec::new(),
+            incidents: None,
+            infos,
+        }
+    }
+
     /// Whether the message must never look real on a screen (CAP `Exercise` or `Test`).
     pub fn is_drill(&self) -> bool {
         matches!(self.status, Status::Exercise | Status::Test)

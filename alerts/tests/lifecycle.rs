@@ -2,7 +2,7 @@
 
 use alerts::lifecycle::*;
 use alerts::message::{AlertMessage, Broadcast, ClearReason};
-use alerts::model::{Alert, MsgType, Scope, Status};
+use alerts::model::{Alert, MsgType, Status};
 use alerts::templates::{self, Placeholders, TemplateKind, WarningLevel};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use content::ids::AlertId;
@@ -26,23 +26,13 @@ fn message(id: &str, status: Status, cap_id: &str) -> AlertMessage {
         targets: vec![Target::All],
         level: kind.level(),
         issued_at: t0(),
-        cap: Alert {
-            identifier: cap_id.into(),
-            sender: "bousai@city.osaka.example".into(),
+        cap: Alert::new(
+            cap_id.into(),
+            "bousai@city.osaka.example".into(),
             sent,
             status,
-            msg_type: MsgType::Alert,
-            source: None,
-            scope: Scope::Public,
-            restriction: None,
-            addresses: None,
-            codes: vec![],
-            note: None,
-            references: vec![],
-            incidents: None,
-            infos: templates::cap_infos(kind, &values, status, Some(sent + Duration::hours(2)))
-                .unwrap(),
-        },
+            templates::cap_infos(kind, &values, status, Some(sent + Duration::hours(2))).unwrap(),
+        ),
     }
 }
 

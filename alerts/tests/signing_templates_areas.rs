@@ -304,22 +304,13 @@ fn template_infos_are_valid_cap() {
         )
         .unwrap();
         assert_eq!(infos.len(), LANGUAGES.len());
-        let alert = alerts::model::Alert {
-            identifier: "t-1".into(),
-            sender: "bousai@city.osaka.example".into(),
+        let alert = alerts::model::Alert::new(
+            "t-1".into(),
+            "bousai@city.osaka.example".into(),
             sent,
-            status: Status::Exercise,
-            msg_type: alerts::model::MsgType::Alert,
-            source: None,
-            scope: alerts::model::Scope::Public,
-            restriction: None,
-            addresses: None,
-            codes: vec![],
-            note: None,
-            references: vec![],
-            incidents: None,
+            Status::Exercise,
             infos,
-        };
+        );
         let parsed = alerts::cap::parse(alerts::cap::to_xml(&alert).as_bytes()).unwrap();
         assert_eq!(parsed.alert, alert, "{kind:?}");
     }

@@ -720,22 +720,13 @@ mod tests {
             targets,
             level: WarningLevel::new(level).unwrap(),
             issued_at: at(0),
-            cap: Alert {
-                identifier: format!("{id}-{revision}"),
-                sender: "osaka@example.jp".into(),
-                sent: at(0).fixed_offset(),
+            cap: Alert::new(
+                format!("{id}-{revision}"),
+                "osaka@example.jp".into(),
+                at(0).fixed_offset(),
                 status,
-                msg_type: alerts::model::MsgType::Alert,
-                source: None,
-                scope: alerts::model::Scope::Public,
-                restriction: None,
-                addresses: None,
-                codes: vec![],
-                note: None,
-                references: vec![],
-                incidents: None,
                 infos,
-            },
+            ),
         }
     }
 

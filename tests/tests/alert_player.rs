@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alerts::message::{AlertMessage, Broadcast, ClearReason};
-use alerts::model::{Alert, MsgType, Scope, Status};
+use alerts::model::{Alert, MsgType, Status};
 use alerts::signing::{SignedEnvelope, SigningKey};
 use alerts::templates::{Placeholders, TemplateKind, WarningLevel, cap_infos};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -156,24 +156,18 @@ fn message(
         level: WarningLevel::new(level).unwrap(),
         issued_at: now,
         cap: Alert {
-            identifier: format!("{id}-r{revision}"),
-            sender: "bousai@city.osaka.example".into(),
-            sent: now.fixed_offset(),
-            status,
             msg_type: if revision == 1 {
                 MsgType::Alert
             } else {
                 MsgType::Update
             },
-            source: None,
-            scope: Scope::Public,
-            restriction: None,
-            addresses: None,
-            codes: vec![],
-            note: None,
-            references: vec![],
-            incidents: None,
-            infos,
+            ..Alert::new(
+                format!("{id}-r{revision}"),
+                "bousai@city.osaka.example".into(),
+                now.fixed_offset(),
+                status,
+                infos,
+            )
         },
     }
 }

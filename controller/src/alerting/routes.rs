@@ -2,7 +2,7 @@
 
 use alerts::lifecycle::{AlertRecord, Command, LifecycleError, Phase};
 use alerts::message::{AlertMessage, Broadcast};
-use alerts::model::{Alert, Area, Info, MsgType, Scope, Severity, Status};
+use alerts::model::{Alert, Area, Info, Severity, Status};
 use alerts::templates::{self, LANGUAGES, Placeholders, TemplateKind, WarningLevel};
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -209,20 +209,14 @@ fn build_message(
         None => template_level.unwrap_or_else(|| level_for(&infos)),
     };
     let cap = Alert {
-        identifier: format!("{}-{revision}", id.0),
-        sender: state.alerts.config().sender.clone(),
-        sent,
-        status: req.status,
-        msg_type: MsgType::Alert,
-        source: None,
-        scope: Scope::Public,
-        restriction: None,
-        addresses: None,
-        codes: Vec::new(),
         note: req.note,
-        references: Vec::new(),
-        incidents: None,
-        infos,
+        ..Alert::new(
+            format!("{}-{revision}", id.0),
+            state.alerts.config().sender.clone(),
+            sent,
+            req.status,
+            infos,
+        )
     };
     let message = AlertMessage {
         id: id.clone(),

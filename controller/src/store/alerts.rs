@@ -88,22 +88,18 @@ impl Store {
     ) -> Result<()> {
         // One row per (alert, player), the last of the newest revision (a statement may not
         // upsert the same row twice in PostgreSQL).
-        let mut latest: Vec<&(PlayerId, AlertAck, DateTime<Utc>)> = Vec::new();
-        let mut index = std::collections::HashMap::new();
+        let mut newest = std::collections::HashMap::new();
         for entry @ (player, ack, _) in acks {
-            match index.get(&(&ack.alert, player)) {
-                Some(&i) => {
-                    let held: &mut &(PlayerId, AlertAck, DateTime<Utc>) = &mut latest[i];
+            newest
+                .entry((&ack.alert, player))
+                .and_modify(|held: &mut &(PlayerId, AlertAck, DateTime<Utc>)| {
                     if ack.revision >= held.1.revision {
                         *held = entry;
                     }
-                }
-                None => {
-                    index.insert((&ack.alert, player), latest.len());
-                    latest.push(entry);
-                }
-            }
+                })
+                .or_insert(entry);
         }
+        let latest: Vec<_> = newest.into_values().collect();
         let mut tx = self.pool.begin().await?;
         for chunk in latest.chunks(ACK_ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(

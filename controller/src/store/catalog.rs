@@ -345,18 +345,13 @@ impl Store {
     /// the same player wins), a few hundred players per statement. Returns the players that
     /// are not registered.
     pub async fn record_now(&self, reports: &[(PlayerId, NowShowing)]) -> Result<Vec<PlayerId>> {
-        let mut latest: Vec<(&PlayerId, String)> = Vec::new();
-        let mut index = std::collections::HashMap::new();
-        for (player, now) in reports {
-            let json = serde_json::to_string(now).expect("serialises");
-            match index.get(player) {
-                Some(&i) => latest[i] = (player, json),
-                None => {
-                    index.insert(player, latest.len());
-                    latest.push((player, json));
-                }
-            }
-        }
+        // The last report of each player.
+        let last: std::collections::HashMap<&PlayerId, &NowShowing> =
+            reports.iter().map(|(player, now)| (player, now)).collect();
+        let latest: Vec<(&PlayerId, String)> = last
+            .into_iter()
+            .map(|(player, now)| (player, serde_json::to_string(now).expect("serialises")))
+            .collect();
         let mut known = std::collections::HashSet::new();
         let mut tx = self.pool.begin().await?;
         for chunk in latest.chunks(NOW_ROWS_PER_STATEMENT) {

@@ -377,10 +377,10 @@ fn main() -> anyhow::Result<()> {
     );
     while delivered.try_recv().is_ok() {}
     // The fleet's idle load (screen ticks, keep-alives), subtracted from the rounds' CPU below.
-    let controller_pid = controller.child.id();
-    let idle_from = CpuMark::now(controller_pid);
+    let watched = watched_processes(controller.child.id(), args.broker.is_some());
+    let idle_from = CpuMark::now(&watched);
     std::thread::sleep(Duration::from_secs(2));
-    let idle_to = CpuMark::now(controller_pid);
+    let idle_to = CpuMark::now(&watched);
     let idle_rate = idle_to.total_since(&idle_from);
 
     let mut arrival_ms = Vec::new();
@@ -389,7 +389,7 @@ fn main() -> anyhow::Result<()> {
     let mut delivered_ms = Vec::new();
     let mut api_all_ms = Vec::new();
     let mut worst_acked = n;
-    let rounds_from = CpuMark::now(controller_pid);
+    let rounds_from = CpuMark::now(&watched);
     let mut message_bytes = 0;
     for round in 1..=args.rounds {
         let id = format!("fanout-{round}-{}", std::process::id());
@@ -462,12 +462,12 @@ fn main() -> anyhow::Result<()> {
         // The next round starts on a quiet fleet, as a real alert would: the cancel's
         // acknowledgements, the delayed `now` reports and the file writes are done.
         std::thread::sleep(Duration::from_secs(1));
-        let quiet = wait_for_quiet(controller_pid, idle_rate);
+        let quiet = wait_for_quiet(&watched, idle_rate);
         if quiet > QUIET_LIMIT {
             eprintln!("  the fleet was not back to its idle load {quiet:?} after the cancel");
         }
     }
-    let rounds_to = CpuMark::now(controller_pid);
+    let rounds_to = CpuMark::now(&watched);
     eprintln!(
         "CPU per round (alert + cancel): {}",
         cpu_per_round(
@@ -530,19 +530,21 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU time (user + system) used so far by the threads of the players (this process) and
-/// of the controller (with its embedded broker), grouped by what they do (Linux `/proc`).
-#[derive(Clone)]
+/// CPU time used so far by the watched processes' threads, grouped by what they do (Linux
+/// `/proc`).
 struct CpuMark {
     at: Instant,
     ms: std::collections::BTreeMap<&'static str, f64>,
 }
 
-impl CpuMark {
-    fn now(controller: u32) -> CpuMark {
-        let mut ms = std::collections::BTreeMap::new();
-        let mut processes = vec![(std::process::id(), "players"), (controller, "controller")];
-        // An external Mosquitto on this machine (`--broker`), found by name.
+/// The processes whose threads [`CpuMark`] reads, with what each one is.
+type Watched = Vec<(u32, &'static str)>;
+
+/// This process (the players), the controller, and with `--broker` a Mosquitto on this
+/// machine, found by name once.
+fn watched_processes(controller: u32, external_broker: bool) -> Watched {
+    let mut processes = vec![(std::process::id(), "players"), (controller, "controller")];
+    if external_broker {
         processes.extend(
             std::fs::read_dir("/proc")
                 .into_iter()
@@ -555,7 +557,14 @@ impl CpuMark {
                 })
                 .map(|pid| (pid, "mosquitto")),
         );
-        for (pid, process) in processes {
+    }
+    processes
+}
+
+impl CpuMark {
+    fn now(watched: &Watched) -> CpuMark {
+        let mut ms = std::collections::BTreeMap::new();
+        for &(pid, process) in watched {
             let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
             };
@@ -570,9 +579,7 @@ impl CpuMark {
             ms,
         }
     }
-}
 
-impl CpuMark {
     /// CPU used per second of wall time since `before`, all groups together.
     fn total_since(&self, before: &CpuMark) -> f64 {
         let used: f64 = self.ms.values().sum::<f64>() - before.ms.values().sum::<f64>();
@@ -585,12 +592,12 @@ const QUIET_LIMIT: Duration = Duration::from_secs(15);
 
 /// Waits until the players, controller and broker use no more CPU than when idle (measured
 /// over 250 ms); returns how long that took.
-fn wait_for_quiet(controller: u32, idle_ms_per_s: f64) -> Duration {
+fn wait_for_quiet(watched: &Watched, idle_ms_per_s: f64) -> Duration {
     let started = Instant::now();
-    let mut last = CpuMark::now(controller);
+    let mut last = CpuMark::now(watched);
     while started.elapsed() <= QUIET_LIMIT {
         std::thread::sleep(Duration::from_millis(250));
-        let now = CpuMark::now(controller);
+        let now = CpuMark::now(watched);
         if now.total_since(&last) <= idle_ms_per_s * 1.5 + 20.0 {
             break;
         }

@@ -194,6 +194,35 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     // When the controller heard each acknowledgement (the player's own `at` is when it sent).
     (22, "ALTER TABLE alert_acks ADD COLUMN received_at TEXT"),
+    // Increases whenever a player is added or removed or its ward, group or configuration
+    // changes, by whichever process writes (`player add` runs beside the controller): the
+    // fleet reads this one number every tick instead of the whole roster.
+    (
+        23,
+        "CREATE TABLE roster_revision (singleton INTEGER PRIMARY KEY, revision INTEGER NOT NULL)",
+    ),
+    (
+        24,
+        "INSERT INTO roster_revision (singleton, revision) VALUES (1, 1)",
+    ),
+    (
+        25,
+        "CREATE TRIGGER roster_added AFTER INSERT ON players BEGIN
+        UPDATE roster_revision SET revision = revision + 1 WHERE singleton = 1;
+    END",
+    ),
+    (
+        26,
+        "CREATE TRIGGER roster_removed AFTER DELETE ON players BEGIN
+        UPDATE roster_revision SET revision = revision + 1 WHERE singleton = 1;
+    END",
+    ),
+    (
+        27,
+        "CREATE TRIGGER roster_changed AFTER UPDATE OF id, ward, player_group, config_revision ON players BEGIN
+        UPDATE roster_revision SET revision = revision + 1 WHERE singleton = 1;
+    END",
+    ),
     // 30-39: people-flow history.
 ];
 
@@ -378,6 +407,16 @@ impl Store {
     }
 
     /// The desired configuration of every player, for (re)publishing.
+    /// Changes whenever [`Store::desired_configs`] or [`Store::player_targets`] would (see
+    /// migration 23).
+    pub async fn roster_revision(&self) -> Result<u64> {
+        let revision: i64 =
+            sqlx::query_scalar("SELECT revision FROM roster_revision WHERE singleton = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(revision as u64)
+    }
+
     pub async fn desired_configs(&self) -> Result<Vec<DesiredConfig>> {
         let rows =
             sqlx::query("SELECT id, ward, player_group, config_revision FROM players ORDER BY id")
@@ -537,6 +576,38 @@ mod tests {
             store.record_presence(&ghost, true, "x", now).await.unwrap(),
             PresenceChange::UnknownPlayer
         );
+    }
+
+    #[tokio::test]
+    async fn the_roster_revision_moves_with_the_roster_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let id: PlayerId = "kita-1".parse().unwrap();
+        let start = store.roster_revision().await.unwrap();
+        store.add_player(&new_player("kita-1"), "t").await.unwrap();
+        let added = store.roster_revision().await.unwrap();
+        assert!(added > start);
+        // What players report changes other columns, not the roster.
+        let now = Utc::now();
+        store.record_presence(&id, true, "s1", now).await.unwrap();
+        store.mark_all_offline().await.unwrap();
+        assert_eq!(store.roster_revision().await.unwrap(), added);
+        // `player add` in another process (another connection) is seen too.
+        let other = Store::open(dir.path()).await.unwrap();
+        other.add_player(&new_player("kita-2"), "t").await.unwrap();
+        let second = store.roster_revision().await.unwrap();
+        assert!(second > added);
+        sqlx::query("UPDATE players SET ward = 'naniwa' WHERE id = 'kita-2'")
+            .execute(&other.pool)
+            .await
+            .unwrap();
+        let moved = store.roster_revision().await.unwrap();
+        assert!(moved > second);
+        sqlx::query("DELETE FROM players WHERE id = 'kita-2'")
+            .execute(&other.pool)
+            .await
+            .unwrap();
+        assert!(store.roster_revision().await.unwrap() > moved);
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! `alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render]`: how fast an
-//! alert triggered through the HTTP API reaches N players.
+//! `alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render]
+//! [--player-dir DIR]`: how fast an alert triggered through the HTTP API reaches N players.
 //!
 //! Starts the real `signage-controller` (embedded broker, or the external broker named by
 //! `--broker`, which must accept the players' logins: run Mosquitto with
@@ -12,6 +12,13 @@
 //! `GET /api/v1/alerts/{id}`, read once the round is over: the benchmark adds no subscriber of
 //! its own to the acknowledgements it measures). The last line printed is
 //! `alert-fanout players=N p50_ms=.. p99_ms=.. max_ms=.. acked=A/N` (A: the worst round).
+//!
+//! The simulated players keep their files (`alerts.json`, `now.json`) on `/dev/shm` by
+//! default, each in a directory of its own, as each device would on its own disk. On this
+//! machine's disk (ext4 without a journal), a thousand players replacing their files at once
+//! made every file creation scan the inodes deleted moments before (`recently_deleted` in
+//! the kernel): 0.3 ms of kernel CPU per file, which no real device pays for its one file.
+//! `--player-dir DIR` puts them elsewhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,6 +69,8 @@ struct Args {
     /// The players draw (headless, 1920x1080): `showing` then carries the time the first
     /// alert frame left the compositor.
     render: bool,
+    /// Where the players' state directories go (default: /dev/shm, else the run's directory).
+    player_dir: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -69,6 +78,7 @@ fn args() -> anyhow::Result<Args> {
     let mut broker = None;
     let mut rounds = 5;
     let mut render = false;
+    let mut player_dir = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -77,9 +87,11 @@ fn args() -> anyhow::Result<Args> {
             "--broker" => broker = Some(value()?),
             "--rounds" => rounds = value()?.parse().context("--rounds")?,
             "--render" => render = true,
+            "--player-dir" => player_dir = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
                 println!(
-                    "alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render]"
+                    "alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render] \\
+                     [--player-dir DIR]"
                 );
                 std::process::exit(0);
             }
@@ -95,7 +107,28 @@ fn args() -> anyhow::Result<Args> {
         broker,
         rounds,
         render,
+        player_dir,
     })
+}
+
+/// Where the simulated players keep their files: `--player-dir`, else a fresh directory on
+/// `/dev/shm` (see the module comment), else beside the controller's.
+fn player_state_root(args: &Args, run_dir: &Path) -> anyhow::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let parent = match &args.player_dir {
+        Some(dir) => dir.as_path(),
+        None if shm.is_dir() => shm,
+        None => run_dir,
+    };
+    tempfile::Builder::new()
+        .prefix("alert-fanout-players-")
+        .tempdir_in(parent)
+        .with_context(|| {
+            format!(
+                "cannot create the players' directory in {}",
+                parent.display()
+            )
+        })
 }
 
 struct Http {
@@ -246,6 +279,11 @@ fn main() -> anyhow::Result<()> {
             Ok(handle)
         })
         .collect::<anyhow::Result<_>>()?;
+    let state_root = player_state_root(&args, dir.path())?;
+    eprintln!(
+        "players' state directories under {}",
+        state_root.path().display()
+    );
     let started = Instant::now();
     // At the end every player says goodbye (a clean disconnect) before the controller stops.
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -255,7 +293,7 @@ fn main() -> anyhow::Result<()> {
         let config = player::config::PlayerConfig::load(
             &configs.join(format!("{id}.toml")),
             player::config::Overrides {
-                cache_dir: Some(dir.path().join("caches").join(&id)),
+                cache_dir: Some(state_root.path().join(&id)),
                 display: Some(content::protocol::DisplayMode::Headless),
                 render: Some(args.render),
                 ..Default::default()

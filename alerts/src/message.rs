@@ -160,6 +160,11 @@ pub enum ClearReason {
 pub struct HeldAlerts {
     showing: std::collections::BTreeMap<AlertId, AlertMessage>,
     cleared: std::collections::BTreeMap<AlertId, ClearReason>,
+    /// The revision each alert had when it left this screen (cleared or expired), so its
+    /// `cleared` acknowledgement can be repeated when the tombstone is replayed, also after a
+    /// restart. Absent from files written before it existed.
+    #[serde(default)]
+    left: std::collections::BTreeMap<AlertId, u32>,
 }
 
 /// What [`HeldAlerts::apply`] did.
@@ -197,10 +202,12 @@ impl HeldAlerts {
             }
             Broadcast::Clear { id, reason, .. } => {
                 self.cleared.insert(id.clone(), reason);
-                if self.showing.remove(&id).is_some() {
-                    Applied::Cleared
-                } else {
-                    Applied::ClearedUnknown
+                match self.showing.remove(&id) {
+                    Some(held) => {
+                        self.left.insert(id, held.revision);
+                        Applied::Cleared
+                    }
+                    None => Applied::ClearedUnknown,
                 }
             }
         }
@@ -219,11 +226,22 @@ impl HeldAlerts {
         self.showing.get(id)
     }
 
+    /// The revision `id` had when it left this screen, if it was ever shown here.
+    pub fn left_at_revision(&self, id: &AlertId) -> Option<u32> {
+        self.left.get(id).copied()
+    }
+
     /// Forgets expired alerts (their clear is implied; they cannot come back because a
     /// replayed message carries the same past `expires`).
     pub fn prune(&mut self, now: DateTime<Utc>) {
-        self.showing
-            .retain(|_, m| m.cap.expires().is_none_or(|end| now < end));
+        let left = &mut self.left;
+        self.showing.retain(|id, m| {
+            let live = m.cap.expires().is_none_or(|end| now < end);
+            if !live {
+                left.insert(id.clone(), m.revision);
+            }
+            live
+        });
     }
 }
 

@@ -875,11 +875,19 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
     );
     assert_eq!(held.get(&id("a1")).unwrap().revision, 2);
     assert_eq!(held.active(t0()).len(), 1);
+    assert_eq!(held.left_at_revision(&id("a1")), None);
     // Survives a reboot through serde.
     let mut held: HeldAlerts =
         serde_json::from_str(&serde_json::to_string(&held).unwrap()).unwrap();
-    assert_eq!(held.apply(cancel), Applied::Cleared);
+    assert_eq!(held.apply(cancel.clone()), Applied::Cleared);
     assert!(held.active(t0()).is_empty());
+    // What it showed until the cancel is kept across a reboot too: the `cleared`
+    // acknowledgement names that revision when the tombstone is replayed.
+    let mut held: HeldAlerts =
+        serde_json::from_str(&serde_json::to_string(&held).unwrap()).unwrap();
+    assert_eq!(held.left_at_revision(&id("a1")), Some(2));
+    assert_eq!(held.apply(cancel), Applied::ClearedUnknown);
+    assert_eq!(held.left_at_revision(&id("a1")), Some(2));
     assert_eq!(
         held.apply(update),
         Applied::IgnoredCleared,
@@ -894,6 +902,26 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
     assert!(offline.active(t0() + Duration::hours(2)).is_empty());
     offline.prune(t0() + Duration::hours(2));
     assert!(offline.get(&id("a1")).is_none());
+    assert_eq!(offline.left_at_revision(&id("a1")), Some(1));
+
+    // A clear for an alert never shown here leaves no revision to acknowledge.
+    let mut never = HeldAlerts::default();
+    never.apply(Broadcast::Clear {
+        id: id("other"),
+        reason: alerts::message::ClearReason::AllClear,
+        at: t0(),
+    });
+    assert_eq!(never.left_at_revision(&id("other")), None);
+}
+
+/// `alerts.json` written before the left revisions were kept still loads.
+#[test]
+fn held_alerts_from_an_older_file_load() {
+    use alerts::message::HeldAlerts;
+    let held: HeldAlerts =
+        serde_json::from_str(r#"{"showing":{},"cleared":{"a1":"cancelled"}}"#).unwrap();
+    assert!(held.active(t0()).is_empty());
+    assert_eq!(held.left_at_revision(&id("a1")), None);
 }
 
 /// A controller restart: the persisted records rebuild the same state (live alerts included),

@@ -207,9 +207,6 @@ pub struct AlertKeeper {
     /// What this player acknowledged as showing: id -> (revision, displayed at; `None` while
     /// the renderer has not said yet).
     acked: BTreeMap<AlertId, (u32, Option<DateTime<Utc>>)>,
-    /// What this player acknowledged as cleared: id -> revision, repeated when the controller
-    /// replays the alert's tombstone (acknowledgements are QoS 0, see [`publish_ack`]).
-    cleared: BTreeMap<AlertId, u32>,
     displayed: mpsc::Sender<Displayed>,
     displayed_rx: Option<mpsc::Receiver<Displayed>>,
     /// The alert the renderer shows now (id, revision).
@@ -273,7 +270,6 @@ impl AlertKeeper {
             audience,
             held,
             acked: BTreeMap::new(),
-            cleared: BTreeMap::new(),
             on_screen: None,
             rejections: VecDeque::new(),
             started: std::time::Instant::now(),
@@ -368,8 +364,10 @@ impl AlertKeeper {
             }
             Applied::ClearedUnknown => {
                 self.settle().await;
-                // A replayed tombstone: the controller may have missed the `cleared`.
-                if let Some(&revision) = self.cleared.get(&id) {
+                // A replayed tombstone: the controller may have missed the `cleared`
+                // (acknowledgements are QoS 0, see [`publish_ack`]), also before a restart:
+                // the revision that left the screen is kept in `alerts.json`.
+                if let Some(revision) = self.held.left_at_revision(&id) {
                     self.ack(&id, revision, AlertAckState::Cleared, None, None);
                 }
             }
@@ -406,7 +404,6 @@ impl AlertKeeper {
             self.acked.remove(&id);
             info!(alert = %id, "alert no longer shown");
             self.ack(&id, revision, AlertAckState::Cleared, None, None);
-            self.cleared.insert(id, revision);
         }
         let fresh: Vec<(AlertId, u32)> = active
             .iter()
@@ -904,6 +901,97 @@ mod tests {
             let why = failed.recv().await.expect("the failure is reported");
             assert!(why.contains("No such file"), "{why}");
         });
+    }
+
+    /// The `cleared` acknowledgements the keeper queued for the broker.
+    fn cleared_acks(events: &mut rumqttc::EventLoop) -> Vec<(AlertId, u32)> {
+        events.clean();
+        events
+            .pending
+            .drain(..)
+            .filter_map(|request| match request {
+                rumqttc::Request::Publish(p) if p.topic.ends_with("/alert_ack") => {
+                    serde_json::from_slice::<AlertAck>(&p.payload).ok()
+                }
+                _ => None,
+            })
+            .filter(|ack| ack.state == AlertAckState::Cleared)
+            .map(|ack| (ack.alert, ack.revision))
+            .collect()
+    }
+
+    /// A `cleared` acknowledgement lost just before a restart (they are QoS 0) is repeated
+    /// when the controller replays the tombstone to the restarted player.
+    #[tokio::test]
+    async fn a_replayed_tombstone_is_acknowledged_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let me: PlayerId = "kita-1".parse().unwrap();
+        let everyone = Audience {
+            ward: None,
+            groups: Vec::new(),
+        };
+        let show = serde_json::to_vec(&alerts::signing::sign(
+            &Broadcast::Show(Box::new(message("a1", 2, 3, vec![Target::All]))),
+            &key(),
+        ))
+        .unwrap();
+        let tombstone = serde_json::to_vec(&alerts::signing::sign(
+            &Broadcast::Clear {
+                id: AlertId::from("a1"),
+                reason: ClearReason::Cancelled,
+                at: at(60),
+            },
+            &key(),
+        ))
+        .unwrap();
+        let start = |events_name: &str| {
+            let (client, events) = AsyncClient::new(
+                rumqttc::MqttOptions::new(events_name, "localhost", 1883),
+                64,
+            );
+            let (keeper, _) = AlertKeeper::start(
+                me.clone(),
+                Some(key().verifying_key()),
+                dir.path().to_path_buf(),
+                Clock::starting_at(at(30)),
+                client,
+                None,
+                everyone.clone(),
+            );
+            (keeper, events)
+        };
+
+        let (mut keeper, mut events) = start("before");
+        keeper.on_message(&topic("a1"), &show).await;
+        keeper.on_message(&topic("a1"), &tombstone).await;
+        assert_eq!(cleared_acks(&mut events), vec![(AlertId::from("a1"), 2)]);
+        // The replay before any restart is acknowledged again too.
+        keeper.on_message(&topic("a1"), &tombstone).await;
+        assert_eq!(cleared_acks(&mut events), vec![(AlertId::from("a1"), 2)]);
+        // What the writer task would have put in `alerts.json` by now.
+        let bytes = keeper.persist.borrow().clone().unwrap();
+        crate::journal::write_atomically(&dir.path().join(FILE), &bytes).unwrap();
+        drop(keeper);
+
+        let (mut keeper, mut events) = start("after");
+        assert!(
+            keeper.active.borrow().is_empty(),
+            "the cleared alert stays off"
+        );
+        keeper.on_message(&topic("a1"), &tombstone).await;
+        assert_eq!(cleared_acks(&mut events), vec![(AlertId::from("a1"), 2)]);
+        // A tombstone for an alert this player never showed is not acknowledged.
+        let other = serde_json::to_vec(&alerts::signing::sign(
+            &Broadcast::Clear {
+                id: AlertId::from("a2"),
+                reason: ClearReason::Cancelled,
+                at: at(60),
+            },
+            &key(),
+        ))
+        .unwrap();
+        keeper.on_message(&topic("a2"), &other).await;
+        assert!(cleared_acks(&mut events).is_empty());
     }
 
     #[test]

@@ -90,8 +90,7 @@ fn args() -> anyhow::Result<Args> {
             "--player-dir" => player_dir = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
                 println!(
-                    "alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render] \\
-                     [--player-dir DIR]"
+                    "alert-fanout --players N [--broker mqtt://HOST:PORT] [--rounds R] [--render] [--player-dir DIR]"
                 );
                 std::process::exit(0);
             }
@@ -233,6 +232,11 @@ fn main() -> anyhow::Result<()> {
     }
     let n = args.players;
     let dir = tempfile::tempdir()?;
+    let state_root = player_state_root(&args, dir.path())?;
+    eprintln!(
+        "players' state directories under {}",
+        state_root.path().display()
+    );
     let (controller, data_dir, endpoints) = start_controller(dir.path(), args.broker.as_deref())?;
     let http = Http {
         base: endpoints["http"].as_str().unwrap().to_string(),
@@ -279,11 +283,6 @@ fn main() -> anyhow::Result<()> {
             Ok(handle)
         })
         .collect::<anyhow::Result<_>>()?;
-    let state_root = player_state_root(&args, dir.path())?;
-    eprintln!(
-        "players' state directories under {}",
-        state_root.path().display()
-    );
     let started = Instant::now();
     // At the end every player says goodbye (a clean disconnect) before the controller stops.
     let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -4,13 +4,14 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::Asset;
 use crate::ids::{AssetId, LayoutId, PlaylistId};
 use crate::layout::Layout;
 use crate::playlist::Playlist;
-use crate::schedule::ScheduleEntry;
+use crate::schedule::{PlayerTarget, ScheduleEntry, best_match};
 use crate::validation::{InvalidScheduleSet, Problem, ValidationError};
 
 /// The unvalidated form, as stored, edited and sent. Unknown fields are ignored rather than
@@ -136,6 +137,25 @@ impl ScheduleSet {
 
     pub fn fallback_layout(&self) -> &LayoutId {
         &self.fallback_layout
+    }
+
+    /// The first instant after `now` at which one of `player`'s entries starts or ends, looking
+    /// no further than occurrences that begin before `until`. Until then the entries competing
+    /// for the screen stay the same, so with the same audience and alerts only a playlist item's
+    /// end (`ZoneContent::ends_at`) can change what [`crate::selection::select`] answers.
+    pub fn next_boundary(
+        &self,
+        player: &PlayerTarget,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.entries
+            .iter()
+            .filter(|entry| best_match(&entry.targets, player).is_some())
+            .flat_map(|entry| entry.occurrences_overlapping(now, until))
+            .flat_map(|occurrence| [occurrence.start, occurrence.end])
+            .filter(|instant| *instant > now)
+            .min()
     }
 }
 

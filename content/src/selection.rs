@@ -324,6 +324,12 @@ impl AudienceGate {
         }
     }
 
+    /// Until when a minimum display time keeps the audience from changing what is shown, if
+    /// one runs at `now`: the next decision may differ from that instant on.
+    pub fn held_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.hold_until.filter(|until| now < *until)
+    }
+
     /// Decides what `player` shows at `now`, like [`decide`] but with hysteresis and the
     /// minimum display time. Call it with non-decreasing `now`; an unknown measure ends the
     /// conditions depending on it at once, hold or not (no content shows on a guess).

@@ -8,7 +8,7 @@
 //!                                 alert_ack showing / failed / cleared ◄┤
 //!                                 alerts.json (writer task, fsync) ◄────┘
 //! ```
-//! Nothing here waits for the screen loop's tick: an alert is handed to the renderer the moment
+//! Nothing here waits for the screen loop's next wake-up: an alert is handed to the renderer the moment
 //! its signature verifies, and acknowledged as soon as it is on screen. What the player holds
 //! survives reboots (`alerts.json`, written atomically and fsynced by a writer task of its own,
 //! in order, so the disk never delays an acknowledgement: the ack reports the screen, and a

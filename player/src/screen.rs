@@ -1,5 +1,9 @@
 //! What the screen shows: the player's own run of `content::selection` on its cached
-//! manifest, several times a second, with the controller and broker reachable or not.
+//! manifest, with the controller and broker reachable or not. It runs again at the next
+//! instant the answer can change (an item's end, one of the player's entries starting or
+//! ending, the end of an audience hold) or at once when the manifest, the audience or the
+//! alerts change; at least every few seconds all the same. So items switch on time, not on
+//! the next tick, and a screen that shows one thing for an hour wakes a few times a minute.
 //!
 //! This task decides what each zone shows, checks each file before it is used (a corrupt file
 //! is never shown: the zone stays empty while it is repaired), hands the result to the
@@ -25,7 +29,9 @@ use crate::clock::Clock;
 use crate::plays::PlayLog;
 use crate::sync::{HeldManifest, SyncRequest};
 
-const TICK: Duration = Duration::from_millis(200);
+/// The longest the loop sleeps: it catches what no wake-up announces (a clock adjustment;
+/// the `now` report's reason, refreshed at most every 10 s).
+const LONGEST_SLEEP: Duration = Duration::from_secs(5);
 const RECHECK_MISSING: Duration = Duration::from_secs(1);
 
 /// One zone's current item.
@@ -89,17 +95,24 @@ fn same_report(a: &NowShowing, b: &NowShowing) -> bool {
 impl Screen {
     pub async fn run(self) {
         let mut zones: BTreeMap<ZoneId, Showing> = BTreeMap::new();
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut alerts = self.alerts.clone();
-        // Hysteresis and minimum display time of audience rules, kept across ticks.
+        let mut held = self.held.clone();
+        let mut audience = self.audience.clone();
+        // Hysteresis and minimum display time of audience rules, kept across decisions.
         let mut gate = AudienceGate::default();
+        let mut wake = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = tick.tick() => {}
+                () = tokio::time::sleep_until(wake) => {}
                 Ok(()) = alerts.changed() => {}
+                Ok(()) = held.changed() => {}
+                Ok(()) = audience.changed() => {}
             }
-            zones = self.step(zones, &mut gate).await;
+            let due;
+            (zones, due) = self.step(zones, &mut gate).await;
+            // A millisecond past the instant: the selection there already gives the new answer.
+            let sleep = (due - self.clock.now()).to_std().unwrap_or_default();
+            wake = tokio::time::Instant::now() + sleep + Duration::from_millis(1);
         }
     }
 
@@ -138,11 +151,13 @@ impl Screen {
         }
     }
 
+    /// Decides and shows what is due now; returns what is shown and the next instant the
+    /// decision can change without any input changing.
     async fn step(
         &self,
         mut previous: BTreeMap<ZoneId, Showing>,
         gate: &mut AudienceGate,
-    ) -> BTreeMap<ZoneId, Showing> {
+    ) -> (BTreeMap<ZoneId, Showing>, DateTime<Utc>) {
         let now = self.clock.now();
         let held = self.held.borrow().clone();
         let alerts = self.alerts.borrow().clone();
@@ -262,6 +277,32 @@ impl Screen {
             );
             self.now.send_replace(report);
         }
-        next
+        let due = self.next_due(now, held.as_deref(), screen.as_ref(), &next, gate);
+        (next, due)
+    }
+
+    /// The next instant the decision made at `now` can change by time alone.
+    fn next_due(
+        &self,
+        now: DateTime<Utc>,
+        held: Option<&crate::sync::Held>,
+        screen: Option<&content::selection::ScreenContent>,
+        shown: &BTreeMap<ZoneId, Showing>,
+        gate: &AudienceGate,
+    ) -> DateTime<Utc> {
+        let mut due = now + LONGEST_SLEEP;
+        for zone in screen.iter().flat_map(|s| &s.zones) {
+            due = due.min(zone.ends_at);
+        }
+        if let Some(boundary) = held.and_then(|h| h.set.next_boundary(&h.target, now, due)) {
+            due = due.min(boundary);
+        }
+        if let Some(until) = gate.held_until(now) {
+            due = due.min(until);
+        }
+        if shown.values().any(|s| !s.ready) {
+            due = due.min(now + RECHECK_MISSING);
+        }
+        due
     }
 }

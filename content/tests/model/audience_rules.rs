@@ -168,6 +168,20 @@ fn hysteresis_and_minimum_display_time_stop_flapping() {
     );
 }
 
+/// The player sleeps until a hold ends: the gate says when that is, and nothing after it.
+#[test]
+fn the_gate_says_until_when_it_holds() {
+    let rules = crowd_rules(None);
+    let mut gate = AudienceGate::new(GateSettings::default());
+    let at = |s: i64| jst("2026-06-01T12:00:00") + TimeDelta::seconds(s);
+    gate.decide(&rules, &kita_lobby(), at(0), &people(10), &[]);
+    assert_eq!(gate.held_until(at(0)), None, "nothing switched yet");
+    gate.decide(&rules, &kita_lobby(), at(1), &people(15), &[]);
+    assert_eq!(gate.held_until(at(1)), Some(at(21)));
+    assert_eq!(gate.held_until(at(20)), Some(at(21)));
+    assert_eq!(gate.held_until(at(21)), None);
+}
+
 #[test]
 fn a_range_can_name_its_own_hysteresis() {
     let lines = run_gate(&crowd_rules(Some(0)), &[(0, Some(15)), (30, Some(14))]);

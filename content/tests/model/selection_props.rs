@@ -286,6 +286,44 @@ proptest! {
         }
     }
 
+    /// Nothing changes before the player's next entry boundary or the end of an item on
+    /// screen (same audience, no alerts): the player may sleep until then. Up to the boundary
+    /// alone, the winner and the entries it shadows stay the same (items may move on).
+    #[test]
+    fn the_selection_holds_until_the_next_boundary_or_item_end(
+        entries in entries(), who in players(), now in instants(), audience in audiences(),
+        fraction in 0.0f64..1.0,
+    ) {
+        let schedule = checked_set(entries);
+        let first = select(&schedule, &who, now, &audience, &[]);
+        let horizon = now + TimeDelta::days(2);
+        let boundary = schedule.next_boundary(&who, now, horizon);
+        if let Some(b) = boundary {
+            prop_assert!(b > now);
+        }
+        let entries_until = boundary.unwrap_or(horizon).min(horizon);
+        let item_end = screen(&first).zones.iter().map(|z| z.ends_at).min().unwrap();
+        let winner = |selection: &Selection| match selection {
+            Selection::Scheduled { entry, occurrence, shadowed_entries, .. } => {
+                format!("{entry} {occurrence:?} {shadowed_entries:?}")
+            }
+            other => format!("{other:?}").chars().take(8).collect(),
+        };
+        for (until, whole) in [(entries_until, false), (entries_until.min(item_end), true)] {
+            let span = (until - now).num_milliseconds();
+            prop_assert!(span > 0);
+            for offset in [0, (span as f64 * fraction) as i64, span - 1] {
+                let at = now + TimeDelta::milliseconds(offset);
+                let later = select(&schedule, &who, at, &audience, &[]);
+                if whole {
+                    prop_assert_eq!(&later, &first, "changed at {} (held until {})", at, until);
+                } else {
+                    prop_assert_eq!(winner(&later), winner(&first), "changed at {} (boundary {})", at, until);
+                }
+            }
+        }
+    }
+
     /// Same inputs, same answer, whatever the order of the entries.
     #[test]
     fn selection_is_deterministic(
@@ -360,4 +398,35 @@ proptest! {
             }
         }
     }
+}
+
+/// Boundaries of the player's own entries only, the nearest first, crossing midnight.
+#[test]
+fn the_next_boundary_is_the_nearest_start_or_end_of_the_players_entries() {
+    let mut morning = entry("morning", 1, ward("kita"));
+    morning.dayparts = vec![daypart("09:00", "10:00")];
+    let mut night = entry("night", 1, Target::All);
+    night.dayparts = vec![daypart("23:00", "01:00")];
+    let mut elsewhere = entry("elsewhere", 1, ward("chuo"));
+    elsewhere.dayparts = vec![daypart("08:45", "08:50")];
+    let schedule = checked_set(vec![morning, night, elsewhere]);
+    let kita = kita_lobby();
+    let day = |hms: &str| jst(&format!("2026-12-21T{hms}"));
+    let next = |now: DateTime<Utc>| schedule.next_boundary(&kita, now, now + TimeDelta::days(1));
+    assert_eq!(next(day("08:30:00")), Some(day("09:00:00")));
+    assert_eq!(next(day("09:00:00")), Some(day("10:00:00")));
+    assert_eq!(next(day("09:59:59")), Some(day("10:00:00")));
+    assert_eq!(next(day("10:00:00")), Some(day("23:00:00")));
+    assert_eq!(next(day("23:30:00")), Some(jst("2026-12-22T01:00:00")));
+    // Looking only an hour ahead from 10:00, nothing starts.
+    assert_eq!(
+        schedule.next_boundary(&kita, day("10:00:00"), day("11:00:00")),
+        None
+    );
+    // The other ward's entry is no boundary for this player; it is for a player there.
+    let chuo = player("p2", "chuo", &[]);
+    assert_eq!(
+        schedule.next_boundary(&chuo, day("08:30:00"), day("12:00:00")),
+        Some(day("08:45:00"))
+    );
 }

@@ -679,6 +679,20 @@ pub mod mqtt {
                 .expect("queue publish");
         }
 
+        /// The payload of the next message from any subscription within `timeout`.
+        pub fn next_publish(&self, timeout: Duration) -> Option<Vec<u8>> {
+            let deadline = std::time::Instant::now() + timeout;
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                match self.events.recv_timeout(left) {
+                    Ok(Ok(Packet::Publish(p))) => return Some(p.payload.to_vec()),
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => panic!("MQTT connection failed: {e}"),
+                    Err(_) => break,
+                }
+            }
+            None
+        }
+
         /// Subscribes and returns the first message on `topic` (retained or live).
         pub fn first_message(&self, topic: &str, timeout: Duration) -> Vec<u8> {
             self.client.subscribe(topic, QoS::AtLeastOnce).unwrap();

@@ -631,7 +631,8 @@ fn post_raw(ctl: &Controller, token: &str, bytes: &[u8]) -> (u16, Value) {
 }
 
 /// A retained alert message as a (new) client sees it, logged in as a registered player.
-fn retained_alert(url: &str, config: &Path, topic: &str) -> Value {
+/// A player's MQTT login from its configuration file: (id, password).
+fn login(config: &Path) -> (String, String) {
     let user = std::fs::read_to_string(config)
         .unwrap()
         .lines()
@@ -639,7 +640,11 @@ fn retained_alert(url: &str, config: &Path, topic: &str) -> Value {
         .unwrap()
         .trim_matches('"')
         .to_string();
-    let password = e2e::player_password(config);
+    (user, e2e::player_password(config))
+}
+
+fn retained_alert(url: &str, config: &Path, topic: &str) -> Value {
+    let (user, password) = login(config);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         // The embedded broker wants the client id to equal the user name.
@@ -739,4 +744,73 @@ fn a_controller_restart_keeps_the_alert_live() {
     assert_eq!(status, 200);
     wait_all(&ctl, &id, "cleared", Duration::from_secs(10));
     drop(fleet.configs);
+}
+
+/// Removes the retained message on `topic` (an empty retained publish), as a restarted broker
+/// or one past the controller's one-day tombstone window would have lost it, and checks that
+/// it is gone.
+fn delete_retained(url: &str, config: &Path, topic: &str) {
+    let (user, password) = login(config);
+    let client = mqtt::connect(url, &user, &user, &password);
+    client.wait_connected(Duration::from_secs(10)).unwrap();
+    client
+        .client
+        .publish(topic, rumqttc::QoS::AtLeastOnce, true, Vec::<u8>::new())
+        .unwrap();
+    // A fresh subscriber gets no retained message any more (the tombstone had one).
+    wait_until(
+        Duration::from_secs(10),
+        "the retained tombstone gone",
+        || {
+            let probe = mqtt::connect(url, &user, &user, &password);
+            probe.wait_connected(Duration::from_secs(5)).unwrap();
+            probe
+                .client
+                .subscribe(topic, rumqttc::QoS::AtLeastOnce)
+                .unwrap();
+            let got = probe.next_publish(Duration::from_millis(700));
+            got.is_none_or(|payload| payload.is_empty())
+        },
+    );
+}
+
+/// A screen switched off while its alert was cancelled comes back when the broker no longer
+/// holds the tombstone. It shows the alert from its own disk at once (as it must: it cannot
+/// know), says so, and the controller answers by sending the tombstone again.
+#[test]
+fn a_player_that_missed_the_cancel_is_cleared_when_it_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    let fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], None);
+    let config = fleet.configs[0].clone();
+    let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
+    let token = ctl.token_for("disaster");
+    let id = create(&ctl, &token, &quake("Exercise", kita()))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_all(&ctl, &id, "showing", Duration::from_secs(10));
+
+    drop(fleet); // switched off: SIGKILL, nothing more reaches it
+    let (status, body) = step(&ctl, &token, &id, "cancel");
+    assert_eq!(status, 200, "{body}");
+    delete_retained(
+        &ctl.mqtt,
+        &observer,
+        &format!("signage/v1/alerts/ward/kita/{id}"),
+    );
+    assert!(held(dir.path(), "kita-1").contains(&id));
+
+    let _back = start_player(dir.path(), &config, "kita-1");
+    let after = wait_all(&ctl, &id, "cleared", Duration::from_secs(15));
+    assert_eq!(after["players"][0]["state"], "cleared", "{after:#}");
+    wait_until(Duration::from_secs(10), "the alert off the screen", || {
+        e2e::player_now(dir.path(), "kita-1").is_some_and(|now| now["kind"] != "alert")
+    });
+    assert!(
+        ctl.proc
+            .log()
+            .contains("a player still shows an ended alert; its tombstone goes out again"),
+        "the controller did not resend the tombstone"
+    );
 }

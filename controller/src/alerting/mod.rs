@@ -9,7 +9,10 @@
 //! - After every (re)connection to the broker, all live alerts and the tombstones of the last
 //!   day are published again (the broker may be new or emptied).
 //! - A 1 s tick ends expired alerts and publishes their Clears.
-//! - Player acknowledgements are written in batches by one task, off the MQTT loop.
+//! - Player acknowledgements are written in batches by one task, off the MQTT loop. A player
+//!   that says it shows an alert that has ended missed the tombstone (it was off when the
+//!   alert ended, and the broker no longer holds it: restarted, or past the day above): the
+//!   tombstone goes out again, at most every few seconds per alert.
 //!
 //! `routes` holds the HTTP API, `intake` the CAP intake policy.
 
@@ -32,7 +35,7 @@ use alerts::signing::{self, SigningKey};
 use anyhow::bail;
 use chrono::{DateTime, TimeDelta, Utc};
 use content::ids::AlertId;
-use content::protocol::{AlertAck, AlertScope, PlayerId, Topic};
+use content::protocol::{AlertAck, AlertAckState, AlertScope, PlayerId, Topic};
 use content::schedule::Target;
 use rumqttc::{AsyncClient, QoS};
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,8 @@ pub use routes::{ENDPOINTS, routes};
 
 /// Tombstones of alerts ended within this time are republished after a reconnection.
 const TOMBSTONE_DAYS: i64 = 1;
+/// The least time between two resends of one alert's tombstone to players still showing it.
+const TOMBSTONE_RESEND_GAP: TimeDelta = TimeDelta::seconds(5);
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
 const ACK_BATCH: usize = 1000;
 /// How long after a first acknowledgement others are waited for, to share its transaction.
@@ -190,6 +195,8 @@ pub struct AlertService {
     state: Mutex<State>,
     client: OnceLock<AsyncClient>,
     acks: mpsc::UnboundedSender<(PlayerId, AlertAck, DateTime<Utc>)>,
+    /// When each ended alert's tombstone was last sent again for a player still showing it.
+    resent: std::sync::Mutex<HashMap<AlertId, DateTime<Utc>>>,
 }
 
 impl AlertService {
@@ -220,8 +227,9 @@ impl AlertService {
             }),
             client: OnceLock::new(),
             acks,
+            resent: std::sync::Mutex::new(HashMap::new()),
         });
-        tokio::spawn(write_acks(store, inbox));
+        tokio::spawn(write_acks(service.clone(), inbox));
         let ticking = service.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(EXPIRY_TICK);
@@ -418,29 +426,58 @@ impl AlertService {
                 .get(&record.message.id)
                 .copied()
                 .unwrap_or(now);
-            let broadcast = match record.phase {
-                phase if phase.is_live() => Broadcast::Show(Box::new(record.message.clone())),
-                Phase::Cancelled | Phase::AllClear | Phase::Expired
-                    if now - changed < TimeDelta::days(TOMBSTONE_DAYS)
-                        && record.message.revision > 0 =>
-                {
-                    Broadcast::Clear {
-                        id: record.message.id.clone(),
-                        reason: match record.phase {
-                            Phase::Cancelled => ClearReason::Cancelled,
-                            Phase::AllClear => ClearReason::AllClear,
-                            _ => ClearReason::Expired,
-                        },
-                        at: changed,
-                    }
-                }
-                _ => continue,
+            let broadcast = if record.phase.is_live() {
+                Broadcast::Show(Box::new(record.message.clone()))
+            } else if now - changed < TimeDelta::days(TOMBSTONE_DAYS)
+                && let Some(tombstone) = tombstone(record, changed)
+            {
+                tombstone
+            } else {
+                continue;
             };
             self.publish(&state.lifecycle, &broadcast).await;
             count += 1;
         }
         if count > 0 {
             info!(count, "republished alerts");
+        }
+    }
+
+    /// Sends the tombstone again of each ended alert that a player in `acks` says it shows
+    /// (or failed to show: it still holds it), unless it went out moments ago.
+    async fn resend_missed_tombstones(&self, acks: &[(PlayerId, AlertAck, DateTime<Utc>)]) {
+        let mut held: Vec<&AlertId> = acks
+            .iter()
+            .filter(|(_, ack, _)| ack.state != AlertAckState::Cleared)
+            .map(|(_, ack, _)| &ack.alert)
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        held.sort();
+        held.dedup();
+        let state = self.state.lock().await;
+        let now = Utc::now();
+        for id in held {
+            let Some(record) = state.lifecycle.get(id) else {
+                continue;
+            };
+            let changed = state.changed_at.get(id).copied().unwrap_or(now);
+            let Some(tombstone) = tombstone(record, changed) else {
+                continue; // live: what the player shows is right
+            };
+            {
+                let mut resent = self.resent.lock().expect("not poisoned");
+                if resent
+                    .get(id)
+                    .is_some_and(|at| now - *at < TOMBSTONE_RESEND_GAP)
+                {
+                    continue;
+                }
+                resent.insert(id.clone(), now);
+            }
+            warn!(alert = %id, "a player still shows an ended alert; its tombstone goes out again");
+            self.publish(&state.lifecycle, &tombstone).await;
         }
     }
 
@@ -480,14 +517,31 @@ impl AlertService {
 /// Writes acknowledgements in batches (one transaction each), so a thousand players acking
 /// at once cost a few transactions, not a thousand.
 async fn write_acks(
-    store: Store,
+    service: Arc<AlertService>,
     mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck, DateTime<Utc>)>,
 ) {
     while let Some(batch) = crate::gather::batch(&mut inbox, ACK_BATCH, GATHER_ACKS).await {
-        if let Err(e) = store.record_alert_acks(&batch).await {
+        if let Err(e) = service.store.record_alert_acks(&batch).await {
             warn!(%e, count = batch.len(), "cannot store alert acknowledgements");
         }
+        service.resend_missed_tombstones(&batch).await;
     }
+}
+
+/// The signed Clear that stays retained for an ended alert; `None` while it is live (or never
+/// went out: revision 0).
+fn tombstone(record: &AlertRecord, changed: DateTime<Utc>) -> Option<Broadcast> {
+    let reason = match record.phase {
+        Phase::Cancelled => ClearReason::Cancelled,
+        Phase::AllClear => ClearReason::AllClear,
+        Phase::Expired => ClearReason::Expired,
+        _ => return None,
+    };
+    (record.message.revision > 0).then(|| Broadcast::Clear {
+        id: record.message.id.clone(),
+        reason,
+        at: changed,
+    })
 }
 
 /// Whether `targets` names the player (ward, group or id).

@@ -930,20 +930,23 @@ mod tests {
             ward: None,
             groups: Vec::new(),
         };
-        let show = serde_json::to_vec(&alerts::signing::sign(
-            &Broadcast::Show(Box::new(message("a1", 2, 3, vec![Target::All]))),
-            &key(),
-        ))
-        .unwrap();
-        let tombstone = serde_json::to_vec(&alerts::signing::sign(
-            &Broadcast::Clear {
-                id: AlertId::from("a1"),
+        let signed = |broadcast: Broadcast| {
+            serde_json::to_vec(&alerts::signing::sign(&broadcast, &key())).unwrap()
+        };
+        let cancelled = |id: &str| {
+            signed(Broadcast::Clear {
+                id: AlertId::from(id),
                 reason: ClearReason::Cancelled,
                 at: at(60),
-            },
-            &key(),
-        ))
-        .unwrap();
+            })
+        };
+        let show = signed(Broadcast::Show(Box::new(message(
+            "a1",
+            2,
+            3,
+            vec![Target::All],
+        ))));
+        let tombstone = cancelled("a1");
         let start = |events_name: &str| {
             let (client, events) = AsyncClient::new(
                 rumqttc::MqttOptions::new(events_name, "localhost", 1883),
@@ -981,15 +984,7 @@ mod tests {
         keeper.on_message(&topic("a1"), &tombstone).await;
         assert_eq!(cleared_acks(&mut events), vec![(AlertId::from("a1"), 2)]);
         // A tombstone for an alert this player never showed is not acknowledged.
-        let other = serde_json::to_vec(&alerts::signing::sign(
-            &Broadcast::Clear {
-                id: AlertId::from("a2"),
-                reason: ClearReason::Cancelled,
-                at: at(60),
-            },
-            &key(),
-        ))
-        .unwrap();
+        let other = cancelled("a2");
         keeper.on_message(&topic("a2"), &other).await;
         assert!(cleared_acks(&mut events).is_empty());
     }

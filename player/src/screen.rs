@@ -277,32 +277,31 @@ impl Screen {
             );
             self.now.send_replace(report);
         }
-        let due = self.next_due(now, held.as_deref(), screen.as_ref(), &next, gate);
+        let due = next_due(now, held.as_deref(), screen.as_ref(), &next, gate);
         (next, due)
     }
+}
 
-    /// The next instant the decision made at `now` can change by time alone.
-    fn next_due(
-        &self,
-        now: DateTime<Utc>,
-        held: Option<&crate::sync::Held>,
-        screen: Option<&content::selection::ScreenContent>,
-        shown: &BTreeMap<ZoneId, Showing>,
-        gate: &AudienceGate,
-    ) -> DateTime<Utc> {
-        let mut due = now + LONGEST_SLEEP;
-        for zone in screen.iter().flat_map(|s| &s.zones) {
-            due = due.min(zone.ends_at);
-        }
-        if let Some(boundary) = held.and_then(|h| h.set.next_boundary(&h.target, now, due)) {
-            due = due.min(boundary);
-        }
-        if let Some(until) = gate.held_until(now) {
-            due = due.min(until);
-        }
-        if shown.values().any(|s| !s.ready) {
-            due = due.min(now + RECHECK_MISSING);
-        }
-        due
+/// The next instant the decision made at `now` can change by time alone.
+fn next_due(
+    now: DateTime<Utc>,
+    held: Option<&crate::sync::Held>,
+    screen: Option<&content::selection::ScreenContent>,
+    shown: &BTreeMap<ZoneId, Showing>,
+    gate: &AudienceGate,
+) -> DateTime<Utc> {
+    let mut due = now + LONGEST_SLEEP;
+    for zone in screen.iter().flat_map(|s| &s.zones) {
+        due = due.min(zone.ends_at);
     }
+    if let Some(boundary) = held.and_then(|h| h.set.next_boundary(&h.target, now, due)) {
+        due = due.min(boundary);
+    }
+    if let Some(until) = gate.held_until(now) {
+        due = due.min(until);
+    }
+    if shown.values().any(|s| !s.ready) {
+        due = due.min(now + RECHECK_MISSING);
+    }
+    due
 }

@@ -92,6 +92,17 @@ fn create(ctl: &Controller, token: &str, body: &Value) -> Value {
     answer
 }
 
+/// Issues an earthquake drill for the kita ward and waits until every screen there shows it;
+/// returns its id.
+fn drill_shown_in_kita(ctl: &Controller, token: &str) -> String {
+    let id = create(ctl, token, &quake("Exercise", kita()))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_all(ctl, &id, "showing", Duration::from_secs(10));
+    id
+}
+
 fn step(ctl: &Controller, token: &str, id: &str, action: &str) -> (u16, Value) {
     ctl.request_as(
         Some(token),
@@ -671,11 +682,7 @@ fn a_broker_restart_during_an_alert_republishes_it() {
     let fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], Some(&mosquitto));
     let observer = mosquitto.enrol(&ctl, "observer", "naniwa", KEEP_ALIVE_SECS);
     let token = ctl.token_for("disaster");
-    let id = create(&ctl, &token, &quake("Exercise", kita()))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wait_all(&ctl, &id, "showing", Duration::from_secs(10));
+    let id = drill_shown_in_kita(&ctl, &token);
 
     mosquitto.restart(); // empty: no persistence
     let topic = format!("signage/v1/alerts/ward/kita/{id}");
@@ -785,11 +792,7 @@ fn a_player_that_missed_the_cancel_is_cleared_when_it_comes_back() {
     let config = fleet.configs[0].clone();
     let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
     let token = ctl.token_for("disaster");
-    let id = create(&ctl, &token, &quake("Exercise", kita()))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wait_all(&ctl, &id, "showing", Duration::from_secs(10));
+    let id = drill_shown_in_kita(&ctl, &token);
 
     drop(fleet); // switched off: SIGKILL, nothing more reaches it
     let (status, body) = step(&ctl, &token, &id, "cancel");

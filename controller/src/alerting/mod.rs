@@ -177,6 +177,8 @@ struct State {
     lifecycle: AlertLifecycle,
     /// When each record last changed (an ended alert's tombstone time).
     changed_at: HashMap<AlertId, DateTime<Utc>>,
+    /// When each ended alert's tombstone was last sent again for a player still showing it.
+    resent: HashMap<AlertId, DateTime<Utc>>,
 }
 
 /// Why a command did not go through.
@@ -195,8 +197,6 @@ pub struct AlertService {
     state: Mutex<State>,
     client: OnceLock<AsyncClient>,
     acks: mpsc::UnboundedSender<(PlayerId, AlertAck, DateTime<Utc>)>,
-    /// When each ended alert's tombstone was last sent again for a player still showing it.
-    resent: std::sync::Mutex<HashMap<AlertId, DateTime<Utc>>>,
 }
 
 impl AlertService {
@@ -224,10 +224,10 @@ impl AlertService {
             state: Mutex::new(State {
                 lifecycle,
                 changed_at,
+                resent: HashMap::new(),
             }),
             client: OnceLock::new(),
             acks,
-            resent: std::sync::Mutex::new(HashMap::new()),
         });
         tokio::spawn(write_acks(service.clone(), inbox));
         let ticking = service.clone();
@@ -456,7 +456,7 @@ impl AlertService {
         }
         held.sort();
         held.dedup();
-        let state = self.state.lock().await;
+        let mut state = self.state.lock().await;
         let now = Utc::now();
         for id in held {
             let Some(record) = state.lifecycle.get(id) else {
@@ -466,16 +466,14 @@ impl AlertService {
             let Some(tombstone) = tombstone(record, changed) else {
                 continue; // live: what the player shows is right
             };
+            if state
+                .resent
+                .get(id)
+                .is_some_and(|at| now - *at < TOMBSTONE_RESEND_GAP)
             {
-                let mut resent = self.resent.lock().expect("not poisoned");
-                if resent
-                    .get(id)
-                    .is_some_and(|at| now - *at < TOMBSTONE_RESEND_GAP)
-                {
-                    continue;
-                }
-                resent.insert(id.clone(), now);
+                continue;
             }
+            state.resent.insert(id.clone(), now);
             warn!(alert = %id, "a player still shows an ended alert; its tombstone goes out again");
             self.publish(&state.lifecycle, &tombstone).await;
         }

@@ -413,7 +413,7 @@ fn main() -> anyhow::Result<()> {
         hellos.count()
     );
     while delivered.try_recv().is_ok() {}
-    // The fleet's idle load (screen ticks, keep-alives), subtracted from the rounds' CPU below.
+    // The fleet's idle load (timers, keep-alives), subtracted from the rounds' CPU below.
     let watched = watched_processes(controller.child.id(), args.broker.is_some());
     let idle_from = CpuMark::now(&watched);
     std::thread::sleep(Duration::from_secs(2));

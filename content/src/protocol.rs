@@ -671,9 +671,18 @@ impl CountsBatch {
 }
 
 /// The controller stored these records (new or already known); the player may delete them.
+///
+/// `conflicts` names records of the batch whose sequence number the controller already holds
+/// for another period of this player (a replaced device, or a wiped cache, counting again from
+/// an old number). They were not stored: the player numbers them again from `next_seq` (above
+/// every number the controller holds for it) and sends them again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountsAck {
     pub seqs: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_seq: Option<u64>,
 }
 
 /// What a player did with an alert revision. `showing` carries the instant its output displayed
@@ -868,13 +877,17 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
         PlayerTopic::PlaysAck => ToPlayer::PlaysAck(decode("plays_ack", payload)?),
         PlayerTopic::CountsAck => {
             let ack: CountsAck = decode("counts_ack", payload)?;
-            if ack.seqs.len() > MAX_COUNTS_PER_BATCH {
+            let named = ack.seqs.len() + ack.conflicts.len();
+            if named > MAX_COUNTS_PER_BATCH {
                 return Err(WireError::Malformed {
                     kind: "counts_ack",
-                    reason: format!(
-                        "{} sequence numbers; at most {MAX_COUNTS_PER_BATCH}",
-                        ack.seqs.len()
-                    ),
+                    reason: format!("{named} sequence numbers; at most {MAX_COUNTS_PER_BATCH}"),
+                });
+            }
+            if !ack.conflicts.is_empty() && ack.next_seq.is_none() {
+                return Err(WireError::Malformed {
+                    kind: "counts_ack",
+                    reason: "conflicts without next_seq".into(),
                 });
             }
             ToPlayer::CountsAck(ack)
@@ -1230,13 +1243,32 @@ mod tests {
 
         let ack = CountsAck {
             seqs: vec![1, 2, 3],
+            conflicts: vec![],
+            next_seq: None,
         };
+        assert_eq!(
+            encode(&ack),
+            br#"{"seqs":[1,2,3]}"#,
+            "as before conflicts existed"
+        );
         let (_, got) = decode_to_player("signage/v1/players/a/counts_ack", &encode(&ack)).unwrap();
         assert_eq!(got, ToPlayer::CountsAck(ack));
+        let renumber = CountsAck {
+            seqs: vec![4],
+            conflicts: vec![1, 2],
+            next_seq: Some(90),
+        };
+        let (_, got) =
+            decode_to_player("signage/v1/players/a/counts_ack", &encode(&renumber)).unwrap();
+        assert_eq!(got, ToPlayer::CountsAck(renumber));
         let flood = CountsAck {
-            seqs: (0..=MAX_COUNTS_PER_BATCH as u64).collect(),
+            seqs: (0..MAX_COUNTS_PER_BATCH as u64).collect(),
+            conflicts: vec![99],
+            next_seq: Some(100),
         };
         assert!(decode_to_player("signage/v1/players/a/counts_ack", &encode(&flood)).is_err());
+        let nowhere = br#"{"seqs":[],"conflicts":[1]}"#;
+        assert!(decode_to_player("signage/v1/players/a/counts_ack", nowhere).is_err());
     }
 
     proptest! {

@@ -81,7 +81,7 @@ fn instant(key: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, Ap
 }
 
 /// `?from=&to=` (RFC 3339, both optional): the records whose period starts in `[from, to)`,
-/// in sequence order, with their totals.
+/// in period order, with their totals.
 async fn counts(
     State(state): State<AppState>,
     caller: crate::auth::Caller,

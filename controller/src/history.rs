@@ -8,7 +8,10 @@
 //!
 //! Idempotency is the history store's: every counts record is its own store batch
 //! `c-{player}-{seq}` and every play `p-{player}-{play id}`, so a record re-sent after a lost
-//! acknowledgement or a controller crash, in whatever grouping, is written once. The SQLite
+//! acknowledgement or a controller crash, in whatever grouping, is written once.
+//! A counts record whose seq this player already used for another period (a replaced device, or
+//! a wiped cache, counting from 1 again) is skipped by both stores and named in the
+//! acknowledgement's `conflicts`: the player numbers it again and re-sends it. The SQLite
 //! tables `counts` and `plays` stay as the raw per-player log behind
 //! `GET /api/v1/players/{id}/counts` and `/plays` (they keep fields the Parquet schema does not:
 //! sequence numbers, frames, playlists); both stores ignore records they already hold, so a
@@ -312,12 +315,26 @@ impl Writer {
                 if done.is_empty() {
                     return None;
                 }
-                if let Err(e) = self.raw_log.insert_counts(&a.player, &done).await {
-                    warn!(player = %a.player, %e, "cannot log counts; not acknowledged");
-                    return None;
+                let stored = match self.raw_log.insert_counts(&a.player, &done).await {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        warn!(player = %a.player, %e, "cannot log counts; not acknowledged");
+                        return None;
+                    }
+                };
+                if !stored.conflicts.is_empty() {
+                    warn!(
+                        player = %a.player,
+                        conflicts = ?stored.conflicts,
+                        next_seq = ?stored.next_seq,
+                        "counts records reuse sequence numbers of other periods (a replaced \
+                         device or a wiped cache); not stored, the player numbers them again"
+                    );
                 }
                 Some(Reply::Counts(CountsAck {
-                    seqs: done.iter().map(|r| r.seq).collect(),
+                    seqs: stored.held,
+                    conflicts: stored.conflicts,
+                    next_seq: stored.next_seq,
                 }))
             }
             Incoming::Plays(batch) => {
@@ -617,7 +634,9 @@ mod tests {
         assert_eq!(
             reply,
             Reply::Counts(CountsAck {
-                seqs: vec![2, 3, 4]
+                seqs: vec![2, 3, 4],
+                conflicts: vec![],
+                next_seq: None,
             })
         );
         let store = history.store().clone();
@@ -625,5 +644,64 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(total, 100, "10 + 20 + 30 + 40, each record once");
+    }
+    /// A seq reused for another period (a device counting from 1 again) is neither written
+    /// nor acknowledged: the acknowledgement names it as a conflict with the next free seq,
+    /// and the record numbered again is stored.
+    #[tokio::test]
+    async fn a_reused_seq_is_sent_back_to_be_numbered_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = Store::open(dir.path()).await.unwrap();
+        let p: PlayerId = "kita-1".parse().unwrap();
+        raw.add_player(
+            &crate::store::NewPlayer {
+                id: p.clone(),
+                ward: Some("kita".into()),
+                group: None,
+            },
+            "secret",
+        )
+        .await
+        .unwrap();
+        let (reply_tx, mut replies) = mpsc::channel(16);
+        let history = History::open(dir.path(), raw, reply_tx).await.unwrap();
+        let counts = |records: Vec<CountsRecord>| Incoming::Counts(CountsBatch { records });
+        history.submit(&p, counts(vec![record(1, "2026-11-25T00:00:00Z", 10)]));
+        replies.recv().await.unwrap();
+
+        // The replacement device: seq 1 again, for a later period; seq 2 is new.
+        history.submit(
+            &p,
+            counts(vec![
+                record(1, "2026-11-25T01:00:00Z", 20),
+                record(2, "2026-11-25T01:00:10Z", 30),
+            ]),
+        );
+        let (_, reply) = replies.recv().await.unwrap();
+        assert_eq!(
+            reply,
+            Reply::Counts(CountsAck {
+                seqs: vec![2],
+                conflicts: vec![1],
+                next_seq: Some(3),
+            })
+        );
+        let total = |history: &History| {
+            let store = history.store().clone();
+            tokio::task::spawn_blocking(move || footfall(&store))
+        };
+        assert_eq!(
+            total(&history).await.unwrap(),
+            40,
+            "10 + 30: the old period kept"
+        );
+
+        history.submit(&p, counts(vec![record(3, "2026-11-25T01:00:00Z", 20)]));
+        let (_, reply) = replies.recv().await.unwrap();
+        let Reply::Counts(ack) = reply else {
+            panic!("a counts acknowledgement")
+        };
+        assert_eq!((ack.seqs, ack.conflicts), (vec![3], vec![]));
+        assert_eq!(total(&history).await.unwrap(), 60, "every period once");
     }
 }

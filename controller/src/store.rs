@@ -232,6 +232,7 @@ mod catalog;
 mod counts;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
 pub use catalog::{Blob, ObjectKind, PutOutcome, StoredManifest};
+pub use counts::CountsStored;
 
 /// A registered player as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -6,7 +6,10 @@
 //! offline or restarts, and the controller stores each record once (unique player + seq).
 //!
 //! The sequence number survives restarts in `counts-seq` (written atomically before the record
-//! is appended: a crash in between skips a number, never repeats one).
+//! is appended: a crash in between skips a number, never repeats one). A device that lost it
+//! (replaced under the same id, or its cache wiped) starts again at 1; the controller then
+//! names the records whose numbers it already holds for other periods (`conflicts`), and they
+//! are numbered again from its `next_seq` and re-sent, so no period is lost.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -86,6 +89,45 @@ impl CountsLog {
     pub fn acknowledge(&mut self, seqs: &[u64]) -> std::io::Result<usize> {
         let seqs: HashSet<u64> = seqs.iter().copied().collect();
         self.journal.remove(|r| seqs.contains(&r.seq))
+    }
+
+    /// Numbers the pending records named in `conflicts` again, from `next_seq` (or this log's
+    /// next number if higher); returns the (old, new) pairs. The new numbers are reserved in
+    /// `counts-seq` before the log is rewritten, so a crash in between skips numbers.
+    pub fn renumber(
+        &mut self,
+        conflicts: &[u64],
+        next_seq: u64,
+    ) -> std::io::Result<Vec<(u64, u64)>> {
+        let conflicts: HashSet<u64> = conflicts.iter().copied().collect();
+        let count = self
+            .pending()
+            .iter()
+            .filter(|r| conflicts.contains(&r.seq))
+            .count() as u64;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.next_seq.max(next_seq);
+        let after = first.checked_add(count).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "next_seq {next_seq} leaves no room to number again"
+            ))
+        })?;
+        write_atomically(&self.seq_path, format!("{after}\n").as_bytes())?;
+        self.next_seq = after;
+        let mut fresh = first..after;
+        let mut moved = Vec::new();
+        self.journal.update(|r| {
+            if !conflicts.contains(&r.seq) {
+                return false;
+            }
+            let new = fresh.next().expect("one number per conflicting record");
+            moved.push((r.seq, new));
+            r.seq = new;
+            true
+        })?;
+        Ok(moved)
     }
 
     /// The oldest pending records that fit one batch (count and payload limits).
@@ -235,20 +277,32 @@ impl CountsTask {
 
     async fn on_ack(&mut self, ack: CountsAck) {
         let log = self.log.clone();
-        let seqs = ack.seqs.clone();
         let removed = tokio::task::spawn_blocking(move || {
             let mut log = log.lock().expect("not poisoned");
-            let removed = log.acknowledge(&seqs);
+            let removed = log.acknowledge(&ack.seqs);
+            let renumbered = match ack.next_seq {
+                Some(next) if !ack.conflicts.is_empty() => log.renumber(&ack.conflicts, next),
+                _ => Ok(Vec::new()),
+            };
             let pending: HashSet<u64> = log.pending().iter().map(|r| r.seq).collect();
-            (removed, pending)
+            (removed, renumbered, pending)
         })
         .await;
-        let Ok((removed, pending)) = removed else {
+        let Ok((removed, renumbered, pending)) = removed else {
             return;
         };
         match removed {
             Ok(n) => info!(removed = n, "counts acknowledged"),
             Err(e) => warn!(%e, "cannot update the counts log"),
+        }
+        match renumbered {
+            Ok(moved) if moved.is_empty() => {}
+            Ok(moved) => warn!(
+                ?moved,
+                "the controller holds these counts sequence numbers for other periods (this \
+                 device counted from an old number); numbered again and re-sent"
+            ),
+            Err(e) => warn!(%e, "cannot number counts records again; they stay unsent"),
         }
         if self
             .in_flight
@@ -343,6 +397,47 @@ mod tests {
             log.next_batch().unwrap().records[0].lines["door"].inbound,
             7
         );
+    }
+
+    /// A wiped device counts from 1 again; the controller names the numbers it holds for other
+    /// periods, and those records get fresh numbers (kept across a restart), never one in use.
+    #[test]
+    fn conflicting_records_are_numbered_again_from_the_controllers_next_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        for n in 0..3 {
+            log.append(period(n)).unwrap();
+        }
+        assert_eq!(
+            log.renumber(&[7], 100).unwrap(),
+            [],
+            "nothing pending by that number"
+        );
+        let moved = log.renumber(&[1, 3], 40).unwrap();
+        assert_eq!(moved, [(1, 40), (3, 41)]);
+        let mut log = CountsLog::open(dir.path()).unwrap();
+        let pending: Vec<(u64, u64)> = log
+            .pending()
+            .iter()
+            .map(|r| (r.seq, r.lines["door"].inbound))
+            .collect();
+        assert_eq!(
+            pending,
+            [(40, 0), (2, 1), (41, 2)],
+            "same periods, same order"
+        );
+        assert_eq!(log.append(period(9)).unwrap().seq, 42);
+        // A hint below the log's own next number never reuses one.
+        let moved = log.renumber(&[2], 5).unwrap();
+        assert_eq!(moved, [(2, 43)]);
+        assert!(log.renumber(&[40], u64::MAX).is_err(), "no overflow");
+        let seqs: Vec<u64> = CountsLog::open(dir.path())
+            .unwrap()
+            .pending()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, [40, 43, 41, 42]);
     }
 
     #[test]

@@ -87,6 +87,21 @@ impl<T: Serialize + DeserializeOwned> Journal<T> {
         &self.pending
     }
 
+    /// Changes records in place (`change` says whether it changed one), rewriting the file
+    /// atomically if any did; returns how many.
+    pub fn update(&mut self, mut change: impl FnMut(&mut T) -> bool) -> std::io::Result<usize> {
+        let changed = self
+            .pending
+            .iter_mut()
+            .map(&mut change)
+            .filter(|c| *c)
+            .count();
+        if changed > 0 {
+            self.rewrite()?;
+        }
+        Ok(changed)
+    }
+
     /// Drops the acknowledged records, rewriting the file atomically; returns how many.
     pub fn remove(&mut self, acknowledged: impl Fn(&T) -> bool) -> std::io::Result<usize> {
         let before = self.pending.len();
@@ -121,7 +136,17 @@ mod tests {
         assert_eq!(j.pending(), [1, 2, 3]);
         j.append(5).unwrap();
         assert_eq!(j.remove(|n| *n == 2 || *n == 9).unwrap(), 1);
-        let j: Journal<u32> = Journal::open(path).unwrap();
+        let mut j: Journal<u32> = Journal::open(path.clone()).unwrap();
         assert_eq!(j.pending(), [1, 3, 5]);
+        let tenfold = |n: &mut u32| {
+            let odd = *n % 2 == 1 && *n > 1;
+            if odd {
+                *n *= 10;
+            }
+            odd
+        };
+        assert_eq!(j.update(tenfold).unwrap(), 2);
+        let j: Journal<u32> = Journal::open(path).unwrap();
+        assert_eq!(j.pending(), [1, 30, 50]);
     }
 }

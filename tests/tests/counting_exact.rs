@@ -141,3 +141,77 @@ fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
     let (status, _) = controller.get("/api/v1/players/cam-1/counts?from=yesterday");
     assert_eq!(status, 400);
 }
+
+/// A device replaced under the same id (or whose cache was wiped) counts from seq 1 again,
+/// numbers the controller already holds for other periods. Those records are numbered again
+/// and stored: no period of either device is dropped as a re-send, and none is changed.
+#[test]
+fn a_replaced_device_counting_from_1_again_loses_no_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::start(dir.path(), Broker::Embedded);
+    let config = controller.add_player("cam-1", "kita", 2);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(CAMERA);
+    std::fs::write(&config, text).unwrap();
+    let stored = || -> Vec<Value> {
+        let (status, body) = controller.get("/api/v1/players/cam-1/counts");
+        assert_eq!(status, 200, "{body}");
+        body["records"].as_array().unwrap().clone()
+    };
+
+    let mut old = Proc::spawn(
+        &mut e2e::player_command(dir.path(), &config, "cam-1", false),
+        dir.path(),
+        "cam-1",
+    );
+    wait_until(Duration::from_secs(30), "three records stored", || {
+        assert!(old.is_running(), "player exited:\n{}", old.log());
+        stored().len() >= 3
+    });
+    old.kill();
+    let before = stored();
+
+    // The replacement: same id and credentials, an empty cache (so no `counts-seq`).
+    let mut new = Proc::spawn(
+        &mut e2e::player_command(dir.path(), &config, "cam-1-replaced", false),
+        dir.path(),
+        "cam-1-replaced",
+    );
+    wait_until(
+        Duration::from_secs(40),
+        "three records of the new device stored",
+        || {
+            assert!(new.is_running(), "player exited:\n{}", new.log());
+            stored().len() >= before.len() + 3
+        },
+    );
+    new.kill();
+    let log = new.log();
+    assert!(
+        log.contains("numbered again"),
+        "the new device's first numbers were taken:\n{log}"
+    );
+    let after = stored();
+    for record in &before {
+        assert!(after.contains(record), "kept unchanged: {record}");
+    }
+    let old_top = before.iter().map(|r| r["seq"].as_u64().unwrap()).max();
+    let fresh: Vec<&Value> = after.iter().filter(|r| !before.contains(r)).collect();
+    assert!(
+        fresh
+            .iter()
+            .all(|r| Some(r["seq"].as_u64().unwrap()) > old_top),
+        "numbered above the old device's: {fresh:?}"
+    );
+    // Every period the new device closed is stored, or still in its log for the next start.
+    let recorded = log.matches("counts recorded").count();
+    let pending = pending_counts(dir.path(), "cam-1-replaced");
+    assert_eq!(
+        fresh.len() + pending,
+        recorded,
+        "no period of the new device lost"
+    );
+    let mut starts: Vec<&str> = after.iter().map(|r| r["start"].as_str().unwrap()).collect();
+    starts.dedup();
+    assert_eq!(starts.len(), after.len(), "each period once, in order");
+}

@@ -764,21 +764,72 @@ fn delete_retained(url: &str, config: &Path, topic: &str) {
         .client
         .publish(topic, rumqttc::QoS::AtLeastOnce, true, Vec::<u8>::new())
         .unwrap();
-    // A fresh subscriber gets no retained message any more (the tombstone had one).
     wait_until(
         Duration::from_secs(10),
         "the retained tombstone gone",
-        || {
-            let probe = mqtt::connect(url, &user, &user, &password);
-            probe.wait_connected(Duration::from_secs(5)).unwrap();
-            probe
-                .client
-                .subscribe(topic, rumqttc::QoS::AtLeastOnce)
-                .unwrap();
-            let got = probe.next_publish(Duration::from_millis(700));
-            got.is_none_or(|payload| payload.is_empty())
-        },
+        || !is_retained(url, config, topic),
     );
+}
+
+/// Whether a fresh subscriber to `topic` gets a retained message (not empty) at once.
+fn is_retained(url: &str, config: &Path, topic: &str) -> bool {
+    let (user, password) = login(config);
+    let probe = mqtt::connect(url, &user, &user, &password);
+    probe.wait_connected(Duration::from_secs(5)).unwrap();
+    probe
+        .client
+        .subscribe(topic, rumqttc::QoS::AtLeastOnce)
+        .unwrap();
+    probe
+        .next_publish(Duration::from_millis(700))
+        .is_some_and(|payload| !payload.is_empty())
+}
+
+/// The broker keeps an ended alert's tombstone only for `tombstone_keep_secs` (a day by
+/// default): screens connecting later are not handed every alert ever cancelled. A live alert
+/// stays.
+#[test]
+fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("controller.toml");
+    std::fs::write(&config, "[alerts]\ntombstone_keep_secs = 6\n").unwrap();
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", config.to_str().unwrap()],
+    );
+    let _fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], None);
+    let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
+    let token = ctl.token_for("disaster");
+    let ended = drill_shown_in_kita(&ctl, &token);
+    let live = drill_shown_in_kita(&ctl, &token);
+    let topic = |id: &str| format!("signage/v1/alerts/ward/kita/{id}");
+
+    let (status, body) = step(&ctl, &token, &ended, "cancel");
+    assert_eq!(status, 200, "{body}");
+    wait_all(&ctl, &ended, "cleared", Duration::from_secs(10));
+    assert!(
+        is_retained(&ctl.mqtt, &observer, &topic(&ended)),
+        "the tombstone is kept at first"
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the tombstone deleted from the broker",
+        || !is_retained(&ctl.mqtt, &observer, &topic(&ended)),
+    );
+    assert!(
+        is_retained(&ctl.mqtt, &observer, &topic(&live)),
+        "a live alert stays on the broker"
+    );
+    assert!(
+        ctl.proc
+            .log()
+            .contains("tombstones of ended alerts deleted from the broker")
+    );
+    // The screen was cleared once and stays so: the deletion (an empty message) changes nothing.
+    let detail = wait_all(&ctl, &ended, "cleared", Duration::from_secs(5));
+    assert_eq!(detail["players"][0]["state"], "cleared", "{detail:#}");
+    wait_all(&ctl, &live, "showing", Duration::from_secs(5));
 }
 
 /// A screen switched off while its alert was cancelled comes back when the broker no longer

@@ -9,6 +9,9 @@
 //! - After every (re)connection to the broker, all live alerts and the tombstones of the last
 //!   day are published again (the broker may be new or emptied).
 //! - A 1 s tick ends expired alerts and publishes their Clears.
+//! - A tombstone stays on the broker for a day (`[alerts] tombstone_keep_secs`) after it was
+//!   last sent, then is deleted (an empty retained message), so the broker does not hand every
+//!   alert ever cancelled to each screen that connects, for years.
 //! - Player acknowledgements are written in batches by one task, off the MQTT loop. A player
 //!   that says it shows an alert that has ended missed the tombstone (it was off when the
 //!   alert ended, and the broker no longer holds it: restarted, or past the day above): the
@@ -47,8 +50,11 @@ use crate::store::Store;
 
 pub use routes::{ENDPOINTS, routes};
 
-/// Tombstones of alerts ended within this time are republished after a reconnection.
-const TOMBSTONE_DAYS: i64 = 1;
+/// How long the broker keeps a tombstone after it was last sent, unless configured: alerts
+/// ended within this time are also republished after a reconnection.
+const TOMBSTONE_KEEP_SECS: u64 = 86_400;
+/// The longest time between two looks for tombstones to delete from the broker.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// The least time between two resends of one alert's tombstone to players still showing it.
 const TOMBSTONE_RESEND_GAP: TimeDelta = TimeDelta::seconds(5);
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
@@ -68,6 +74,9 @@ pub struct AlertsSection {
     pub sender: Option<String>,
     /// Largest CAP document `POST /api/v1/cap` accepts (default 1 MiB).
     pub max_cap_bytes: Option<usize>,
+    /// How long the broker keeps an ended alert's signed tombstone after it was last sent
+    /// (default a day).
+    pub tombstone_keep_secs: Option<u64>,
     #[serde(default)]
     pub cap_intake: CapIntakeSection,
     /// CAP areas onto wards.
@@ -99,6 +108,7 @@ pub struct AlertsConfig {
     pub policy: ConfirmationPolicy,
     pub sender: String,
     pub max_cap_bytes: usize,
+    pub tombstone_keep: TimeDelta,
     pub trusted_senders: Vec<String>,
     pub auto_issue: Vec<AutoIssueRule>,
     pub areas: AreaTable,
@@ -145,6 +155,10 @@ impl AlertsConfig {
         if !(1024..=4 * alerts::cap::MAX_BYTES).contains(&max_cap_bytes) {
             bail!("config key alerts.max_cap_bytes must be between 1024 and 4194304");
         }
+        let keep_secs = section.tombstone_keep_secs.unwrap_or(TOMBSTONE_KEEP_SECS);
+        if !(1..=365 * 86_400).contains(&keep_secs) {
+            bail!("config key alerts.tombstone_keep_secs must be between 1 and 31536000 (a year)");
+        }
         for (i, ward) in section.areas.wards.iter().enumerate() {
             if !content::protocol::is_topic_level(&ward.ward.0) {
                 bail!("config key alerts.areas.wards[{i}].ward is not a valid ward id");
@@ -161,6 +175,7 @@ impl AlertsConfig {
             policy,
             sender,
             max_cap_bytes,
+            tombstone_keep: TimeDelta::seconds(keep_secs as i64),
             trusted_senders: section.cap_intake.trusted_senders,
             auto_issue: section.cap_intake.auto_issue.unwrap_or_else(|| {
                 vec![AutoIssueRule {
@@ -179,6 +194,36 @@ struct State {
     changed_at: HashMap<AlertId, DateTime<Utc>>,
     /// When each ended alert's tombstone was last sent again for a player still showing it.
     resent: HashMap<AlertId, DateTime<Utc>>,
+    /// When each ended alert's tombstone was last deleted from the broker.
+    deleted: HashMap<AlertId, DateTime<Utc>>,
+}
+
+impl State {
+    /// The ended alerts whose tombstone the broker may still hold and no longer needs to.
+    fn stale_tombstones(&self, now: DateTime<Utc>, keep: TimeDelta) -> Vec<AlertId> {
+        self.lifecycle
+            .alerts()
+            .filter(|record| tombstone(record, now).is_some())
+            .map(|record| &record.message.id)
+            .filter(|id| {
+                let changed = self.changed_at.get(*id).copied().unwrap_or(now);
+                let sent = self.resent.get(*id).map_or(changed, |r| changed.max(*r));
+                tombstone_stale(sent, self.deleted.get(*id).copied(), now, keep)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether a tombstone last sent at `sent` (and deleted at `deleted`) should leave the broker:
+/// kept for `keep`, and not deleted since it was last sent.
+fn tombstone_stale(
+    sent: DateTime<Utc>,
+    deleted: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    keep: TimeDelta,
+) -> bool {
+    now - sent >= keep && deleted.is_none_or(|d| d <= sent)
 }
 
 /// Why a command did not go through.
@@ -208,8 +253,16 @@ impl AlertService {
     ) -> anyhow::Result<Arc<AlertService>> {
         let key = crate::alert_key::load_or_create(data_dir)?;
         let rows = store.alert_records().await?;
-        let changed_at = rows
+        let changed_at: HashMap<AlertId, DateTime<Utc>> = rows
             .iter()
+            .map(|(r, at)| (r.message.id.clone(), *at))
+            .collect();
+        // Tombstones older than twice the keeping time were deleted by an earlier run; the
+        // first sweep deletes the younger ones (a restarted controller forgets what it did).
+        let now = Utc::now();
+        let deleted = rows
+            .iter()
+            .filter(|(r, at)| !r.phase.is_live() && now - *at >= config.tombstone_keep * 2)
             .map(|(r, at)| (r.message.id.clone(), *at))
             .collect();
         let live = rows.iter().filter(|(r, _)| r.phase.is_live()).count();
@@ -225,17 +278,30 @@ impl AlertService {
                 lifecycle,
                 changed_at,
                 resent: HashMap::new(),
+                deleted,
             }),
             client: OnceLock::new(),
             acks,
         });
         tokio::spawn(write_acks(service.clone(), inbox));
         let ticking = service.clone();
+        let sweep_every = ticking
+            .config
+            .tombstone_keep
+            .to_std()
+            .map_or(SWEEP_EVERY, |keep| {
+                (keep / 2).clamp(EXPIRY_TICK, SWEEP_EVERY)
+            });
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(EXPIRY_TICK);
+            let mut swept = tokio::time::Instant::now();
             loop {
                 tick.tick().await;
                 ticking.expire(Utc::now()).await;
+                if swept.elapsed() >= sweep_every {
+                    swept = tokio::time::Instant::now();
+                    ticking.delete_stale_tombstones(Utc::now()).await;
+                }
             }
         });
         Ok(service)
@@ -428,7 +494,7 @@ impl AlertService {
                 .unwrap_or(now);
             let broadcast = if record.phase.is_live() {
                 Broadcast::Show(Box::new(record.message.clone()))
-            } else if now - changed < TimeDelta::days(TOMBSTONE_DAYS)
+            } else if now - changed < self.config.tombstone_keep
                 && let Some(tombstone) = tombstone(record, changed)
             {
                 tombstone
@@ -476,6 +542,40 @@ impl AlertService {
             state.resent.insert(id.clone(), now);
             warn!(alert = %id, "a player still shows an ended alert; its tombstone goes out again");
             self.publish(&state.lifecycle, &tombstone).await;
+        }
+    }
+
+    /// Deletes from the broker the tombstones kept long enough (see [`State::stale_tombstones`]).
+    /// A screen that comes back later with the alert still on it is cleared all the same: its
+    /// `showing` makes the tombstone go out again ([`Self::resend_missed_tombstones`]).
+    async fn delete_stale_tombstones(&self, now: DateTime<Utc>) {
+        let Some(client) = self.client.get() else {
+            return;
+        };
+        let mut state = self.state.lock().await;
+        let stale = state.stale_tombstones(now, self.config.tombstone_keep);
+        for id in &stale {
+            let Some(record) = state.lifecycle.get(id) else {
+                continue;
+            };
+            for target in &record.message.targets {
+                let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
+                if let Err(e) = client
+                    .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+                    .await
+                {
+                    warn!(%e, alert = %id, "cannot delete a tombstone from the broker");
+                    return; // tried again at the next sweep
+                }
+            }
+            state.deleted.insert(id.clone(), now);
+        }
+        if !stale.is_empty() {
+            info!(
+                count = stale.len(),
+                keep_secs = self.config.tombstone_keep.num_seconds(),
+                "tombstones of ended alerts deleted from the broker"
+            );
         }
     }
 
@@ -612,6 +712,32 @@ boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.5
             AlertsConfig::default().policy,
             ConfirmationPolicy::TwoPerson
         );
+        assert_eq!(AlertsConfig::default().tombstone_keep, TimeDelta::days(1));
+        let short = section("[alerts]\ntombstone_keep_secs = 30\n").unwrap();
+        assert_eq!(short.tombstone_keep, TimeDelta::seconds(30));
+    }
+
+    /// A tombstone leaves the broker once kept long enough after it was last sent, once: again
+    /// only if it was sent again after the deletion.
+    #[test]
+    fn a_tombstone_is_deleted_once_kept_long_enough_since_last_sent() {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let keep = TimeDelta::hours(24);
+        let at = |h: i64| t0 + TimeDelta::hours(h);
+        assert!(!tombstone_stale(t0, None, at(23), keep), "still kept");
+        assert!(tombstone_stale(t0, None, at(24), keep), "kept a day");
+        assert!(tombstone_stale(t0, None, at(24 * 400), keep));
+        assert!(
+            !tombstone_stale(t0, Some(at(25)), at(30), keep),
+            "deleted already"
+        );
+        // Sent again (a screen still showed it) after the deletion: deleted again a day later.
+        assert!(!tombstone_stale(at(26), Some(at(25)), at(49), keep));
+        assert!(tombstone_stale(at(26), Some(at(25)), at(50), keep));
+        // Deleted in the same instant it was sent: which came first is unknown, so again.
+        assert!(tombstone_stale(at(26), Some(at(26)), at(50), keep));
     }
 
     #[test]
@@ -623,6 +749,7 @@ boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.5
         assert!(err("[alerts]\nconfirmation = \"one\"\n").contains("alerts.confirmation"));
         assert!(err("[alerts]\nsender = \"a b\"\n").contains("alerts.sender"));
         assert!(err("[alerts]\nconfirm = 1\n").contains("confirm"));
+        assert!(err("[alerts]\ntombstone_keep_secs = 0\n").contains("tombstone_keep_secs"));
         assert!(
             err("[[alerts.areas.wards]]\nward = \"k\"\nboundary = { points = [{ lat = 1.0, lon = 1.0 }] }\n")
                 .contains("closed ring")

@@ -158,7 +158,8 @@ pub enum ClearReason {
 /// ignored (a replayed signed message of a cancelled alert must not bring it back).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeldAlerts {
-    showing: std::collections::BTreeMap<AlertId, AlertMessage>,
+    /// Shared, so a copy for the file writer costs a reference count, not the texts.
+    showing: std::collections::BTreeMap<AlertId, std::sync::Arc<AlertMessage>>,
     cleared: std::collections::BTreeMap<AlertId, ClearReason>,
     /// The revision each alert had when it left this screen (cleared or expired), so its
     /// `cleared` acknowledgement can be repeated when the tombstone is replayed, also after a
@@ -195,7 +196,8 @@ impl HeldAlerts {
                         } else {
                             Applied::Shown
                         };
-                        self.showing.insert(message.id.clone(), *message);
+                        self.showing
+                            .insert(message.id.clone(), std::sync::Arc::from(message));
                         outcome
                     }
                 }
@@ -217,13 +219,13 @@ impl HeldAlerts {
     pub fn active(&self, now: DateTime<Utc>) -> Vec<ActiveAlert> {
         self.showing
             .values()
-            .map(AlertMessage::to_active_alert)
+            .map(|m| m.to_active_alert())
             .filter(|a| a.expires_at.is_none_or(|end| now < end))
             .collect()
     }
 
     pub fn get(&self, id: &AlertId) -> Option<&AlertMessage> {
-        self.showing.get(id)
+        self.showing.get(id).map(|m| &**m)
     }
 
     /// The revision `id` had when it left this screen, if it was ever shown here.

@@ -34,20 +34,27 @@ enum Durability {
     Barrier,
 }
 
+/// What a job writes, made on the disk thread: serialising there keeps it off the async
+/// workers too, and a state replaced before its turn is never serialised at all.
+type Contents = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
 struct Job {
     path: PathBuf,
-    bytes: Vec<u8>,
+    contents: Contents,
     durability: Durability,
     done: Option<oneshot::Sender<io::Result<()>>>,
 }
 
-/// Replaces `path` with `bytes` atomically and fsynced, on the disk thread; resolves when the
-/// file is on disk (or with why not).
-pub async fn replace_synced(path: PathBuf, bytes: Vec<u8>) -> io::Result<()> {
+/// Replaces `path` with what `contents` makes, atomically and fsynced, on the disk thread;
+/// resolves when the file is on disk (or with why not).
+pub async fn replace_synced(
+    path: PathBuf,
+    contents: impl FnOnce() -> Vec<u8> + Send + 'static,
+) -> io::Result<()> {
     let (done, result) = oneshot::channel();
     queue(Job {
         path,
-        bytes,
+        contents: Box::new(contents),
         durability: Durability::Synced,
         done: Some(done),
     })?;
@@ -56,11 +63,12 @@ pub async fn replace_synced(path: PathBuf, bytes: Vec<u8>) -> io::Result<()> {
         .unwrap_or_else(|_| Err(io::Error::other("the player's disk thread stopped")))
 }
 
-/// Replaces `path` with `bytes` atomically, soon, without waiting; a failure is logged.
-pub fn replace_soon(path: PathBuf, bytes: Vec<u8>) {
+/// Replaces `path` with what `contents` makes, atomically, soon, without waiting; a failure
+/// is logged.
+pub fn replace_soon(path: PathBuf, contents: impl FnOnce() -> Vec<u8> + Send + 'static) {
     if let Err(e) = queue(Job {
         path,
-        bytes,
+        contents: Box::new(contents),
         durability: Durability::Cached,
         done: None,
     }) {
@@ -73,7 +81,7 @@ pub async fn flush() {
     let (done, result) = oneshot::channel();
     let barrier = Job {
         path: PathBuf::new(),
-        bytes: Vec::new(),
+        contents: Box::new(Vec::new),
         durability: Durability::Barrier,
         done: Some(done),
     };
@@ -108,8 +116,8 @@ fn run(inbox: mpsc::Receiver<Job>) {
         }
         for (job, waiters) in batch.jobs {
             let written = match job.durability {
-                Durability::Synced => write_atomically(&job.path, &job.bytes),
-                Durability::Cached => replace_cached(&job.path, &job.bytes),
+                Durability::Synced => write_atomically(&job.path, &(job.contents)()),
+                Durability::Cached => replace_cached(&job.path, &(job.contents)()),
                 Durability::Barrier => Ok(()),
             };
             if let Err(e) = &written
@@ -186,14 +194,14 @@ mod tests {
 
     fn job(
         path: &str,
-        bytes: &str,
+        bytes: &'static str,
         durability: Durability,
     ) -> (Job, oneshot::Receiver<io::Result<()>>) {
         let (done, rx) = oneshot::channel();
         (
             Job {
                 path: PathBuf::from(path),
-                bytes: bytes.as_bytes().to_vec(),
+                contents: Box::new(move || bytes.as_bytes().to_vec()),
                 durability,
                 done: Some(done),
             },
@@ -212,11 +220,11 @@ mod tests {
         batch.add(a2);
         let jobs: Vec<_> = batch
             .jobs
-            .iter()
+            .into_iter()
             .map(|(j, w)| {
                 (
-                    j.path.to_str().unwrap(),
-                    std::str::from_utf8(&j.bytes).unwrap(),
+                    j.path.to_str().unwrap().to_string(),
+                    String::from_utf8((j.contents)()).unwrap(),
                     j.durability,
                     w.len(),
                 )
@@ -225,8 +233,8 @@ mod tests {
         assert_eq!(
             jobs,
             vec![
-                ("a", "new", Durability::Synced, 2),
-                ("b", "b", Durability::Cached, 1)
+                ("a".into(), "new".into(), Durability::Synced, 2),
+                ("b".into(), "b".into(), Durability::Cached, 1)
             ]
         );
     }
@@ -235,10 +243,12 @@ mod tests {
     async fn writes_land_and_a_failure_reaches_the_waiter() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");
-        replace_synced(path.clone(), b"1".to_vec()).await.unwrap();
+        replace_synced(path.clone(), || b"1".to_vec())
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"1");
         let missing = dir.path().join("no-such-dir").join("x.json");
-        let err = replace_synced(missing, b"2".to_vec()).await.unwrap_err();
+        let err = replace_synced(missing, || b"2".to_vec()).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 
@@ -246,7 +256,7 @@ mod tests {
     async fn a_status_write_lands_soon() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("now.json");
-        replace_soon(path.clone(), b"{}".to_vec());
+        replace_soon(path.clone(), || b"{}".to_vec());
         flush().await;
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
     }

@@ -271,10 +271,10 @@ impl Screen {
                 at = %now,
                 "now showing"
             );
-            crate::disk::replace_soon(
-                self.cache_dir.join("now.json"),
-                serde_json::to_vec_pretty(&report).expect("serialises"),
-            );
+            let file = report.clone();
+            crate::disk::replace_soon(self.cache_dir.join("now.json"), move || {
+                serde_json::to_vec_pretty(&file).expect("serialises")
+            });
             self.now.send_replace(report);
         }
         let due = next_due(now, held.as_deref(), screen.as_ref(), &next, gate);

@@ -792,7 +792,7 @@ fn is_retained(url: &str, config: &Path, topic: &str) -> bool {
 fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("controller.toml");
-    std::fs::write(&config, "[alerts]\ntombstone_keep_secs = 6\n").unwrap();
+    std::fs::write(&config, "[alerts]\ntombstone_keep_secs = 10\n").unwrap();
     let ctl = Controller::start_with(
         dir.path(),
         Broker::Embedded,
@@ -813,7 +813,7 @@ fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
         "the tombstone is kept at first"
     );
     wait_until(
-        Duration::from_secs(20),
+        Duration::from_secs(30),
         "the tombstone deleted from the broker",
         || !is_retained(&ctl.mqtt, &observer, &topic(&ended)),
     );

@@ -580,13 +580,17 @@ mod tests {
             .unwrap_or(0)
     }
 
-    /// Every acknowledgement comes after its records are readable in the history, a re-sent
-    /// batch (regrouped, as a player does after a lost acknowledgement) is stored once, and
-    /// all batches of one flush are acknowledged together.
-    #[tokio::test]
-    async fn acknowledgements_follow_durable_writes_and_replays_are_stored_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let raw = Store::open(dir.path()).await.unwrap();
+    /// The footfall the reports read now (off the async workers, as the reports run).
+    async fn total(history: &History) -> i64 {
+        let store = history.store().clone();
+        tokio::task::spawn_blocking(move || footfall(&store))
+            .await
+            .unwrap()
+    }
+
+    /// A history over a fresh store with one registered player, `kita-1` in ward `kita`.
+    async fn kita_history(dir: &std::path::Path) -> (History, PlayerId, Replies) {
+        let raw = Store::open(dir).await.unwrap();
         let p: PlayerId = "kita-1".parse().unwrap();
         raw.add_player(
             &crate::store::NewPlayer {
@@ -598,8 +602,18 @@ mod tests {
         )
         .await
         .unwrap();
-        let (reply_tx, mut replies) = mpsc::channel(16);
-        let history = History::open(dir.path(), raw, reply_tx).await.unwrap();
+        let (reply_tx, replies) = mpsc::channel(16);
+        let history = History::open(dir, raw, reply_tx).await.unwrap();
+        (history, p, replies)
+    }
+
+    /// Every acknowledgement comes after its records are readable in the history, a re-sent
+    /// batch (regrouped, as a player does after a lost acknowledgement) is stored once, and
+    /// all batches of one flush are acknowledged together.
+    #[tokio::test]
+    async fn acknowledgements_follow_durable_writes_and_replays_are_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (history, p, mut replies) = kita_history(dir.path()).await;
         let batch = |seqs: &[u64]| {
             Incoming::Counts(CountsBatch {
                 records: seqs
@@ -619,11 +633,7 @@ mod tests {
             };
             acked.extend(ack.seqs);
             // Acknowledged means durable: the rows are already in the reports' input.
-            let store = history.store().clone();
-            let total = tokio::task::spawn_blocking(move || footfall(&store))
-                .await
-                .unwrap();
-            assert_eq!(total, 60, "after ack of {acked:?}");
+            assert_eq!(total(&history).await, 60, "after ack of {acked:?}");
         }
         assert_eq!(acked, [1, 2, 3]);
         assert!(replies.try_recv().is_err(), "one acknowledgement per batch");
@@ -639,32 +649,20 @@ mod tests {
                 next_seq: None,
             })
         );
-        let store = history.store().clone();
-        let total = tokio::task::spawn_blocking(move || footfall(&store))
-            .await
-            .unwrap();
-        assert_eq!(total, 100, "10 + 20 + 30 + 40, each record once");
+        assert_eq!(
+            total(&history).await,
+            100,
+            "10 + 20 + 30 + 40, each record once"
+        );
     }
+
     /// A seq reused for another period (a device counting from 1 again) is neither written
     /// nor acknowledged: the acknowledgement names it as a conflict with the next free seq,
     /// and the record numbered again is stored.
     #[tokio::test]
     async fn a_reused_seq_is_sent_back_to_be_numbered_again() {
         let dir = tempfile::tempdir().unwrap();
-        let raw = Store::open(dir.path()).await.unwrap();
-        let p: PlayerId = "kita-1".parse().unwrap();
-        raw.add_player(
-            &crate::store::NewPlayer {
-                id: p.clone(),
-                ward: Some("kita".into()),
-                group: None,
-            },
-            "secret",
-        )
-        .await
-        .unwrap();
-        let (reply_tx, mut replies) = mpsc::channel(16);
-        let history = History::open(dir.path(), raw, reply_tx).await.unwrap();
+        let (history, p, mut replies) = kita_history(dir.path()).await;
         let counts = |records: Vec<CountsRecord>| Incoming::Counts(CountsBatch { records });
         history.submit(&p, counts(vec![record(1, "2026-11-25T00:00:00Z", 10)]));
         replies.recv().await.unwrap();
@@ -686,15 +684,7 @@ mod tests {
                 next_seq: Some(3),
             })
         );
-        let total = |history: &History| {
-            let store = history.store().clone();
-            tokio::task::spawn_blocking(move || footfall(&store))
-        };
-        assert_eq!(
-            total(&history).await.unwrap(),
-            40,
-            "10 + 30: the old period kept"
-        );
+        assert_eq!(total(&history).await, 40, "10 + 30: the old period kept");
 
         history.submit(&p, counts(vec![record(3, "2026-11-25T01:00:00Z", 20)]));
         let (_, reply) = replies.recv().await.unwrap();
@@ -702,6 +692,6 @@ mod tests {
             panic!("a counts acknowledgement")
         };
         assert_eq!((ack.seqs, ack.conflicts), (vec![3], vec![]));
-        assert_eq!(total(&history).await.unwrap(), 60, "every period once");
+        assert_eq!(total(&history).await, 60, "every period once");
     }
 }

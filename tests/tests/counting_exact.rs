@@ -5,10 +5,10 @@
 //! arrives exactly once and the totals are exact. Meanwhile the live occupancy of the zone
 //! right of the door drives the player's own selection (an entry for "at least one person").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{Broker, Controller, Proc, player_cache, player_now, tokyo_date, wait_until};
+use e2e::{Broker, Controller, player_cache, player_now, start_player, tokyo_date, wait_until};
 use serde_json::{Value, json};
 
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crossings\"\n\
@@ -19,6 +19,15 @@ fn pending_counts(dir: &Path, name: &str) -> usize {
     std::fs::read_to_string(player_cache(dir, name).join("counts.jsonl"))
         .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
         .unwrap_or(0)
+}
+
+/// Player `cam-1` in ward `kita`, its camera the synthetic crossings scene.
+fn camera_player(controller: &Controller) -> PathBuf {
+    let config = controller.add_player("cam-1", "kita", 2);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(CAMERA);
+    std::fs::write(&config, text).unwrap();
+    config
 }
 
 fn layout(dir: &Path, name: &str) -> Option<String> {
@@ -37,15 +46,8 @@ fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
         json!({"targets": [{"kind": "all"}], "dates": {"start": tokyo_date(-1)},
                "occupancy": {"at_least": 1}, "layout": "crowd", "priority": 5}),
     );
-    let config = controller.add_player("cam-1", "kita", 2);
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(CAMERA);
-    std::fs::write(&config, text).unwrap();
-    let mut player = Proc::spawn(
-        &mut e2e::player_command(dir.path(), &config, "cam-1", false),
-        dir.path(),
-        "cam-1",
-    );
+    let config = camera_player(&controller);
+    let mut player = start_player(dir.path(), &config, "cam-1");
 
     let records = |c: &Controller| -> Value {
         let (status, body) = c.get("/api/v1/players/cam-1/counts");
@@ -149,21 +151,14 @@ fn counts_reach_the_controller_exactly_once_across_a_controller_restart() {
 fn a_replaced_device_counting_from_1_again_loses_no_period() {
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::start(dir.path(), Broker::Embedded);
-    let config = controller.add_player("cam-1", "kita", 2);
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(CAMERA);
-    std::fs::write(&config, text).unwrap();
+    let config = camera_player(&controller);
     let stored = || -> Vec<Value> {
         let (status, body) = controller.get("/api/v1/players/cam-1/counts");
         assert_eq!(status, 200, "{body}");
         body["records"].as_array().unwrap().clone()
     };
 
-    let mut old = Proc::spawn(
-        &mut e2e::player_command(dir.path(), &config, "cam-1", false),
-        dir.path(),
-        "cam-1",
-    );
+    let mut old = start_player(dir.path(), &config, "cam-1");
     wait_until(Duration::from_secs(30), "three records stored", || {
         assert!(old.is_running(), "player exited:\n{}", old.log());
         stored().len() >= 3
@@ -172,11 +167,7 @@ fn a_replaced_device_counting_from_1_again_loses_no_period() {
     let before = stored();
 
     // The replacement: same id and credentials, an empty cache (so no `counts-seq`).
-    let mut new = Proc::spawn(
-        &mut e2e::player_command(dir.path(), &config, "cam-1-replaced", false),
-        dir.path(),
-        "cam-1-replaced",
-    );
+    let mut new = start_player(dir.path(), &config, "cam-1-replaced");
     wait_until(
         Duration::from_secs(40),
         "three records of the new device stored",

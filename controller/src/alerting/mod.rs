@@ -558,15 +558,9 @@ impl AlertService {
             let Some(record) = state.lifecycle.get(id) else {
                 continue;
             };
-            for target in &record.message.targets {
-                let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
-                if let Err(e) = client
-                    .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
-                    .await
-                {
-                    warn!(%e, alert = %id, "cannot delete a tombstone from the broker");
-                    return; // tried again at the next sweep
-                }
+            if let Err(e) = retain_on_targets(client, record, Vec::new()).await {
+                warn!(%e, alert = %id, "cannot delete a tombstone from the broker");
+                return; // tried again at the next sweep
             }
             state.deleted.insert(id.clone(), now);
         }
@@ -593,14 +587,8 @@ impl AlertService {
         };
         let envelope = signing::sign(broadcast, &self.key);
         let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
-        for target in &record.message.targets {
-            let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
-            if let Err(e) = client
-                .publish(topic, QoS::AtLeastOnce, true, payload.clone())
-                .await
-            {
-                warn!(%e, alert = %id, "cannot publish an alert");
-            }
+        if let Err(e) = retain_on_targets(client, record, payload).await {
+            warn!(%e, alert = %id, "cannot publish an alert");
         }
     }
 
@@ -610,6 +598,28 @@ impl AlertService {
             .map(|v| v.len())
             .unwrap_or(usize::MAX)
     }
+}
+
+/// Publishes `payload` retained, QoS 1, on the topic of each target of `record`'s alert (an
+/// empty payload deletes what the broker retains there); every target is tried, the last
+/// failure is returned.
+async fn retain_on_targets(
+    client: &AsyncClient,
+    record: &AlertRecord,
+    payload: Vec<u8>,
+) -> Result<(), rumqttc::ClientError> {
+    let id = &record.message.id;
+    let mut outcome = Ok(());
+    for target in &record.message.targets {
+        let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
+        if let Err(e) = client
+            .publish(topic, QoS::AtLeastOnce, true, payload.clone())
+            .await
+        {
+            outcome = Err(e);
+        }
+    }
+    outcome
 }
 
 /// Writes acknowledgements in batches (one transaction each), so a thousand players acking

@@ -28,9 +28,9 @@ fn clear() -> Broadcast {
 fn signed_broadcast_verifies_with_the_right_key_only() {
     let key = keys(1);
     let envelope = sign(&clear(), &key);
-    assert_eq!(verify(&envelope, &key.verifying_key()), Ok(clear()));
+    assert_eq!(verify(&envelope, &PublicKey::from(&key)), Ok(clear()));
     assert_eq!(
-        verify(&envelope, &keys(2).verifying_key()),
+        verify(&envelope, &PublicKey::from(&keys(2))),
         Err(SignatureError::Invalid)
     );
     let unsigned = SignedEnvelope {
@@ -38,7 +38,7 @@ fn signed_broadcast_verifies_with_the_right_key_only() {
         signature: String::new(),
     };
     assert_eq!(
-        verify(&unsigned, &key.verifying_key()),
+        verify(&unsigned, &PublicKey::from(&key)),
         Err(SignatureError::Unsigned)
     );
     let garbage = SignedEnvelope {
@@ -46,7 +46,7 @@ fn signed_broadcast_verifies_with_the_right_key_only() {
         signature: "zz".into(),
     };
     assert!(matches!(
-        verify(&garbage, &key.verifying_key()),
+        verify(&garbage, &PublicKey::from(&key)),
         Err(SignatureError::Malformed(_))
     ));
     // Tampered: the reason changed from cancelled to expired.
@@ -56,16 +56,16 @@ fn signed_broadcast_verifies_with_the_right_key_only() {
     };
     assert_ne!(tampered.payload, envelope.payload);
     assert_eq!(
-        verify(&tampered, &key.verifying_key()),
+        verify(&tampered, &PublicKey::from(&key)),
         Err(SignatureError::Invalid)
     );
     // The envelope itself travels as JSON.
     let wire = serde_json::to_string(&envelope).unwrap();
     let back: SignedEnvelope = serde_json::from_str(&wire).unwrap();
-    assert_eq!(verify(&back, &key.verifying_key()), Ok(clear()));
+    assert_eq!(verify(&back, &PublicKey::from(&key)), Ok(clear()));
     let missing: SignedEnvelope = serde_json::from_str(r#"{"payload":"{}"}"#).unwrap();
     assert_eq!(
-        verify(&missing, &key.verifying_key()),
+        verify(&missing, &PublicKey::from(&key)),
         Err(SignatureError::Unsigned)
     );
 }
@@ -82,7 +82,7 @@ fn signature_is_bound_to_the_alert_domain() {
         signature: hex::encode(bare.to_bytes()),
     };
     assert_eq!(
-        verify(&envelope, &key.verifying_key()),
+        verify(&envelope, &PublicKey::from(&key)),
         Err(SignatureError::Invalid)
     );
 }
@@ -92,13 +92,80 @@ fn keys_round_trip_through_hex() {
     let key = keys(4);
     let again = signing_key_from_hex(&signing_key_to_hex(&key)).unwrap();
     assert_eq!(again.to_bytes(), key.to_bytes());
-    let public = verifying_key_from_hex(&verifying_key_to_hex(&key.verifying_key())).unwrap();
-    assert_eq!(public, key.verifying_key());
+    let public = PublicKey::from_hex(&PublicKey::from(&key).to_hex()).unwrap();
+    assert_eq!(public, PublicKey::from(&key));
     assert!(matches!(
-        verifying_key_from_hex("abcd"),
+        PublicKey::from_hex("abcd"),
         Err(SignatureError::BadKey(_))
     ));
     assert_ne!(keys(5).to_bytes(), keys(6).to_bytes());
+}
+
+/// Keys outside the prime-order subgroup are refused when read: the identity (small order),
+/// and a curve point with a torsion component (most points are: 7 in 8).
+#[test]
+fn public_keys_outside_the_prime_order_subgroup_are_refused() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert!(matches!(
+        PublicKey::from_hex(&hex::encode(identity)),
+        Err(SignatureError::BadKey(_))
+    ));
+    let mixed = (2u8..)
+        .map(|y| {
+            let mut bytes = [0u8; 32];
+            bytes[0] = y;
+            bytes
+        })
+        .find(|bytes| {
+            ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                .is_ok_and(|k| !k.is_weak() && !k.to_edwards().is_torsion_free())
+        })
+        .expect("a mixed-order point among the first encodings");
+    assert!(matches!(
+        PublicKey::from_hex(&hex::encode(mixed)),
+        Err(SignatureError::BadKey(_))
+    ));
+}
+
+/// A signature whose R is the identity satisfies the plain (cofactorless) equation when made
+/// with the secret key (`s = k·a`): `verify_strict` refuses it, and so must we.
+#[test]
+fn a_signature_with_a_small_order_r_is_refused() {
+    use ed25519_dalek::Verifier;
+    use sha2::{Digest, Sha512};
+    let key = keys(9);
+    let payload = serde_json::to_string(&clear()).unwrap();
+    let message = [DOMAIN, payload.as_bytes()].concat();
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let k = curve25519_dalek::Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(key.verifying_key().as_bytes())
+            .chain_update(&message),
+    );
+    let s = k * key.to_scalar();
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(&r);
+    bytes[32..].copy_from_slice(s.as_bytes());
+    let forged = ed25519_dalek::Signature::from_bytes(&bytes);
+    // The crafted signature is the kind strict verification exists for ...
+    assert!(key.verifying_key().verify(&message, &forged).is_ok());
+    assert!(
+        key.verifying_key()
+            .verify_strict(&message, &forged)
+            .is_err()
+    );
+    // ... and the player's check refuses it.
+    let envelope = SignedEnvelope {
+        payload,
+        signature: hex::encode(bytes),
+    };
+    assert_eq!(
+        verify(&envelope, &PublicKey::from(&key)),
+        Err(SignatureError::Invalid)
+    );
 }
 
 proptest! {
@@ -110,7 +177,7 @@ proptest! {
         let i = at.index(bytes.len());
         bytes[i] ^= 1 << bit; // ASCII stays ASCII, so the payload stays a string
         let tampered = SignedEnvelope { payload: String::from_utf8(bytes).unwrap(), signature: envelope.signature };
-        prop_assert_eq!(verify(&tampered, &key.verifying_key()), Err(SignatureError::Invalid));
+        prop_assert_eq!(verify(&tampered, &PublicKey::from(&key)), Err(SignatureError::Invalid));
     }
 }
 

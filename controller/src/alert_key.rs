@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use alerts::signing::{self, SigningKey, VerifyingKey};
+use alerts::signing::{self, PublicKey, SigningKey};
 use anyhow::Context;
 
 pub const FILE_NAME: &str = "alert-signing.key";
@@ -46,7 +46,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SigningKey> {
 
 /// The public half, as hex for players' configuration files.
 pub fn public_hex(key: &SigningKey) -> String {
-    signing::verifying_key_to_hex(&VerifyingKey::from(key))
+    PublicKey::from(key).to_hex()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alerts::message::{Applied, Broadcast, HeldAlerts};
-use alerts::signing::{SignedEnvelope, VerifyingKey};
+use alerts::signing::{PublicKey, SignedEnvelope};
 use chrono::{DateTime, Utc};
 use content::alert::ActiveAlert;
 use content::ids::{AlertId, GroupId, WardId};
@@ -135,7 +135,7 @@ pub enum Refusal {
 
 /// Checks a message from an alert topic: size, envelope, signature over the exact payload
 /// bytes (before anything of the payload is parsed), then that the topic names the same alert.
-pub fn open(topic: &str, payload: &[u8], key: Option<&VerifyingKey>) -> Result<Broadcast, Refusal> {
+pub fn open(topic: &str, payload: &[u8], key: Option<&PublicKey>) -> Result<Broadcast, Refusal> {
     let key = key.ok_or(Refusal::NoKey)?;
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(Refusal::TooLarge(payload.len()));
@@ -184,7 +184,7 @@ pub fn load(cache_dir: &Path) -> HeldAlerts {
 pub enum Input {
     Message {
         topic: String,
-        payload: Vec<u8>,
+        payload: mqtt_link::Bytes,
     },
     /// The desired configuration changed the player's ward or groups.
     Audience(Audience),
@@ -195,7 +195,7 @@ pub enum Input {
 /// The alert task: owns the held alerts, the takeover and the acknowledgements.
 pub struct AlertKeeper {
     pub me: PlayerId,
-    pub key: Option<VerifyingKey>,
+    pub key: Option<PublicKey>,
     pub cache_dir: PathBuf,
     pub clock: Clock,
     pub client: AsyncClient,
@@ -241,7 +241,7 @@ impl AlertKeeper {
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         me: PlayerId,
-        key: Option<VerifyingKey>,
+        key: Option<PublicKey>,
         cache_dir: PathBuf,
         clock: Clock,
         client: AsyncClient,
@@ -758,7 +758,7 @@ mod tests {
             &key(),
         );
         let bytes = serde_json::to_vec(&good).unwrap();
-        let public = key().verifying_key();
+        let public = PublicKey::from(&key());
         assert!(matches!(
             open(&topic("a1"), &bytes, Some(&public)),
             Ok(Broadcast::Show(_))
@@ -962,7 +962,7 @@ mod tests {
             );
             let (keeper, _) = AlertKeeper::start(
                 me.clone(),
-                Some(key().verifying_key()),
+                Some(PublicKey::from(&key())),
                 dir.path().to_path_buf(),
                 Clock::starting_at(at(30)),
                 client,

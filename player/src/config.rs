@@ -78,7 +78,7 @@ pub struct PlayerConfig {
     /// People counting; `None` counts nothing.
     pub camera: Option<crate::camera::CameraConfig>,
     /// The controller's alert-signing public key; `None` refuses every alert (see `alerts`).
-    pub alert_public_key: Option<alerts::signing::VerifyingKey>,
+    pub alert_public_key: Option<alerts::signing::PublicKey>,
 }
 
 impl PlayerConfig {
@@ -162,7 +162,7 @@ impl PlayerConfig {
             .alert_public_key
             .as_deref()
             .map(|hex| {
-                alerts::signing::verifying_key_from_hex(hex).with_context(|| {
+                alerts::signing::PublicKey::from_hex(hex).with_context(|| {
                     "config key alert_public_key must be the controller's Ed25519 public key as \
                      64 hex digits (as `signage-controller player add` writes it)"
                 })
@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn the_alert_key_is_checked_at_start() {
         let key = alerts::signing::SigningKey::from_bytes(&[7; 32]);
-        let hex = alerts::signing::verifying_key_to_hex(&key.verifying_key());
+        let hex = alerts::signing::PublicKey::from(&key).to_hex();
         let c = PlayerConfig::resolve(
             file(&format!(
                 "id = \"a\"\nbroker_url = \"mqtt://a\"\nalert_public_key = \"{hex}\"\n"
@@ -271,7 +271,10 @@ mod tests {
             Overrides::default(),
         )
         .unwrap();
-        assert_eq!(c.alert_public_key, Some(key.verifying_key()));
+        assert_eq!(
+            c.alert_public_key,
+            Some(alerts::signing::PublicKey::from(&key))
+        );
         let none = PlayerConfig::resolve(
             file("id = \"a\"\nbroker_url = \"mqtt://a\"\n"),
             Overrides::default(),

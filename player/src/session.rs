@@ -391,7 +391,7 @@ impl Session {
             .await;
     }
 
-    async fn on_message(&mut self, topic: String, payload: Vec<u8>) {
+    async fn on_message(&mut self, topic: String, payload: mqtt_link::Bytes) {
         if crate::alerts::is_alert_topic(&topic) {
             let input = crate::alerts::Input::Message { topic, payload };
             if self.alerts.send(input).await.is_err() {
@@ -399,7 +399,7 @@ impl Session {
             }
             return;
         }
-        let (topic, payload) = (topic.as_str(), payload.as_slice());
+        let (topic, payload) = (topic.as_str(), &payload[..]);
         let message = match protocol::decode_to_player(topic, payload) {
             Ok((id, message)) if id == self.config.id => message,
             Ok((id, _)) => {

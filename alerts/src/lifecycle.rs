@@ -245,6 +245,11 @@ pub struct AlertRecord {
     /// CAP identifiers of every revision issued, oldest first.
     #[serde(default)]
     pub cap_identifiers: Vec<String>,
+    /// The latest `expires` of every revision issued, for the tombstone
+    /// ([`Broadcast::Clear`]'s `expires`); `None` when a revision had none (or the record
+    /// predates this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_bound: Option<DateTime<Utc>>,
 }
 
 /// The result of an applied command.
@@ -370,6 +375,7 @@ impl AlertLifecycle {
                     id: id.clone(),
                     reason: ClearReason::Expired,
                     at: now,
+                    expires: record.expiry_bound,
                 });
             }
             let outcome = Outcome::Applied {
@@ -519,6 +525,10 @@ impl AlertLifecycle {
                 cap::validate(&message.cap)?;
                 message.revision = record.message.revision + 1;
                 message.issued_at = now;
+                record.expiry_bound = record
+                    .expiry_bound
+                    .zip(message.cap.expires())
+                    .map(|(a, b)| a.max(b));
                 record.cap_identifiers.push(message.cap.identifier.clone());
                 record.message = message;
                 record.phase = Phase::Updated;
@@ -539,6 +549,7 @@ impl AlertLifecycle {
                         id: id.clone(),
                         reason: ClearReason::Cancelled,
                         at: now,
+                        expires: record.expiry_bound,
                     }),
                 })
             }
@@ -553,6 +564,7 @@ impl AlertLifecycle {
                         id: id.clone(),
                         reason: ClearReason::AllClear,
                         at: now,
+                        expires: record.expiry_bound,
                     }),
                 })
             }
@@ -573,6 +585,7 @@ impl AlertLifecycle {
         cap::validate(&message.cap)?;
         let record = AlertRecord {
             cap_identifiers: Vec::new(),
+            expiry_bound: None,
             message,
             phase: Phase::Draft,
             drafted_by: actor.account.clone(),
@@ -591,6 +604,7 @@ fn issue(record: &mut AlertRecord, now: DateTime<Utc>) -> Transition {
     record.phase = Phase::Issued;
     record.message.revision = 1;
     record.message.issued_at = now;
+    record.expiry_bound = record.message.cap.expires();
     record
         .cap_identifiers
         .push(record.message.cap.identifier.clone());

@@ -53,6 +53,11 @@ pub enum Broadcast {
         id: AlertId,
         reason: ClearReason,
         at: DateTime<Utc>,
+        /// The latest `expires` of any revision of the alert: after it every signed message of
+        /// the alert is expired, so a player may forget the id (see [`HeldAlerts::prune`]).
+        /// Absent when a revision had no expiry: the id is then remembered for ever.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires: Option<DateTime<Utc>>,
     },
 }
 
@@ -69,6 +74,8 @@ struct ClearFields {
     id: AlertId,
     reason: ClearReason,
     at: DateTime<Utc>,
+    #[serde(default)]
+    expires: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +100,7 @@ impl From<ClearFields> for Broadcast {
             id: c.id,
             reason: c.reason,
             at: c.at,
+            expires: c.expires,
         }
     }
 }
@@ -166,7 +174,16 @@ pub struct HeldAlerts {
     /// restart. Absent from files written before it existed.
     #[serde(default)]
     left: std::collections::BTreeMap<AlertId, u32>,
+    /// When each cleared or expired id may be forgotten: [`FORGET_AFTER`] past the latest
+    /// expiry of any revision of the alert (from its tombstone, or its own when it expired
+    /// here). Ids without one are kept.
+    #[serde(default)]
+    forget_at: std::collections::BTreeMap<AlertId, DateTime<Utc>>,
 }
+
+/// How long past an alert's last expiry its id is kept: as long as the controller sends its
+/// tombstone again, so a replayed tombstone is still acknowledged `cleared`.
+pub const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// What [`HeldAlerts::apply`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,8 +219,18 @@ impl HeldAlerts {
                     }
                 }
             }
-            Broadcast::Clear { id, reason, .. } => {
+            Broadcast::Clear {
+                id,
+                reason,
+                expires,
+                ..
+            } => {
                 self.cleared.insert(id.clone(), reason);
+                // The tombstone knows every revision's expiry; without one, remember for ever.
+                match expires {
+                    Some(end) => self.forget_at.insert(id.clone(), end + FORGET_AFTER),
+                    None => self.forget_at.remove(&id),
+                };
                 match self.showing.remove(&id) {
                     Some(held) => {
                         self.left.insert(id, held.revision);
@@ -234,16 +261,30 @@ impl HeldAlerts {
     }
 
     /// Forgets expired alerts (their clear is implied; they cannot come back because a
-    /// replayed message carries the same past `expires`).
+    /// replayed message carries the same past `expires`), and the ids of alerts whose every
+    /// revision expired more than [`FORGET_AFTER`] ago: a replay of any of their messages is
+    /// expired too, so the list of cleared ids stays bounded.
     pub fn prune(&mut self, now: DateTime<Utc>) {
-        let left = &mut self.left;
+        let (left, forget_at) = (&mut self.left, &mut self.forget_at);
         self.showing.retain(|id, m| {
-            let live = m.cap.expires().is_none_or(|end| now < end);
-            if !live {
+            let end = m.cap.expires().filter(|end| *end <= now);
+            if let Some(end) = end {
                 left.insert(id.clone(), m.revision);
+                // Only `left` hangs on this: a later tombstone says when the id may go.
+                forget_at.entry(id.clone()).or_insert(end + FORGET_AFTER);
             }
-            live
+            end.is_none()
         });
+        let due: Vec<AlertId> = forget_at
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.cleared.remove(&id);
+            self.left.remove(&id);
+            self.forget_at.remove(&id);
+        }
     }
 }
 
@@ -256,6 +297,7 @@ mod tests {
             id: AlertId::from("quake-1"),
             reason: ClearReason::AllClear,
             at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            expires: None,
         }
     }
 

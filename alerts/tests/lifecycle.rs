@@ -910,8 +910,129 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
         id: id("other"),
         reason: alerts::message::ClearReason::AllClear,
         at: t0(),
+        expires: None,
     });
     assert_eq!(never.left_at_revision(&id("other")), None);
+}
+
+/// `message` with every info expiring at `expires` (none: no expiry).
+fn expiring(mut m: AlertMessage, expires: Option<DateTime<Utc>>) -> AlertMessage {
+    let jst = FixedOffset::east_opt(9 * 3600).unwrap();
+    for info in &mut m.cap.infos {
+        info.expires = expires.map(|e| e.with_timezone(&jst));
+    }
+    m
+}
+
+/// The tombstone says when every signed message of the alert is expired: the latest expiry
+/// over all revisions (an Update that shortens it does not shorten the bound), or none once a
+/// revision had none.
+#[test]
+fn the_tombstone_carries_the_latest_expiry_of_every_revision() {
+    let alice = disaster("alice");
+    let clear_expires = |lc: &mut AlertLifecycle, command: Command| match lc
+        .apply(&alice, command, t0() + Duration::minutes(5))
+        .unwrap()
+        .broadcast
+    {
+        Some(Broadcast::Clear { expires, .. }) => expires,
+        other => panic!("not a clear: {other:?}"),
+    };
+    let update = |lc: &mut AlertLifecycle, cap_id: &str, expires| {
+        let m = expiring(message("a1", Status::Actual, cap_id), expires);
+        lc.apply(
+            &alice,
+            Command::Update {
+                message: Box::new(m),
+            },
+            t0(),
+        )
+        .unwrap();
+    };
+    // Issued expiring at t0 + 2 h, then updated to expire sooner.
+    let mut shortened = at_phase(Phase::Issued, Status::Actual);
+    update(&mut shortened, "cap-2", Some(t0() + Duration::hours(1)));
+    assert_eq!(
+        clear_expires(&mut shortened, Command::Cancel { id: id("a1") }),
+        Some(t0() + Duration::hours(2))
+    );
+    // Lengthened: the later one.
+    let mut lengthened = at_phase(Phase::Issued, Status::Actual);
+    update(&mut lengthened, "cap-2", Some(t0() + Duration::hours(5)));
+    assert_eq!(
+        clear_expires(&mut lengthened, Command::AllClear { id: id("a1") }),
+        Some(t0() + Duration::hours(5))
+    );
+    // A revision without expiry: no bound, even after a later revision with one.
+    let mut open = at_phase(Phase::Issued, Status::Actual);
+    update(&mut open, "cap-2", None);
+    update(&mut open, "cap-3", Some(t0() + Duration::hours(3)));
+    assert_eq!(
+        clear_expires(&mut open, Command::Cancel { id: id("a1") }),
+        None
+    );
+}
+
+/// A player forgets a cleared id a day after the alert's last expiry: any replay of its signed
+/// messages is expired by then, so it is never shown and leaves nothing behind, and the list of
+/// cleared ids stays bounded. Without a bound the id is kept for ever.
+#[test]
+fn a_cleared_id_is_forgotten_a_day_after_the_alerts_last_expiry() {
+    use alerts::message::{Applied, FORGET_AFTER, HeldAlerts};
+    let mut lc = at_phase(Phase::Issued, Status::Actual);
+    let first = Broadcast::Show(Box::new(lc.live(t0())[0].clone()));
+    let cancel = lc
+        .apply(
+            &disaster("alice"),
+            Command::Cancel { id: id("a1") },
+            t0() + Duration::minutes(1),
+        )
+        .unwrap()
+        .broadcast
+        .unwrap();
+    let end = t0() + Duration::hours(2);
+
+    let mut held = HeldAlerts::default();
+    held.apply(first.clone());
+    assert_eq!(held.apply(cancel.clone()), Applied::Cleared);
+    held.prune(end + FORGET_AFTER - Duration::seconds(1));
+    assert_eq!(held.apply(first.clone()), Applied::IgnoredCleared);
+    assert_eq!(held.left_at_revision(&id("a1")), Some(1));
+    let later = end + FORGET_AFTER;
+    held.prune(later);
+    assert_eq!(held, HeldAlerts::default(), "nothing of the alert is kept");
+    // A replay now: expired, never active, gone at the next prune (before the screen is
+    // refreshed, as the player does).
+    held.apply(first.clone());
+    assert!(held.active(later).is_empty());
+    held.prune(later);
+    assert_eq!(held, HeldAlerts::default());
+    // So is a replayed tombstone.
+    assert_eq!(held.apply(cancel), Applied::ClearedUnknown);
+    held.prune(later);
+    assert_eq!(held, HeldAlerts::default());
+
+    // Expired here without a tombstone: its left revision goes a day later too.
+    let mut offline = HeldAlerts::default();
+    offline.apply(first.clone());
+    offline.prune(end);
+    assert_eq!(offline.left_at_revision(&id("a1")), Some(1));
+    offline.prune(later);
+    assert_eq!(offline, HeldAlerts::default());
+
+    // A tombstone without a bound (a revision had no expiry): kept for ever, also when the
+    // revision held here had expired before the tombstone came.
+    let mut kept = HeldAlerts::default();
+    kept.apply(first.clone());
+    kept.prune(end);
+    kept.apply(Broadcast::Clear {
+        id: id("a1"),
+        reason: ClearReason::Cancelled,
+        at: t0(),
+        expires: None,
+    });
+    kept.prune(t0() + Duration::days(3650));
+    assert_eq!(kept.apply(first), Applied::IgnoredCleared);
 }
 
 /// `alerts.json` written before the left revisions were kept still loads.

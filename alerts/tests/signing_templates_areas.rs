@@ -21,6 +21,7 @@ fn clear() -> Broadcast {
         id: AlertId::from("a1"),
         reason: ClearReason::Cancelled,
         at: Utc.with_ymd_and_hms(2026, 4, 1, 1, 0, 0).unwrap(),
+        expires: None,
     }
 }
 

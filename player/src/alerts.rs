@@ -841,6 +841,7 @@ mod tests {
             id: AlertId::from("high"),
             reason: ClearReason::Cancelled,
             at: at(20),
+            expires: None,
         });
         assert_eq!(ids(showing(&held, &target, at(30))), ["low"]);
         assert!(showing(&held, &target, at(600)).is_empty(), "expired");
@@ -892,6 +893,7 @@ mod tests {
                     id: AlertId::from(format!("a-{i}").as_str()),
                     reason: ClearReason::Cancelled,
                     at: at(i),
+                    expires: None,
                 });
                 states.send_replace(Some(held.clone()));
                 if i % 7 == 0 {
@@ -946,6 +948,7 @@ mod tests {
                 id: AlertId::from(id),
                 reason: ClearReason::Cancelled,
                 at: at(60),
+                expires: None,
             })
         };
         let show = signed(Broadcast::Show(Box::new(message(

@@ -190,6 +190,7 @@ fn clear(observer: &Observer, key: &SigningKey, target: &Target, id: &str) {
             id: AlertId::from(id),
             reason: ClearReason::Cancelled,
             at: Utc::now(),
+            expires: None,
         },
         key,
     );

@@ -649,6 +649,7 @@ fn tombstone(record: &AlertRecord, changed: DateTime<Utc>) -> Option<Broadcast> 
         id: record.message.id.clone(),
         reason,
         at: changed,
+        expires: record.expiry_bound,
     })
 }
 

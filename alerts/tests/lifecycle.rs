@@ -44,6 +44,14 @@ fn id(s: &str) -> AlertId {
     AlertId::from(s)
 }
 
+/// Cancels `a1`; its tombstone.
+fn cancel_a1(lc: &mut AlertLifecycle, at: DateTime<Utc>) -> Broadcast {
+    lc.apply(&disaster("alice"), Command::Cancel { id: id("a1") }, at)
+        .unwrap()
+        .broadcast
+        .unwrap()
+}
+
 /// A lifecycle holding alert `a1` (Actual) in `phase`, reached by the normal path.
 fn at_phase(phase: Phase, status: Status) -> AlertLifecycle {
     let mut lc = AlertLifecycle::new(ConfirmationPolicy::TwoPerson);
@@ -853,15 +861,7 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
         .unwrap()
         .broadcast
         .unwrap();
-    let cancel = lc
-        .apply(
-            &disaster("alice"),
-            Command::Cancel { id: id("a1") },
-            t0() + Duration::minutes(2),
-        )
-        .unwrap()
-        .broadcast
-        .unwrap();
+    let cancel = cancel_a1(&mut lc, t0() + Duration::minutes(2));
 
     let mut held = HeldAlerts::default();
     assert_eq!(
@@ -981,15 +981,7 @@ fn a_cleared_id_is_forgotten_a_day_after_the_alerts_last_expiry() {
     use alerts::message::{Applied, FORGET_AFTER, HeldAlerts};
     let mut lc = at_phase(Phase::Issued, Status::Actual);
     let first = Broadcast::Show(Box::new(lc.live(t0())[0].clone()));
-    let cancel = lc
-        .apply(
-            &disaster("alice"),
-            Command::Cancel { id: id("a1") },
-            t0() + Duration::minutes(1),
-        )
-        .unwrap()
-        .broadcast
-        .unwrap();
+    let cancel = cancel_a1(&mut lc, t0() + Duration::minutes(1));
     let end = t0() + Duration::hours(2);
 
     let mut held = HeldAlerts::default();

@@ -252,6 +252,19 @@ pub struct AlertRecord {
     pub expiry_bound: Option<DateTime<Utc>>,
 }
 
+impl AlertRecord {
+    /// The tombstone that takes this alert off every screen, with the expiry bound that lets
+    /// players forget it later.
+    pub fn clear(&self, reason: ClearReason, at: DateTime<Utc>) -> Broadcast {
+        Broadcast::Clear {
+            id: self.message.id.clone(),
+            reason,
+            at,
+            expires: self.expiry_bound,
+        }
+    }
+}
+
 /// The result of an applied command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -371,12 +384,7 @@ impl AlertLifecycle {
             record.phase = Phase::Expired;
             let drill = record.message.is_drill();
             if from.is_live() {
-                out.push(Broadcast::Clear {
-                    id: id.clone(),
-                    reason: ClearReason::Expired,
-                    at: now,
-                    expires: record.expiry_bound,
-                });
+                out.push(record.clear(ClearReason::Expired, now));
             }
             let outcome = Outcome::Applied {
                 from: Some(from),
@@ -545,12 +553,7 @@ impl AlertLifecycle {
                 record.phase = Phase::Cancelled;
                 Ok(Transition {
                     phase: record.phase,
-                    broadcast: was_live.then(|| Broadcast::Clear {
-                        id: id.clone(),
-                        reason: ClearReason::Cancelled,
-                        at: now,
-                        expires: record.expiry_bound,
-                    }),
+                    broadcast: was_live.then(|| record.clear(ClearReason::Cancelled, now)),
                 })
             }
             Command::AllClear { .. } => {
@@ -560,12 +563,7 @@ impl AlertLifecycle {
                 record.phase = Phase::AllClear;
                 Ok(Transition {
                     phase: record.phase,
-                    broadcast: Some(Broadcast::Clear {
-                        id: id.clone(),
-                        reason: ClearReason::AllClear,
-                        at: now,
-                        expires: record.expiry_bound,
-                    }),
+                    broadcast: Some(record.clear(ClearReason::AllClear, now)),
                 })
             }
         }

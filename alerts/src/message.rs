@@ -275,16 +275,15 @@ impl HeldAlerts {
             }
             end.is_none()
         });
-        let due: Vec<AlertId> = forget_at
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in due {
-            self.cleared.remove(&id);
-            self.left.remove(&id);
-            self.forget_at.remove(&id);
-        }
+        let cleared = &mut self.cleared;
+        forget_at.retain(|id, at| {
+            let keep = now < *at;
+            if !keep {
+                cleared.remove(id);
+                left.remove(id);
+            }
+            keep
+        });
     }
 }
 

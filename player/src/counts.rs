@@ -365,13 +365,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_survive_reopening_until_acknowledged_and_seqs_never_repeat() {
+    /// A log in a fresh directory holding the periods `0..n`.
+    fn log_with(n: u64) -> (tempfile::TempDir, CountsLog) {
         let dir = tempfile::tempdir().unwrap();
         let mut log = CountsLog::open(dir.path()).unwrap();
-        for n in 0..3 {
+        for n in 0..n {
             log.append(period(n)).unwrap();
         }
+        (dir, log)
+    }
+
+    #[test]
+    fn records_survive_reopening_until_acknowledged_and_seqs_never_repeat() {
+        let (dir, _) = log_with(3);
         // A torn line at the end is skipped, not fatal.
         let mut f = std::fs::OpenOptions::new()
             .append(true)
@@ -403,11 +409,7 @@ mod tests {
     /// periods, and those records get fresh numbers (kept across a restart), never one in use.
     #[test]
     fn conflicting_records_are_numbered_again_from_the_controllers_next_seq() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = CountsLog::open(dir.path()).unwrap();
-        for n in 0..3 {
-            log.append(period(n)).unwrap();
-        }
+        let (dir, mut log) = log_with(3);
         assert_eq!(
             log.renumber(&[7], 100).unwrap(),
             [],
@@ -442,11 +444,7 @@ mod tests {
 
     #[test]
     fn batches_respect_the_record_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = CountsLog::open(dir.path()).unwrap();
-        for n in 0..(MAX_COUNTS_PER_BATCH as u64 + 5) {
-            log.append(period(n)).unwrap();
-        }
+        let (_dir, log) = log_with(MAX_COUNTS_PER_BATCH as u64 + 5);
         let batch = log.next_batch().unwrap();
         assert_eq!(batch.records.len(), MAX_COUNTS_PER_BATCH);
         assert_eq!(batch.records[0].seq, 1);

@@ -645,12 +645,7 @@ fn tombstone(record: &AlertRecord, changed: DateTime<Utc>) -> Option<Broadcast> 
         Phase::Expired => ClearReason::Expired,
         _ => return None,
     };
-    (record.message.revision > 0).then(|| Broadcast::Clear {
-        id: record.message.id.clone(),
-        reason,
-        at: changed,
-        expires: record.expiry_bound,
-    })
+    (record.message.revision > 0).then(|| record.clear(reason, changed))
 }
 
 /// Whether `targets` names the player (ward, group or id).

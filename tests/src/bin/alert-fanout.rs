@@ -12,6 +12,8 @@
 //! `GET /api/v1/alerts/{id}`, read once the round is over: the benchmark adds no subscriber of
 //! its own to the acknowledgements it measures). The last line printed is
 //! `alert-fanout players=N p50_ms=.. p99_ms=.. max_ms=.. acked=A/N` (A: the worst round).
+//! Before it, stderr breaks the time down by stage, gives the CPU of each part per round and
+//! times one signature check of the alert on this machine (the figures scale with the host).
 //!
 //! The simulated players keep their files (`alerts.json`, `now.json`) on `/dev/shm` by
 //! default, each in a directory of its own, as each device would on its own disk. On this
@@ -198,7 +200,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Delivered {
     alert: String,
     arrived: Instant,
-    bytes: usize,
+    payload: Vec<u8>,
 }
 
 /// p50 / p99 / max of a sample, for the breakdown lines.
@@ -359,7 +361,7 @@ fn main() -> anyhow::Result<()> {
                             let _ = tx.send(Delivered {
                                 alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
                                 arrived,
-                                bytes: p.payload.len(),
+                                payload: p.payload.to_vec(),
                             });
                         }
                     }
@@ -427,7 +429,7 @@ fn main() -> anyhow::Result<()> {
     let mut api_all_ms = Vec::new();
     let mut worst_acked = n;
     let rounds_from = CpuMark::now(&watched);
-    let mut message_bytes = 0;
+    let mut message = Vec::new();
     for round in 1..=args.rounds {
         let id = format!("fanout-{round}-{}", std::process::id());
         let body = json!({
@@ -478,7 +480,7 @@ fn main() -> anyhow::Result<()> {
         }
         while let Ok(seen) = delivered.try_recv() {
             if seen.alert == id {
-                message_bytes = seen.bytes;
+                message = seen.payload;
                 delivered_ms.push(seen.arrived.duration_since(t0).as_secs_f64() * 1000.0);
             }
         }
@@ -515,7 +517,16 @@ fn main() -> anyhow::Result<()> {
     );
     // The breakdown: each stage measured from the trigger (the player-side stamps use the
     // players' clock, which is this process's clock).
-    eprintln!("signed alert message: {message_bytes} bytes");
+    eprintln!("signed alert message: {} bytes", message.len());
+    // What one player's signature check costs on this machine: the figures above scale with
+    // the host's speed, and this one part of them is easy to compare between hosts.
+    match signature_check(&message, &configs.join("bench-00001.toml")) {
+        Ok(took) => eprintln!(
+            "one signature check of that message on this machine: {:.1} us (every player checks every alert)",
+            took.as_secs_f64() * 1e6
+        ),
+        Err(e) => eprintln!("cannot time the signature check: {e:#}"),
+    }
     eprintln!(
         "trigger -> HTTP answer:              {}",
         summary(&mut api_all_ms)
@@ -683,6 +694,24 @@ fn cpu_per_round(idle: (&CpuMark, &CpuMark), busy: (&CpuMark, &CpuMark), rounds:
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The mean time of one player's check of `message` (a signed alert as the players got it)
+/// with the key in the player configuration `config`, after a warm-up.
+fn signature_check(message: &[u8], config: &Path) -> anyhow::Result<Duration> {
+    use alerts::signing::{PublicKey, SignedEnvelope, verify_payload};
+    let key = PublicKey::from_hex(&toml_value(config, "alert_public_key")?)?;
+    let envelope: SignedEnvelope =
+        serde_json::from_slice(message).context("no signed alert message was received")?;
+    const CHECKS: u32 = 1_000;
+    for _ in 0..CHECKS / 10 {
+        verify_payload(&envelope, &key)?;
+    }
+    let started = Instant::now();
+    for _ in 0..CHECKS {
+        verify_payload(&envelope, &key)?;
+    }
+    Ok(started.elapsed() / CHECKS)
 }
 
 fn toml_value(path: &Path, key: &str) -> anyhow::Result<String> {

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use content::audience::Audience;
 use content::protocol::{
@@ -23,6 +23,7 @@ use content::protocol::{
 };
 use rumqttc::{AsyncClient, QoS};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::camera::{CameraLink, Period};
@@ -217,7 +218,7 @@ impl Counts {
         if let Some(events) = &self.events
             && let Err(e) = events.try_send(event)
         {
-            warn!(%e, "the counts task is busy; it catches up on its next tick");
+            warn!(%e, "the counts task is busy; event dropped (a batch whose acknowledgement is lost is sent again)");
         }
     }
 }
@@ -238,9 +239,15 @@ impl CountsTask {
         mut events: mpsc::Receiver<SessionEvent>,
     ) {
         let mut periods = Some(periods);
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Only a batch awaiting its acknowledgement needs a timer, and only while connected
+            // (a connection sends again anyway): periods, acknowledgements and connections come
+            // as events, so an idle player is not woken.
+            let resend_at = self
+                .in_flight
+                .as_ref()
+                .filter(|_| self.connected)
+                .map(|(_, sent)| *sent + RESEND_AFTER);
             tokio::select! {
                 period = async { periods.as_mut()?.recv().await }, if periods.is_some() => match period {
                     Some(period) => {
@@ -266,10 +273,8 @@ impl CountsTask {
                     Some(SessionEvent::Ack(ack)) => self.on_ack(ack).await,
                     None => return,
                 },
-                _ = tick.tick() => {
-                    if self.in_flight.as_ref().is_none_or(|(_, sent)| sent.elapsed() >= RESEND_AFTER) {
-                        self.send().await;
-                    }
+                () = async { tokio::time::sleep_until(resend_at.unwrap_or_else(Instant::now)).await }, if resend_at.is_some() => {
+                    self.send().await;
                 }
             }
         }

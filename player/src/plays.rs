@@ -4,8 +4,10 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use content::protocol::PlayRecord;
+use tokio::sync::Notify;
 
 use crate::journal::Journal;
 
@@ -13,17 +15,27 @@ const FILE: &str = "plays.jsonl";
 
 pub struct PlayLog {
     journal: Journal<PlayRecord>,
+    /// Told of every play logged, so the sender needs no timer while nothing happens.
+    added: Arc<Notify>,
 }
 
 impl PlayLog {
     pub fn open(cache_dir: &Path) -> std::io::Result<PlayLog> {
         Ok(PlayLog {
             journal: Journal::open(cache_dir.join(FILE))?,
+            added: Arc::default(),
         })
     }
 
     pub fn append(&mut self, record: PlayRecord) -> std::io::Result<()> {
-        self.journal.append(record)
+        self.journal.append(record)?;
+        self.added.notify_one();
+        Ok(())
+    }
+
+    /// Wakes (one waiter, or the next one to wait) after each play logged.
+    pub fn added(&self) -> Arc<Notify> {
+        self.added.clone()
     }
 
     pub fn pending(&self) -> &[PlayRecord] {
@@ -55,6 +67,31 @@ mod tests {
             start: Utc::now(),
             end: Utc::now(),
         }
+    }
+
+    #[test]
+    fn each_logged_play_wakes_the_sender_and_a_refused_one_does_not() {
+        use std::task::{Context, Waker};
+        // Polled once: ready only if a wake-up is waiting.
+        let woken = |added: &Notify| {
+            let notified = std::pin::pin!(added.notified());
+            notified
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_ready()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PlayLog::open(dir.path()).unwrap();
+        let added = log.added();
+        assert!(!woken(&added), "nothing logged yet");
+        log.append(record("a")).unwrap();
+        assert!(woken(&added), "a logged play wakes the sender");
+        assert!(!woken(&added), "one wake-up per play");
+        // A play that could not be logged is not there to send.
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        std::fs::write(dir.path(), b"not a directory").unwrap();
+        assert!(log.append(record("b")).is_err());
+        assert!(!woken(&added));
+        std::fs::remove_file(dir.path()).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! configuration, acknowledge it, and say goodbye on a clean shutdown.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use content::protocol::{
@@ -12,6 +12,7 @@ use content::protocol::{
 use mqtt_link::{LinkEvent, LinkOptions};
 use rumqttc::{AsyncClient, QoS};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::cache::ContentCache;
@@ -209,14 +210,21 @@ impl Session {
             alerts: alerts_tx,
             audience,
         };
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // Plays are sent when one is logged or the connection comes, and a batch again when
+        // its acknowledgement is overdue while connected: no timer wakes an idle player.
+        let plays_added = me.plays.lock().expect("not poisoned").added();
         // When the `now` report is due (a change waits for the ones right after it).
-        let mut now_due: Option<tokio::time::Instant> = None;
+        let mut now_due: Option<Instant> = None;
         info!(player = %me.config.id, broker = %me.config.broker_url, display = ?me.config.display, "player starting");
 
         let shutdown = std::pin::pin!(shutdown);
         let mut shutdown = shutdown;
         loop {
+            let plays_resend_at = me
+                .in_flight
+                .as_ref()
+                .filter(|_| me.connected)
+                .map(|(_, sent)| *sent + RESEND_AFTER);
             tokio::select! {
                 event = events.recv() => match event {
                     Some(LinkEvent::Connected) => me.on_connected().await,
@@ -228,13 +236,16 @@ impl Session {
                     None => anyhow::bail!("MQTT link ended unexpectedly"),
                 },
                 Ok(()) = me.now.changed() => {
-                    now_due.get_or_insert_with(|| tokio::time::Instant::now() + NOW_COALESCE);
+                    now_due.get_or_insert_with(|| Instant::now() + NOW_COALESCE);
                 }
-                () = async { tokio::time::sleep_until(now_due.unwrap_or_else(tokio::time::Instant::now)).await }, if now_due.is_some() => {
+                () = async { tokio::time::sleep_until(now_due.unwrap_or_else(Instant::now)).await }, if now_due.is_some() => {
                     now_due = None;
                     me.report_now().await;
                 }
-                _ = tick.tick() => me.send_plays().await,
+                () = plays_added.notified() => me.send_plays().await,
+                () = async { tokio::time::sleep_until(plays_resend_at.unwrap_or_else(Instant::now)).await }, if plays_resend_at.is_some() => {
+                    me.send_plays().await;
+                }
                 () = &mut shutdown => break,
             }
         }
@@ -338,6 +349,8 @@ impl Session {
         self.publish(PlayerTopic::Hello, true, protocol::encode(&hello))
             .await;
         self.report_now().await;
+        // What was logged while offline (or was in flight when the connection went).
+        self.send_plays().await;
         println!(
             "player {}: online at {}",
             self.config.id, self.config.broker_url

@@ -14,7 +14,6 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use content::audience::Audience;
 use content::protocol::{
@@ -30,11 +29,10 @@ use crate::camera::{CameraLink, Period};
 use crate::clock::Clock;
 use crate::config::PlayerConfig;
 use crate::journal::{Journal, write_atomically};
+use crate::timer;
 
 const LOG_FILE: &str = "counts.jsonl";
 const SEQ_FILE: &str = "counts-seq";
-/// A batch not acknowledged within this time is sent again (same sequence numbers).
-const RESEND_AFTER: Duration = Duration::from_secs(10);
 
 /// The durable log of unacknowledged counts records.
 pub struct CountsLog {
@@ -240,14 +238,9 @@ impl CountsTask {
     ) {
         let mut periods = Some(periods);
         loop {
-            // Only a batch awaiting its acknowledgement needs a timer, and only while connected
-            // (a connection sends again anyway): periods, acknowledgements and connections come
-            // as events, so an idle player is not woken.
-            let resend_at = self
-                .in_flight
-                .as_ref()
-                .filter(|_| self.connected)
-                .map(|(_, sent)| *sent + RESEND_AFTER);
+            // Periods, acknowledgements and connections come as events; the one timer is for
+            // a batch awaiting its acknowledgement, so an idle player is not woken.
+            let resend_at = timer::resend_due(self.in_flight.as_ref().map(|f| f.1), self.connected);
             tokio::select! {
                 period = async { periods.as_mut()?.recv().await }, if periods.is_some() => match period {
                     Some(period) => {
@@ -273,9 +266,7 @@ impl CountsTask {
                     Some(SessionEvent::Ack(ack)) => self.on_ack(ack).await,
                     None => return,
                 },
-                () = async { tokio::time::sleep_until(resend_at.unwrap_or_else(Instant::now)).await }, if resend_at.is_some() => {
-                    self.send().await;
-                }
+                () = timer::sleep_until(resend_at) => self.send().await,
             }
         }
     }

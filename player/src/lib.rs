@@ -15,3 +15,4 @@ pub mod screen;
 pub mod session;
 pub mod state;
 pub mod sync;
+pub mod timer;

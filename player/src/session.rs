@@ -23,9 +23,8 @@ use crate::plays::PlayLog;
 use crate::screen::Screen;
 use crate::state::{Offer, PlayerState};
 use crate::sync::{ContentSync, Held, SyncRequest};
+use crate::timer;
 
-/// A batch not acknowledged within this time is sent again (same record ids).
-const RESEND_AFTER: Duration = Duration::from_secs(10);
 /// How long a change of what the screen shows waits before it is reported, so that the
 /// changes right after it go in the same report. It also keeps the report out of the way of
 /// what is urgent: when an alert takes thousands of screens at once, their acknowledgements
@@ -220,11 +219,8 @@ impl Session {
         let shutdown = std::pin::pin!(shutdown);
         let mut shutdown = shutdown;
         loop {
-            let plays_resend_at = me
-                .in_flight
-                .as_ref()
-                .filter(|_| me.connected)
-                .map(|(_, sent)| *sent + RESEND_AFTER);
+            let plays_resend_at =
+                timer::resend_due(me.in_flight.as_ref().map(|f| f.1), me.connected);
             tokio::select! {
                 event = events.recv() => match event {
                     Some(LinkEvent::Connected) => me.on_connected().await,
@@ -238,14 +234,12 @@ impl Session {
                 Ok(()) = me.now.changed() => {
                     now_due.get_or_insert_with(|| Instant::now() + NOW_COALESCE);
                 }
-                () = async { tokio::time::sleep_until(now_due.unwrap_or_else(Instant::now)).await }, if now_due.is_some() => {
+                () = timer::sleep_until(now_due) => {
                     now_due = None;
                     me.report_now().await;
                 }
                 () = plays_added.notified() => me.send_plays().await,
-                () = async { tokio::time::sleep_until(plays_resend_at.unwrap_or_else(Instant::now)).await }, if plays_resend_at.is_some() => {
-                    me.send_plays().await;
-                }
+                () = timer::sleep_until(plays_resend_at) => me.send_plays().await,
                 () = &mut shutdown => break,
             }
         }
@@ -274,7 +268,7 @@ impl Session {
             return;
         }
         if let Some((_, sent)) = &self.in_flight
-            && sent.elapsed() < RESEND_AFTER
+            && sent.elapsed() < timer::RESEND_AFTER
         {
             return;
         }

@@ -230,18 +230,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The endpoint table row for a routed request.
-fn row_for(method: &Method, path: &str) -> Option<crate::openapi::Endpoint> {
-    let method = if *method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    crate::openapi::all_endpoints()
-        .into_iter()
-        .find(|e| e.path == path && e.method == method)
-}
-
 /// Enforces the endpoint table before any handler or body extractor runs, so a caller
 /// without the role gets 403 whatever it sends (not a 400/422 that would reveal the body's
 /// schema), and a route that is missing from the table is refused rather than left open.
@@ -261,7 +249,7 @@ pub async fn enforce(
     if !matched.starts_with("/api/") {
         return next.run(request).await;
     }
-    let Some(row) = row_for(request.method(), &matched) else {
+    let Some(row) = crate::openapi::row(request.method().as_str(), &matched) else {
         tracing::error!(method = %request.method(), path = %matched, "route missing from the endpoint table; refused");
         return ApiError::new(
             StatusCode::FORBIDDEN,

@@ -36,6 +36,8 @@ pub struct AppState {
     pub history: crate::history::History,
 }
 
+/// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
+/// test there compares both ways, method by method.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::content_api::routes(state.max_upload_bytes))

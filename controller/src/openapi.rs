@@ -1,11 +1,12 @@
-//! The API's endpoint table and the OpenAPI 3.1 document made from it
-//! (`GET /api/v1/openapi.json`).
+//! The API's endpoint table and what is made from it.
 //!
-//! One table says, for every route, who may call it; the OpenAPI document is generated from it
-//! and the e2e role matrix test (tests/tests/auth_roles.rs) calls every row with every role and
-//! checks that the answer is 401/403 exactly where the table says. A route missing from the
-//! table fails that test (it walks the router's paths too), so the document cannot drift from
-//! the code.
+//! [`ENDPOINTS`] is the one list of routes: for each, its method and path, who may call it,
+//! the media types it takes and answers, and a summary. The role enforcement
+//! ([`crate::auth::enforce`]) looks every routed request up in it, the OpenAPI 3.1 document
+//! (`GET /api/v1/openapi.json`) and the endpoint table of `docs/api.md` are generated from
+//! it, and tests fail when a row is duplicated, when the router serves a method and path the
+//! table lacks or lacks one it lists, or when `docs/api.md` drifts. The e2e role matrix
+//! (tests/tests/auth_roles.rs) calls every row with every role.
 
 use axum::Router;
 use axum::response::Json;
@@ -36,8 +37,10 @@ pub struct Endpoint {
     pub access: Access,
     pub tag: &'static str,
     pub summary: &'static str,
-    /// Request body media type, if any.
-    pub body: Option<&'static str>,
+    /// Media types of the request body; empty when the endpoint takes none.
+    pub request: &'static [&'static str],
+    /// Media types of a successful answer; empty when it has no body (204).
+    pub response: &'static [&'static str],
 }
 
 const fn e(
@@ -46,7 +49,8 @@ const fn e(
     access: Access,
     tag: &'static str,
     summary: &'static str,
-    body: Option<&'static str>,
+    request: &'static [&'static str],
+    response: &'static [&'static str],
 ) -> Endpoint {
     Endpoint {
         method,
@@ -54,69 +58,96 @@ const fn e(
         access,
         tag,
         summary,
-        body,
+        request,
+        response,
     }
 }
 
-const JSON: Option<&str> = Some("application/json");
-const NONE: Option<&str> = None;
+const NONE: &[&str] = &[];
+const JSON: &[&str] = &["application/json"];
+const PNG: &[&str] = &["image/png"];
+/// A stored content file: `crate::library::MediaType::mime` of what uploads accept.
+const MEDIA: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+];
+/// CAP's registered media type: what the export answers and what the intake is sent (it
+/// parses the body as CAP whatever the header says).
+const CAP: &[&str] = &["application/cap+xml"];
+const REPORT: &[&str] = &[
+    "application/json",
+    "text/csv",
+    "application/vnd.apache.parquet",
+    "image/svg+xml",
+];
 use Access::{Open, Player, Staff, StaffOrPlayer};
 
-/// Every API route. Keep in step with the routers (the role matrix test checks both ways).
+/// Every API route, once.
 #[rustfmt::skip]
 pub const ENDPOINTS: &[Endpoint] = &[
-    e("GET", "/api/v1/health", Open, "system", "Database and broker state, player counts", NONE),
-    e("GET", "/api/v1/openapi.json", Open, "system", "This document", NONE),
-    e("POST", "/api/v1/login", Open, "accounts", "Log in; sets the session cookie, returns the CSRF token", JSON),
-    e("POST", "/api/v1/logout", Staff(auth::READ), "accounts", "End the session", NONE),
-    e("GET", "/api/v1/session", Staff(auth::READ), "accounts", "Who is logged in, with the CSRF token", NONE),
-    e("GET", "/api/v1/users", Staff(auth::ADMIN), "accounts", "List accounts", NONE),
-    e("POST", "/api/v1/users", Staff(auth::ADMIN), "accounts", "Create an account", JSON),
-    e("PUT", "/api/v1/users/{name}", Staff(auth::ADMIN), "accounts", "Change role, password or disabled flag", JSON),
-    e("GET", "/api/v1/tokens", Staff(auth::ADMIN), "accounts", "List API tokens", NONE),
-    e("POST", "/api/v1/tokens", Staff(auth::ADMIN), "accounts", "Create an API token (shown once)", JSON),
-    e("POST", "/api/v1/tokens/{id}/revoke", Staff(auth::ADMIN), "accounts", "Revoke an API token", NONE),
-    e("GET", "/api/v1/audit", Staff(&[Role::Admin, Role::Disaster]), "accounts", "The append-only audit log, newest first", NONE),
-    e("GET", "/api/v1/players", Staff(auth::READ), "players", "Registered players with presence and health", NONE),
-    e("GET", "/api/v1/players/{id}/screenshot", Staff(auth::READ), "players", "The frame the player composed (PNG)", NONE),
-    e("PUT", "/api/v1/players/{id}/screenshot/{request_id}", Player, "players", "A player delivers a requested screenshot", Some("image/png")),
-    e("GET", "/api/v1/players/{id}/counts", Staff(auth::READ), "players", "People counts stored for a player", NONE),
-    e("GET", "/api/v1/players/{id}/manifest", StaffOrPlayer(auth::READ), "players", "The player's current manifest", NONE),
-    e("GET", "/api/v1/players/{id}/now", Staff(auth::READ), "players", "Expected and reported selection", NONE),
-    e("GET", "/api/v1/players/{id}/plays", Staff(auth::READ), "players", "Stored proof of play", NONE),
-    e("GET", "/api/v1/players/{id}/preview", Staff(auth::READ), "schedule", "What the player would show for a given time and audience, and which rule chose it", NONE),
-    e("POST", "/api/v1/content", Staff(auth::CONTENT), "content", "Upload an image or video", Some("multipart/form-data")),
-    e("GET", "/api/v1/content/{id}", StaffOrPlayer(auth::READ), "content", "Download a file by SHA-256 (ranges supported)", NONE),
-    e("GET", "/api/v1/assets", Staff(auth::READ), "content", "List assets", NONE),
-    e("POST", "/api/v1/assets", Staff(auth::CONTENT), "content", "Create a text slide or ticker", JSON),
-    e("PUT", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Replace a text slide or ticker", JSON),
-    e("GET", "/api/v1/playlists", Staff(auth::READ), "content", "List playlists", NONE),
-    e("POST", "/api/v1/playlists", Staff(auth::CONTENT), "content", "Create a playlist", JSON),
-    e("PUT", "/api/v1/playlists/{id}", Staff(auth::CONTENT), "content", "Replace a playlist", JSON),
-    e("GET", "/api/v1/layouts", Staff(auth::READ), "content", "List layouts", NONE),
-    e("POST", "/api/v1/layouts", Staff(auth::CONTENT), "content", "Create a layout", JSON),
-    e("PUT", "/api/v1/layouts/{id}", Staff(auth::CONTENT), "content", "Replace a layout", JSON),
-    e("GET", "/api/v1/schedule/entries", Staff(auth::READ), "schedule", "List schedule entries", NONE),
-    e("POST", "/api/v1/schedule/entries", Staff(auth::CONTENT), "schedule", "Create a schedule entry", JSON),
-    e("PUT", "/api/v1/schedule/entries/{id}", Staff(auth::CONTENT), "schedule", "Replace a schedule entry", JSON),
-    e("DELETE", "/api/v1/schedule/entries/{id}", Staff(auth::CONTENT), "schedule", "Delete a schedule entry", NONE),
-    e("PUT", "/api/v1/schedule/fallback", Staff(auth::CONTENT), "schedule", "Set the fallback layout", JSON),
-    e("GET", "/api/v1/schedule", Staff(auth::READ), "schedule", "The whole schedule set with its revision", NONE),
-    e("GET", "/api/v1/alerts", Staff(auth::READ), "alerts", "Alerts with their phase", NONE),
-    e("POST", "/api/v1/alerts", Staff(auth::ALERTS), "alerts", "Create an alert from a template or CAP texts (Actual: pending a second person)", JSON),
-    e("GET", "/api/v1/alerts/templates", Staff(auth::READ), "alerts", "Template kinds, languages and warning levels", NONE),
-    e("GET", "/api/v1/alerts/{id}", Staff(auth::READ), "alerts", "One alert: targeted, showing, pending, offline, failed, per-player states", NONE),
-    e("PUT", "/api/v1/alerts/{id}", Staff(auth::ALERTS), "alerts", "Update a live alert (replaces what screens show)", JSON),
-    e("POST", "/api/v1/alerts/{id}/submit", Staff(auth::ALERTS), "alerts", "Submit a draft", JSON),
-    e("POST", "/api/v1/alerts/{id}/confirm", Staff(auth::ALERTS), "alerts", "Second-person confirmation of an Actual alert", NONE),
-    e("POST", "/api/v1/alerts/{id}/reject", Staff(auth::ALERTS), "alerts", "Send a pending alert back to draft", JSON),
-    e("POST", "/api/v1/alerts/{id}/cancel", Staff(auth::ALERTS), "alerts", "Cancel: screens clear at once", NONE),
-    e("POST", "/api/v1/alerts/{id}/all-clear", Staff(auth::ALERTS), "alerts", "All clear: screens clear at once", NONE),
-    e("GET", "/api/v1/alerts/{id}/cap", Staff(auth::READ), "alerts", "The alert as CAP 1.2 XML", NONE),
-    e("POST", "/api/v1/cap", Staff(auth::ALERTS), "alerts", "Take a CAP 1.2 document: issue or stage it by policy", Some("application/xml")),
-    e("GET", "/api/v1/reports", Staff(auth::READ), "reports", "The people-flow report names", NONE),
-    e("GET", "/api/v1/reports/{report}", Staff(auth::READ), "reports", "One report as JSON, CSV, Parquet or an SVG chart", NONE),
+    e("GET", "/api/v1/health", Open, "system", "Database and broker state, player counts", NONE, JSON),
+    e("GET", "/api/v1/openapi.json", Open, "system", "This document", NONE, JSON),
+    e("POST", "/api/v1/login", Open, "accounts", "Log in; sets the session cookie, returns the CSRF token", JSON, JSON),
+    e("POST", "/api/v1/logout", Staff(auth::READ), "accounts", "End the session", NONE, NONE),
+    e("GET", "/api/v1/session", Staff(auth::READ), "accounts", "Who is logged in, with the CSRF token", NONE, JSON),
+    e("GET", "/api/v1/users", Staff(auth::ADMIN), "accounts", "List accounts", NONE, JSON),
+    e("POST", "/api/v1/users", Staff(auth::ADMIN), "accounts", "Create an account", JSON, JSON),
+    e("PUT", "/api/v1/users/{name}", Staff(auth::ADMIN), "accounts", "Change role, password or disabled flag", JSON, JSON),
+    e("GET", "/api/v1/tokens", Staff(auth::ADMIN), "accounts", "List API tokens", NONE, JSON),
+    e("POST", "/api/v1/tokens", Staff(auth::ADMIN), "accounts", "Create an API token (shown once)", JSON, JSON),
+    e("POST", "/api/v1/tokens/{id}/revoke", Staff(auth::ADMIN), "accounts", "Revoke an API token", NONE, NONE),
+    e("GET", "/api/v1/audit", Staff(&[Role::Admin, Role::Disaster]), "accounts", "The append-only audit log, newest first", NONE, JSON),
+    e("GET", "/api/v1/players", Staff(auth::READ), "players", "Registered players with presence and health", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/screenshot", Staff(auth::READ), "players", "The frame the player composed", NONE, PNG),
+    e("PUT", "/api/v1/players/{id}/screenshot/{request_id}", Player, "players", "A player delivers a requested screenshot, or why it has none", &["image/png", "application/json"], NONE),
+    e("GET", "/api/v1/players/{id}/counts", Staff(auth::READ), "players", "People counts stored for a player", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/manifest", StaffOrPlayer(auth::READ), "players", "The player's current manifest", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/now", Staff(auth::READ), "players", "Expected and reported selection", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/plays", Staff(auth::READ), "players", "Stored proof of play", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/preview", Staff(auth::READ), "schedule", "What the player would show for a given time and audience, and which rule chose it", NONE, JSON),
+    e("POST", "/api/v1/content", Staff(auth::CONTENT), "content", "Upload an image or video", &["multipart/form-data"], JSON),
+    e("GET", "/api/v1/content/{id}", StaffOrPlayer(auth::READ), "content", "Download a file by SHA-256 (ranges supported)", NONE, MEDIA),
+    e("GET", "/api/v1/assets", Staff(auth::READ), "content", "List assets", NONE, JSON),
+    e("POST", "/api/v1/assets", Staff(auth::CONTENT), "content", "Create a text slide or ticker", JSON, JSON),
+    e("PUT", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Replace a text slide or ticker", JSON, JSON),
+    e("GET", "/api/v1/playlists", Staff(auth::READ), "content", "List playlists", NONE, JSON),
+    e("POST", "/api/v1/playlists", Staff(auth::CONTENT), "content", "Create a playlist", JSON, JSON),
+    e("PUT", "/api/v1/playlists/{id}", Staff(auth::CONTENT), "content", "Replace a playlist", JSON, JSON),
+    e("GET", "/api/v1/layouts", Staff(auth::READ), "content", "List layouts", NONE, JSON),
+    e("POST", "/api/v1/layouts", Staff(auth::CONTENT), "content", "Create a layout", JSON, JSON),
+    e("PUT", "/api/v1/layouts/{id}", Staff(auth::CONTENT), "content", "Replace a layout", JSON, JSON),
+    e("GET", "/api/v1/schedule/entries", Staff(auth::READ), "schedule", "List schedule entries", NONE, JSON),
+    e("POST", "/api/v1/schedule/entries", Staff(auth::CONTENT), "schedule", "Create a schedule entry", JSON, JSON),
+    e("PUT", "/api/v1/schedule/entries/{id}", Staff(auth::CONTENT), "schedule", "Replace a schedule entry", JSON, JSON),
+    e("DELETE", "/api/v1/schedule/entries/{id}", Staff(auth::CONTENT), "schedule", "Delete a schedule entry", NONE, NONE),
+    e("PUT", "/api/v1/schedule/fallback", Staff(auth::CONTENT), "schedule", "Set the fallback layout", JSON, JSON),
+    e("GET", "/api/v1/schedule", Staff(auth::READ), "schedule", "The whole schedule set with its revision", NONE, JSON),
+    e("GET", "/api/v1/alerts", Staff(auth::READ), "alerts", "Every alert with its phase, newest first", NONE, JSON),
+    e("POST", "/api/v1/alerts", Staff(auth::ALERTS), "alerts", "Create an alert from a template or CAP infos; Actual waits for a second person, drills issue at once", JSON, JSON),
+    e("GET", "/api/v1/alerts/templates", Staff(auth::READ), "alerts", "Template kinds, languages, warning levels and statuses for the console", NONE, JSON),
+    e("GET", "/api/v1/alerts/{id}", Staff(auth::READ), "alerts", "One alert with its delivery: counts and each targeted player's state", NONE, JSON),
+    e("PUT", "/api/v1/alerts/{id}", Staff(auth::ALERTS), "alerts", "Update a live alert: replaces what screens show (next revision)", JSON, JSON),
+    e("POST", "/api/v1/alerts/{id}/submit", Staff(auth::ALERTS), "alerts", "Submit a draft (Actual: then pending confirmation)", JSON, JSON),
+    e("POST", "/api/v1/alerts/{id}/confirm", Staff(auth::ALERTS), "alerts", "Confirm a pending live alert (another account than the submitter)", NONE, JSON),
+    e("POST", "/api/v1/alerts/{id}/reject", Staff(auth::ALERTS), "alerts", "Reject a pending alert back to draft", JSON, JSON),
+    e("POST", "/api/v1/alerts/{id}/cancel", Staff(auth::ALERTS), "alerts", "Cancel: screens clear at once", NONE, JSON),
+    e("POST", "/api/v1/alerts/{id}/all-clear", Staff(auth::ALERTS), "alerts", "All clear: screens clear at once", NONE, JSON),
+    e("GET", "/api/v1/alerts/{id}/cap", Staff(auth::READ), "alerts", "The alert as CAP 1.2 XML; a cancelled alert as its CAP Cancel", NONE, CAP),
+    e("POST", "/api/v1/cap", Staff(auth::ALERTS), "alerts", "CAP 1.2 intake: parsed safely, mapped to wards, issued or staged by policy", CAP, JSON),
+    e("GET", "/api/v1/reports", Staff(auth::READ), "reports", "The report names and formats", NONE, JSON),
+    e("GET", "/api/v1/reports/{report}", Staff(auth::READ), "reports", "A people-flow report (?from&to&ward&player&level&format=json|csv|csv-excel|parquet|svg&lang)", NONE, REPORT),
 ];
+
+/// The row for a routed request (HEAD is served by the GET route).
+pub fn row(method: &str, path: &str) -> Option<&'static Endpoint> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ENDPOINTS
+        .iter()
+        .find(|e| e.path == path && e.method == method)
+}
 
 fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
@@ -125,12 +156,26 @@ fn path_parameters(path: &str) -> Vec<Value> {
         .collect()
 }
 
-fn responses(access: Access) -> Value {
+fn content(media_types: &[&str]) -> Value {
+    Value::Object(
+        media_types
+            .iter()
+            .map(|media| (media.to_string(), json!({})))
+            .collect(),
+    )
+}
+
+fn responses(ep: &Endpoint) -> Value {
+    // 2XX: a success is 200, 201, 204 or 206 depending on the call, always with these types.
+    let mut success = json!({"description": "Success"});
+    if !ep.response.is_empty() {
+        success["content"] = content(ep.response);
+    }
     let mut r = json!({
-        "200": {"description": "Success"},
+        "2XX": success,
         "400": {"description": "Bad input; the body says what is wrong", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     });
-    if !matches!(access, Open) {
+    if !matches!(ep.access, Open) {
         r["401"] = json!({"description": "Not logged in"});
         r["403"] = json!({"description": "The caller's role may not do this"});
     }
@@ -146,26 +191,30 @@ fn security(access: Access) -> Value {
     }
 }
 
+fn role_names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| crate::store::accounts::role_name(*r))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn roles_text(access: Access) -> String {
-    let names = |roles: &[Role]| {
-        roles
-            .iter()
-            .map(|r| crate::store::accounts::role_name(*r))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match access {
         Open => "Open to everyone.".into(),
-        Staff(roles) => format!("Roles: {}.", names(roles)),
-        StaffOrPlayer(roles) => format!("Roles: {}; or the player itself.", names(roles)),
+        Staff(roles) => format!("Roles: {}.", role_names(roles)),
+        StaffOrPlayer(roles) => format!(
+            "Roles: {}; or a player (HTTP basic: id and MQTT password).",
+            role_names(roles)
+        ),
         Player => "Players only (HTTP basic: id and MQTT password).".into(),
     }
 }
 
-/// The OpenAPI 3.1 document for `endpoints`.
-pub fn document(endpoints: &[Endpoint]) -> Value {
+/// The OpenAPI 3.1 document of [`ENDPOINTS`].
+pub fn document() -> Value {
     let mut paths = Map::new();
-    for ep in endpoints {
+    for ep in ENDPOINTS {
         // OpenAPI and axum spell path parameters the same way: `{id}`.
         let item = paths
             .entry(ep.path.to_string())
@@ -176,11 +225,11 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             "description": roles_text(ep.access),
             "operationId": format!("{} {}", ep.method.to_lowercase(), ep.path),
             "parameters": path_parameters(ep.path),
-            "responses": responses(ep.access),
+            "responses": responses(ep),
             "security": security(ep.access),
         });
-        if let Some(media) = ep.body {
-            operation["requestBody"] = json!({"required": true, "content": {media: {}}});
+        if !ep.request.is_empty() {
+            operation["requestBody"] = json!({"required": true, "content": content(ep.request)});
         }
         item[ep.method.to_lowercase()] = operation;
     }
@@ -206,43 +255,208 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/openapi.json",
-        get(|| async { Json(document(&all_endpoints())) }),
-    )
-}
-
-/// The table with the rows other modules contribute.
-pub fn all_endpoints() -> Vec<Endpoint> {
-    ENDPOINTS
-        .iter()
-        .chain(crate::alerting::ENDPOINTS)
-        .chain(crate::reports_api::ENDPOINTS)
-        .copied()
-        .collect()
+    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document()) }))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use axum::body::Body;
+    use axum::extract::{MatchedPath, Request};
+    use axum::http::header;
+    use axum::middleware::Next;
+    use tower::ServiceExt;
+
     use super::*;
 
+    fn duplicates(rows: &[Endpoint]) -> Vec<(&'static str, &'static str)> {
+        let mut seen = BTreeSet::new();
+        rows.iter()
+            .map(|e| (e.method, e.path))
+            .filter(|key| !seen.insert(*key))
+            .collect()
+    }
+
     #[test]
-    fn every_row_becomes_one_operation_with_its_parameters() {
-        let doc = document(ENDPOINTS);
+    fn no_two_rows_share_a_method_and_path() {
+        assert_eq!(duplicates(&[ENDPOINTS[0], ENDPOINTS[0]]).len(), 1);
+        assert_eq!(duplicates(ENDPOINTS), vec![], "rows listed twice");
+    }
+
+    #[test]
+    fn every_row_becomes_one_operation_with_its_parameters_and_media_types() {
+        let doc = document();
         let operations: usize = doc["paths"]
             .as_object()
             .unwrap()
             .values()
             .map(|item| item.as_object().unwrap().len())
             .sum();
-        assert_eq!(operations, ENDPOINTS.len(), "duplicate method+path rows");
+        assert_eq!(operations, ENDPOINTS.len());
         let shot = &doc["paths"]["/api/v1/players/{id}/screenshot/{request_id}"]["put"];
         assert_eq!(shot["parameters"].as_array().unwrap().len(), 2);
         assert_eq!(shot["security"], json!([{"player": []}]));
+        assert!(shot["requestBody"]["content"]["image/png"].is_object());
+        assert!(shot["responses"]["2XX"].get("content").is_none());
+        let cap = &doc["paths"]["/api/v1/cap"]["post"];
+        assert!(cap["requestBody"]["content"]["application/cap+xml"].is_object());
+        let report = &doc["paths"]["/api/v1/reports/{report}"]["get"];
+        assert!(report["responses"]["2XX"]["content"]["text/csv"].is_object());
         assert!(
             doc["paths"]["/api/v1/health"]["get"]["responses"]
                 .get("401")
                 .is_none()
+        );
+    }
+
+    /// Wraps every route: answers with the route the request matched, running no handler.
+    async fn probe(request: Request, _: Next) -> String {
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(String::new, |m| m.as_str().to_owned())
+    }
+
+    /// The API paths the router serves. axum has no way to list routes, but its `Debug`
+    /// output names every path (were that to change, every row would show as unrouted).
+    fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
+        let text = format!("{router:?}");
+        text.match_indices("\"/api/")
+            .map(|(at, _)| {
+                let path = &text[at + 1..];
+                path[..path.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    }
+
+    async fn state(dir: &Path) -> AppState {
+        let store = crate::store::Store::open(dir).await.unwrap();
+        let (replies, _) = crate::history::reply_channel();
+        AppState {
+            store: store.clone(),
+            link: Default::default(),
+            started: std::time::Instant::now(),
+            mqtt_mode: "embedded",
+            mqtt_url: String::new(),
+            library: crate::library::ContentLibrary::open(dir).unwrap(),
+            max_upload_bytes: 1,
+            screens: Default::default(),
+            login_limiter: Default::default(),
+            secure_cookies: false,
+            alerts: crate::alerting::AlertService::start(store.clone(), dir, Default::default())
+                .await
+                .unwrap(),
+            history: crate::history::History::open(dir, store, replies)
+                .await
+                .unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_router_serves_exactly_the_rows_of_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let router = crate::http::router(state(dir.path()).await);
+        let paths = routed_paths(&router);
+        let table: BTreeSet<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|e| (e.method.to_owned(), e.path.to_owned()))
+            .collect();
+        let app = router.route_layer(axum::middleware::from_fn(probe));
+        let mut routed = BTreeSet::new();
+        for path in &paths {
+            let uri = path
+                .split('/')
+                .map(|level| if level.starts_with('{') { "x" } else { level })
+                .collect::<Vec<_>>()
+                .join("/");
+            // No route takes TRACE, so axum's method fallback answers, adding the `Allow`
+            // header it sends with a 405: the methods routed on this path.
+            let request = Request::builder()
+                .method("TRACE")
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            let allow = response
+                .headers()
+                .get(header::ALLOW)
+                .expect("an Allow header (does a route take TRACE?)")
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            assert_eq!(body, path.as_bytes(), "{uri} matched another route");
+            for method in allow.split(',') {
+                // axum answers HEAD with the GET handler; the table lists only GET.
+                if method != "HEAD" || !allow.contains("GET") {
+                    routed.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        let unlisted: Vec<_> = routed.difference(&table).collect();
+        let unrouted: Vec<_> = table.difference(&routed).collect();
+        assert!(
+            unlisted.is_empty() && unrouted.is_empty(),
+            "routed but not in ENDPOINTS: {unlisted:?}; in ENDPOINTS but not routed: {unrouted:?}"
+        );
+    }
+
+    /// The endpoint table of `docs/api.md`.
+    fn markdown_table() -> String {
+        let media = |types: &[&str]| {
+            types
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = String::from(
+            "| endpoint | who may call it | request | response | what |\n|---|---|---|---|---|\n",
+        );
+        for ep in ENDPOINTS {
+            let who = match ep.access {
+                Open => "anyone".to_string(),
+                Staff(roles) => role_names(roles),
+                StaffOrPlayer(roles) => format!("{}; a player", role_names(roles)),
+                Player => "a player".to_string(),
+            };
+            out.push_str(&format!(
+                "| `{} {}` | {who} | {} | {} | {} |\n",
+                ep.method,
+                ep.path,
+                media(ep.request),
+                media(ep.response),
+                ep.summary.replace('|', "\\|"),
+            ));
+        }
+        out
+    }
+
+    const BEGIN: &str = "<!-- generated from controller::openapi::ENDPOINTS; \
+        UPDATE_DOCS=1 cargo test -p controller --lib openapi rewrites it -->\n";
+    const END: &str = "<!-- end of the generated table -->";
+
+    #[test]
+    fn docs_api_md_lists_the_table() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (before, rest) = text.split_once(BEGIN).expect("the opening marker");
+        let (current, after) = rest.split_once(END).expect("the closing marker");
+        let fresh = markdown_table();
+        if current == fresh {
+            return;
+        }
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&file, format!("{before}{BEGIN}{fresh}{END}{after}")).unwrap();
+            return;
+        }
+        panic!(
+            "docs/api.md's endpoint table differs from ENDPOINTS; rewrite it with \
+             `UPDATE_DOCS=1 cargo test -p controller --lib openapi`, or paste:\n{fresh}"
         );
     }
 }

@@ -19,32 +19,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::http::{ApiError, AppState};
-use crate::openapi::{Access, Endpoint};
 
 /// Longest date range of one request, in days.
 pub const MAX_DAYS: i64 = 366;
 /// Days a request without `from` covers (ending at `to`).
 const DEFAULT_DAYS: i64 = 7;
-
-/// The access table's rows (see `crate::openapi`).
-pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: "GET",
-        path: "/api/v1/reports",
-        access: Access::Staff(crate::auth::READ),
-        tag: "reports",
-        summary: "The report names and formats",
-        body: None,
-    },
-    Endpoint {
-        method: "GET",
-        path: "/api/v1/reports/{report}",
-        access: Access::Staff(crate::auth::READ),
-        tag: "reports",
-        summary: "A people-flow report (?from&to&ward&player&level&format=json|csv|csv-excel|parquet|svg&lang)",
-        body: None,
-    },
-];
 
 pub fn routes() -> Router<AppState> {
     Router::new()

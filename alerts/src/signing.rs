@@ -6,34 +6,29 @@
 //! get wrong: whatever the player acts on is exactly what was signed. The signed bytes are
 //! prefixed with [`DOMAIN`] so a signature made for anything else can never pass as an alert.
 
+use crate::message::Broadcast;
 pub use ed25519_dalek::SigningKey;
 use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Serialize};
 
-use crate::message::Broadcast;
+pub use content::protocol::SignedEnvelope;
 
 /// Domain separation for alert signatures (changing it invalidates every signature).
 pub const DOMAIN: &[u8] = b"osaka-signage/alert/v1\n";
 
-/// A payload and its signature, as published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedEnvelope {
-    /// The exact JSON text that was signed.
-    pub payload: String,
-    /// Ed25519 signature, 64 bytes as lowercase hex; empty means unsigned.
-    #[serde(default)]
-    pub signature: String,
-}
+/// Domain of the desired state a controller signs for one player (configuration, manifest
+/// reference, screenshot request): a signature made for it never passes as an alert, and an
+/// alert's never as a configuration.
+pub const DESIRED_DOMAIN: &[u8] = b"osaka-signage/desired/v1\n";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    #[error("alert message is unsigned; players accept only messages signed by the controller")]
+    #[error("message is unsigned; players accept only messages signed by the controller")]
     Unsigned,
-    #[error("alert signature is malformed ({0}); expected 128 hex digits")]
+    #[error("signature is malformed ({0}); expected 128 hex digits")]
     Malformed(String),
     #[error(
-        "alert signature does not match the controller's public key: the message was altered \
+        "signature does not match the controller's public key: the message was altered \
          or signed by another key; check the player's provisioned controller key"
     )]
     Invalid,
@@ -107,24 +102,50 @@ const IDENTITY: [u8; 32] = {
     bytes
 };
 
-fn signed_bytes(payload: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(DOMAIN.len() + payload.len());
-    bytes.extend_from_slice(DOMAIN);
+fn signed_bytes(domain: &[u8], payload: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(domain.len() + payload.len());
+    bytes.extend_from_slice(domain);
     bytes.extend_from_slice(payload.as_bytes());
     bytes
 }
 
-/// Signs an arbitrary payload text.
-pub fn sign_payload(payload: String, key: &SigningKey) -> SignedEnvelope {
-    let signature = key.sign(&signed_bytes(&payload));
+fn sign_in(domain: &[u8], payload: String, key: &SigningKey) -> SignedEnvelope {
+    let signature = key.sign(&signed_bytes(domain, &payload));
     SignedEnvelope {
         payload,
         signature: hex::encode(signature.to_bytes()),
     }
 }
 
-/// Checks `envelope`'s signature over its exact payload bytes.
+/// Signs an arbitrary alert payload text.
+pub fn sign_payload(payload: String, key: &SigningKey) -> SignedEnvelope {
+    sign_in(DOMAIN, payload, key)
+}
+
+/// Checks `envelope`'s alert signature over its exact payload bytes.
 pub fn verify_payload<'a>(
+    envelope: &'a SignedEnvelope,
+    key: &PublicKey,
+) -> Result<&'a str, SignatureError> {
+    verify_in(DOMAIN, envelope, key)
+}
+
+/// Serialises and signs desired state for one player (see [`DESIRED_DOMAIN`]).
+pub fn sign_desired<T: serde::Serialize>(message: &T, key: &SigningKey) -> SignedEnvelope {
+    let payload = serde_json::to_string(message).expect("desired state always serialises");
+    sign_in(DESIRED_DOMAIN, payload, key)
+}
+
+/// Checks a desired-state signature; the text it returns is what was signed.
+pub fn verify_desired<'a>(
+    envelope: &'a SignedEnvelope,
+    key: &PublicKey,
+) -> Result<&'a str, SignatureError> {
+    verify_in(DESIRED_DOMAIN, envelope, key)
+}
+
+fn verify_in<'a>(
+    domain: &[u8],
     envelope: &'a SignedEnvelope,
     key: &PublicKey,
 ) -> Result<&'a str, SignatureError> {
@@ -144,7 +165,7 @@ pub fn verify_payload<'a>(
     }
     let signature = Signature::from_bytes(&bytes);
     key.0
-        .verify(&signed_bytes(&envelope.payload), &signature)
+        .verify(&signed_bytes(domain, &envelope.payload), &signature)
         .map_err(|_| SignatureError::Invalid)?;
     Ok(&envelope.payload)
 }
@@ -159,4 +180,31 @@ pub fn sign(broadcast: &Broadcast, key: &SigningKey) -> SignedEnvelope {
 pub fn verify(envelope: &SignedEnvelope, key: &PublicKey) -> Result<Broadcast, SignatureError> {
     let payload = verify_payload(envelope, key)?;
     serde_json::from_str(payload).map_err(|e| SignatureError::Payload(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desired_state_and_alert_signatures_never_pass_for_each_other() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let public = PublicKey::from(&key);
+        let desired = sign_desired(&serde_json::json!({"id": "p1", "revision": 1}), &key);
+        assert!(verify_desired(&desired, &public).is_ok());
+        assert_eq!(
+            verify_payload(&desired, &public),
+            Err(SignatureError::Invalid)
+        );
+        let alert = sign_payload(desired.payload.clone(), &key);
+        assert_eq!(
+            verify_desired(&alert, &public),
+            Err(SignatureError::Invalid)
+        );
+        let other = PublicKey::from(&SigningKey::from_bytes(&[8; 32]));
+        assert_eq!(
+            verify_desired(&desired, &other),
+            Err(SignatureError::Invalid)
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! The embedded MQTT broker (rumqttd), running inside the controller process.
 //!
-//! Why rumqttd: see `docs/adr/0001-embedded-broker.md`. Its gaps are covered here: it has no
-//! topic ACLs, so every login is checked against the player registry (client id must equal the
-//! username, so one player cannot take over another's session), and it keeps retained messages
-//! only in memory, so the controller republishes desired state whenever it (re)connects.
+//! Why rumqttd: see `docs/adr/0001-embedded-broker.md`. It has no topic ACLs, so it listens
+//! on loopback only, behind the gate (`mqtt_gate`, ADR 0002): clients connect to the gate,
+//! which checks each login against the player registry and every packet against the contract,
+//! and logs players in to rumqttd with a per-process secret that nothing else knows. The
+//! controller's own connection goes to rumqttd directly. rumqttd keeps retained messages only
+//! in memory, so the controller republishes desired state whenever it (re)connects.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -17,8 +19,10 @@ use crate::store::Store;
 
 /// A running embedded broker.
 pub struct EmbeddedBroker {
-    /// The address it listens on (port 0 in the configuration is resolved to a real port).
+    /// The address clients connect to: the gate (port 0 in the configuration is resolved).
     pub addr: SocketAddr,
+    /// rumqttd itself, on loopback: the controller's own connection goes here.
+    pub internal: SocketAddr,
     /// The controller's own login; random per process, never written anywhere.
     pub controller_password: String,
 }
@@ -26,18 +30,30 @@ pub struct EmbeddedBroker {
 /// Most clients one broker process accepts; beyond this, use an external broker cluster.
 const MAX_CONNECTIONS: usize = 10_010;
 
+/// Starts rumqttd on a loopback port and the gate on `listen`; call within a tokio runtime.
 pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker> {
-    // rumqttd binds inside its own thread and only logs a failure, so bind here first to turn
-    // "address in use" into a clear start-up error and to resolve port 0.
-    let addr = {
-        let probe = TcpListener::bind(listen).with_context(|| {
-            format!(
-                "cannot listen for MQTT on {listen}: another broker (e.g. Mosquitto) may use it; pick another address with --mqtt-listen"
-            )
-        })?;
-        probe.local_addr()?
-    };
+    let public = TcpListener::bind(listen).with_context(|| {
+        format!(
+            "cannot listen for MQTT on {listen}: another broker (e.g. Mosquitto) may use it; pick another address with --mqtt-listen"
+        )
+    })?;
+    let addr = public.local_addr()?;
+    public.set_nonblocking(true)?;
+    let public = tokio::net::TcpListener::from_std(public)?;
+    // rumqttd binds inside its own thread and only logs a failure: resolve a free loopback
+    // port here first.
+    let internal = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
     let controller_password = random_token();
+    let secret = random_token();
+    let gate = std::sync::Arc::new(crate::mqtt_gate::Gate {
+        store,
+        backend: internal,
+        secret: secret.clone(),
+        controller_password: controller_password.clone(),
+        max_packet: mqtt_link::MAX_PACKET_BYTES,
+        connections: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+    });
+    tokio::spawn(crate::mqtt_gate::serve(public, gate));
     let expected = controller_password.clone();
     let mut connections = ConnectionSettings {
         connection_timeout_ms: 5_000,
@@ -47,32 +63,21 @@ pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker>
         external_auth: None,
         dynamic_filters: true,
     };
+    // Only the gate (with the secret) and the controller itself log in here.
     connections.set_auth_handler(move |client_id: String, username: String, password: String| {
-        let store = store.clone();
-        let expected = expected.clone();
-        async move {
-            let accepted = if username == CONTROLLER_USERNAME {
-                client_id == CONTROLLER_USERNAME && password == expected
-            } else {
-                client_id == username
-                    && store.verify_player(&username, &password).await.unwrap_or_else(|e| {
-                        error!(%e, "cannot check an MQTT login against the store");
-                        false
-                    })
-            };
-            if !accepted {
-                warn!(
-                    client_id = %truncate(&client_id),
-                    username = %truncate(&username),
-                    "refused MQTT login: unknown player, wrong password, or client id different from the username"
-                );
-            }
-            accepted
+        let accepted = if username == CONTROLLER_USERNAME {
+            client_id == CONTROLLER_USERNAME && password == expected
+        } else {
+            client_id == username && password == secret
+        };
+        if !accepted {
+            warn!(client_id = %truncate(&client_id), "refused a login on the internal MQTT port: only the gate and the controller use it");
         }
+        async move { accepted }
     });
     let server = ServerSettings {
         name: "v4".into(),
-        listen: addr,
+        listen: internal,
         tls: None,
         next_connection_delay_ms: 1,
         connections,
@@ -99,6 +104,7 @@ pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker>
         })?;
     Ok(EmbeddedBroker {
         addr,
+        internal,
         controller_password,
     })
 }

@@ -20,6 +20,7 @@ pub struct Enrolment {
     pub ward: Option<String>,
     pub group: Option<String>,
     pub broker_url: Option<String>,
+    pub controller_url: Option<String>,
     pub out: PathBuf,
 }
 
@@ -28,6 +29,8 @@ pub struct Enrolment {
 struct PlayerFile<'a> {
     id: &'a str,
     broker_url: String,
+    /// The controller's HTTP origin, pinned: content and screenshots go only there.
+    controller_url: &'a str,
     username: &'a str,
     password: &'a str,
     /// Hex Ed25519 public key: the player shows only alerts signed with its private half.
@@ -66,9 +69,39 @@ fn broker_url_for_players(
     })
 }
 
+/// Which HTTP origin to pin: an explicit flag, else the configured public URL, else what a
+/// running controller on this data directory serves, else the configured listen address.
+fn controller_url_for_players(
+    flag: Option<String>,
+    config: &ControllerConfig,
+) -> anyhow::Result<String> {
+    let url = flag
+        .or_else(|| config.public_http_url.clone())
+        .or_else(|| Endpoints::read(&config.data_dir).map(|running| running.http))
+        .unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                crate::serve::local_url_host(config.http_listen)
+            )
+        });
+    let url = url.trim_end_matches('/').to_string();
+    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    if !scheme_ok || host.is_empty() || host.contains('/') {
+        anyhow::bail!(
+            "--controller-url {url:?} must be an HTTP origin like http://signage.ward.example:8080"
+        );
+    }
+    Ok(url)
+}
+
 pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyhow::Result<()> {
     let id: PlayerId = enrolment.id.parse()?;
     let url = broker_url_for_players(enrolment.broker_url, config)?;
+    let controller_url = controller_url_for_players(enrolment.controller_url, config)?;
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -79,6 +112,7 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
     let file = PlayerFile {
         id: id.as_str(),
         broker_url: url.to_string(),
+        controller_url: &controller_url,
         username: id.as_str(),
         password: &token,
         alert_public_key: crate::alert_key::public_hex(&alert_key),
@@ -132,6 +166,7 @@ pub async fn add_many(
     out_dir: &Path,
 ) -> anyhow::Result<()> {
     let url = broker_url_for_players(broker_url, config)?;
+    let controller_url = controller_url_for_players(None, config)?;
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -144,6 +179,7 @@ pub async fn add_many(
         let file = PlayerFile {
             id: id.as_str(),
             broker_url: url.to_string(),
+            controller_url: &controller_url,
             username: id.as_str(),
             password: &token,
             alert_public_key: alert_key.clone(),

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use content::protocol::{
-    self, CONTROLLER_SUBSCRIPTIONS, FromPlayer, ManifestRef, PlayerId, PlayerTopic, Presence,
-    PresenceState, Topic,
+    self, FromPlayer, ManifestRef, PlayerId, PlayerTopic, Presence, PresenceState, Topic,
 };
 use content::schedule_set::ScheduleSet;
 use content::tokyo;
@@ -43,15 +42,13 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(2);
 /// Messages the MQTT link holds for the fleet: a few per player for 10,000 players.
 const FLEET_BACKLOG: usize = 1 << 16;
 
-/// The controller's presence while it is up; the Last Will says the opposite.
-pub fn controller_presence(state: PresenceState, session: &str) -> (String, Vec<u8>) {
-    (
-        Topic::ControllerPresence.to_string(),
-        protocol::encode(&Presence {
-            state,
-            session: session.to_string(),
-        }),
-    )
+/// The controller's presence while it is up (on [`Topic::ControllerPresence`]); the Last
+/// Will says the opposite.
+pub fn controller_presence(state: PresenceState, session: &str) -> Vec<u8> {
+    protocol::encode(&Presence {
+        state,
+        session: session.to_string(),
+    })
 }
 
 /// Where the fleet hands what players send beyond presence and state.
@@ -176,8 +173,8 @@ impl Fleet {
         // is acknowledged by the application (counts, plays: the player resends until the
         // controller confirms the durable write) or repeated (retained presence and hello;
         // players repeat their alert acknowledgements when the alerts are republished below).
-        for filter in CONTROLLER_SUBSCRIPTIONS {
-            if let Err(e) = self.client.subscribe(filter, QoS::AtMostOnce).await {
+        for filter in protocol::contract::controller_subscriptions() {
+            if let Err(e) = self.client.subscribe(&filter, QoS::AtMostOnce).await {
                 warn!(%e, filter, "cannot subscribe");
             }
         }
@@ -196,11 +193,8 @@ impl Fleet {
                 Err(e) => warn!(%e, "the Nagle task failed"),
             }
         }
-        let (topic, payload) = controller_presence(PresenceState::Online, &self.session);
-        let _ = self
-            .client
-            .publish(topic, QoS::AtLeastOnce, true, payload)
-            .await;
+        let payload = controller_presence(PresenceState::Online, &self.session);
+        let _ = mqtt_link::publish(&self.client, &Topic::ControllerPresence, payload).await;
         // The broker may be new or emptied: republish everything players must know.
         self.published.clear();
         self.configs_published_at = None;
@@ -243,12 +237,9 @@ impl Fleet {
             if self.published.get(config.id.as_str()) == Some(&config.revision) {
                 continue;
             }
-            let topic = Topic::player(&config.id, PlayerTopic::Config).to_string();
-            match self
-                .client
-                .publish(topic, QoS::AtLeastOnce, true, protocol::encode(&config))
-                .await
-            {
+            let topic = Topic::player(&config.id, PlayerTopic::Config);
+            let payload = self.alerts.sign_desired(&config);
+            match mqtt_link::publish(&self.client, &topic, payload).await {
                 Ok(()) => {
                     self.published
                         .insert(config.id.to_string(), config.revision);
@@ -341,12 +332,9 @@ impl Fleet {
             if self.published_manifests.get(id) == Some(&reference.revision) {
                 continue;
             }
-            let topic = Topic::player(id, PlayerTopic::Manifest).to_string();
-            match self
-                .client
-                .publish(topic, QoS::AtLeastOnce, true, protocol::encode(reference))
-                .await
-            {
+            let topic = Topic::player(id, PlayerTopic::Manifest);
+            let payload = self.alerts.sign_desired(reference);
+            match mqtt_link::publish(&self.client, &topic, payload).await {
                 Ok(()) => {
                     self.published_manifests
                         .insert(id.clone(), reference.revision);
@@ -418,6 +406,10 @@ impl Fleet {
                 } else {
                     warn!(player = %id, "the player has no alert public key and will refuse every alert; provision it again with `signage-controller player add`");
                 }
+                Ok(())
+            }
+            FromPlayer::Cleared(kind) => {
+                debug!(player = %id, ?kind, "the player cleared its retained message");
                 Ok(())
             }
             FromPlayer::Counts(batch) => {

@@ -38,7 +38,7 @@ use content::protocol::{
 use reports::schema::{BUCKET_MS, dwell_bin};
 use reports::store::validate_name;
 use reports::{CountRow, HistoryStore, PlayRow};
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use sha2::Digest;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -152,11 +152,8 @@ pub fn forward_replies(client: AsyncClient, mut rx: Replies) {
                 Reply::Counts(ack) => (PlayerTopic::CountsAck, protocol::encode(ack)),
                 Reply::Plays(ack) => (PlayerTopic::PlaysAck, protocol::encode(ack)),
             };
-            let topic = Topic::player(&player, kind).to_string();
-            if let Err(e) = client
-                .publish(topic, QoS::AtLeastOnce, false, payload)
-                .await
-            {
+            let topic = Topic::player(&player, kind);
+            if let Err(e) = mqtt_link::publish(&client, &topic, payload).await {
                 warn!(%e, %player, "cannot send an acknowledgement");
             }
         }

@@ -18,6 +18,7 @@ pub mod history;
 pub mod http;
 pub mod library;
 pub mod manifest;
+pub mod mqtt_gate;
 pub mod openapi;
 pub mod preview;
 pub mod reports_api;

@@ -143,6 +143,10 @@ enum PlayerCommand {
         /// Broker URL the player connects to (default: the controller's).
         #[arg(long)]
         broker_url: Option<String>,
+        /// The controller's HTTP origin the player fetches content from and sends screenshots
+        /// to, and nowhere else (default: the public URL, else the running controller's).
+        #[arg(long)]
+        controller_url: Option<String>,
         /// Where to write the player's configuration file.
         #[arg(long)]
         out: PathBuf,
@@ -241,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
                     ward,
                     group,
                     broker_url,
+                    controller_url,
                     out,
                 },
         } => {
@@ -252,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
                     ward,
                     group,
                     broker_url,
+                    controller_url,
                     out,
                 },
             )

@@ -18,9 +18,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use content::protocol::{
-    self, MAX_SCREENSHOT_WIDTH, PlayerHealth, PlayerId, PlayerTopic, ScreenshotRequest, Topic,
+    MAX_SCREENSHOT_WIDTH, PlayerHealth, PlayerId, PlayerTopic, ScreenshotRequest, Topic,
 };
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
@@ -172,6 +172,7 @@ async fn screenshot(
     };
     let player_id: PlayerId = id.parse().map_err(ApiError::internal)?;
     let request = ScreenshotRequest {
+        id: player_id.clone(),
         request_id: random_request_id(),
         max_width,
     };
@@ -183,7 +184,7 @@ async fn screenshot(
             answer: tx,
         },
     );
-    let topic = Topic::player(&player_id, PlayerTopic::ScreenshotRequest).to_string();
+    let topic = Topic::player(&player_id, PlayerTopic::ScreenshotRequest);
     let forget = || {
         state
             .screens
@@ -192,10 +193,8 @@ async fn screenshot(
             .expect("not poisoned")
             .remove(&request.request_id);
     };
-    if let Err(e) = client
-        .publish(topic, QoS::AtLeastOnce, false, protocol::encode(&request))
-        .await
-    {
+    let payload = state.alerts.sign_desired(&request);
+    if let Err(e) = mqtt_link::publish(&client, &topic, payload).await {
         forget();
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

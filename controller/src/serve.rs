@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use content::protocol::{CONTROLLER_USERNAME, PresenceState};
+use content::protocol::{CONTROLLER_USERNAME, PresenceState, Topic};
 use mqtt_link::{BrokerUrl, LinkOptions};
-use rumqttc::QoS;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -43,7 +42,7 @@ impl Endpoints {
 }
 
 /// The address a local client uses to reach a listener bound to `addr`.
-fn local_url_host(addr: SocketAddr) -> SocketAddr {
+pub fn local_url_host(addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
         SocketAddr::new(
             if addr.is_ipv4() {
@@ -66,7 +65,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     store.mark_all_offline().await?;
 
     let session = broker::random_token()[..16].to_string();
-    let (will_topic, will_payload) = controller_presence(PresenceState::Offline, &session);
+    let will_topic = Topic::ControllerPresence.to_string();
+    let will_payload = controller_presence(PresenceState::Offline, &session);
     let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
             let embedded = broker::start(*listen, store.clone())?;
@@ -77,8 +77,13 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 port: local.port(),
             };
             info!(listen = %embedded.addr, "embedded MQTT broker listening");
+            let internal = BrokerUrl {
+                tls: false,
+                host: embedded.internal.ip().to_string(),
+                port: embedded.internal.port(),
+            };
             let link = LinkOptions {
-                url: url.clone(),
+                url: internal,
                 client_id: CONTROLLER_USERNAME.into(),
                 username: Some(CONTROLLER_USERNAME.into()),
                 password: Some(embedded.controller_password),
@@ -90,7 +95,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 link,
                 "embedded",
                 config.public_mqtt_url.clone().unwrap_or(url),
-                Some(local),
+                Some(embedded.internal),
             )
         }
         MqttMode::External {
@@ -164,7 +169,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         options,
         status.clone(),
         session.clone(),
-        public_http,
+        public_http.clone(),
         crate::fleet::Handlers {
             screens: screens.clone(),
             alerts: alerts.clone(),
@@ -174,7 +179,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     );
     crate::history::forward_replies(client.clone(), reply_rx);
     let endpoints = Endpoints {
-        http: format!("http://{http_addr}"),
+        http: public_http.clone(),
         mqtt: player_url.to_string(),
         pid: std::process::id(),
     };
@@ -213,8 +218,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     .context("HTTP server failed")?;
 
     info!("shutting down");
-    let (topic, payload) = controller_presence(PresenceState::Offline, &session);
-    let _ = client.publish(topic, QoS::AtLeastOnce, true, payload).await;
+    let payload = controller_presence(PresenceState::Offline, &session);
+    let _ = mqtt_link::publish(&client, &Topic::ControllerPresence, payload).await;
     let _ = client.disconnect().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = std::fs::remove_file(&endpoints_path);

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use bytes::Bytes;
+use content::protocol::Topic;
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration,
-    Transport,
+    AsyncClient, ClientError, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS,
+    TlsConfiguration, Transport,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -173,6 +174,52 @@ fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfiguration, LinkError> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(TlsConfiguration::Rustls(Arc::new(config)))
+}
+
+/// The QoS the contract gives a topic.
+pub fn qos(topic: &Topic) -> QoS {
+    match topic.qos() {
+        0 => QoS::AtMostOnce,
+        _ => QoS::AtLeastOnce,
+    }
+}
+
+/// Publishes on a contract topic with the QoS and retain flag of its row in
+/// `content::protocol::CONTRACT`: the one way either side publishes.
+pub async fn publish(
+    client: &AsyncClient,
+    topic: &Topic,
+    payload: impl Into<Bytes>,
+) -> Result<(), ClientError> {
+    client
+        .publish(
+            topic.to_string(),
+            qos(topic),
+            topic.retained(),
+            payload.into(),
+        )
+        .await
+}
+
+/// [`publish`] without waiting for room in the client's queue (fails when it is full).
+pub fn try_publish(
+    client: &AsyncClient,
+    topic: &Topic,
+    payload: impl Into<Bytes>,
+) -> Result<(), ClientError> {
+    client.try_publish(
+        topic.to_string(),
+        qos(topic),
+        topic.retained(),
+        payload.into(),
+    )
+}
+
+/// Deletes the sender's own retained message on `topic` (an empty retained publish), where
+/// the contract lets the sender clear it.
+pub fn try_clear(client: &AsyncClient, topic: &Topic) -> Result<(), ClientError> {
+    debug_assert!(topic.spec().sender_clears, "{topic} may not be cleared");
+    client.try_publish(topic.to_string(), qos(topic), true, Bytes::new())
 }
 
 /// What the link tells its owner.

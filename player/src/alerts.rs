@@ -30,7 +30,7 @@ use content::protocol::{
     MAX_PAYLOAD_BYTES, PlayerHealth, PlayerId, PlayerTopic, Topic,
 };
 use content::schedule::PlayerTarget;
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -41,6 +41,9 @@ use crate::display::Display;
 pub const FILE: &str = "alerts.json";
 /// Health event kind for an alert message that failed its signature check.
 pub const REJECTED: &str = "alert_rejected";
+/// Health event kind for desired state (configuration, manifest reference, screenshot
+/// request) that failed its signature check or went backwards.
+pub const DESIRED_REJECTED: &str = "desired_rejected";
 /// How long the renderer may take to put the first alert frame on screen before the player
 /// reports `failed`.
 const DISPLAY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -190,6 +193,9 @@ pub enum Input {
     Audience(Audience),
     /// (Re)connected: acknowledgements are sent again (the broker may have lost them).
     Connected,
+    /// The session refused a controller message (see [`DESIRED_REJECTED`]); reported in
+    /// health beside refused alerts.
+    Rejected { topic: String, reason: String },
 }
 
 /// The alert task: owns the held alerts, the takeover and the acknowledgements.
@@ -316,6 +322,9 @@ impl AlertKeeper {
                         self.ready();
                         self.ack_again();
                     }
+                    Some(Input::Rejected { topic, reason }) => {
+                        self.reject(&topic, DESIRED_REJECTED, &reason);
+                    }
                     None => return,
                 },
                 Some(done) = displayed.recv() => self.on_displayed(done),
@@ -338,7 +347,7 @@ impl AlertKeeper {
         let broadcast = match open(topic, payload, self.key.as_ref()) {
             Ok(b) => b,
             Err(refusal) => {
-                self.reject(topic, &refusal);
+                self.reject(topic, REJECTED, &refusal.to_string());
                 return;
             }
         };
@@ -561,7 +570,7 @@ impl AlertKeeper {
         displayed_at: Option<DateTime<Utc>>,
         error: Option<String>,
     ) {
-        let topic = Topic::player(&self.me, PlayerTopic::AlertAck).to_string();
+        let topic = Topic::player(&self.me, PlayerTopic::AlertAck);
         let ack = AlertAck {
             alert: id.clone(),
             revision,
@@ -573,21 +582,23 @@ impl AlertKeeper {
         publish_ack(&self.client, &topic, &ack);
     }
 
-    /// Says, once per connection, that this player follows alerts (see `AlertReady`).
-    /// Retained: it replaces any acknowledgement a persistent broker still keeps from when
-    /// acknowledgements were retained, which the controller would otherwise be handed again,
-    /// stale, on every reconnection.
+    /// Says, once per connection, that this player follows alerts (see `AlertReady`), and
+    /// clears its acknowledgement topic with an empty retained message: that deletes any
+    /// acknowledgement a persistent broker still keeps from when they were retained, and it
+    /// is the first message on that topic, which rumqttd matches against every subscription
+    /// the first time it sees a topic: better now than amid an alert to a thousand screens.
     fn ready(&self) {
-        let topic = Topic::player(&self.me, PlayerTopic::AlertAck).to_string();
+        let ack_topic = Topic::player(&self.me, PlayerTopic::AlertAck);
+        if let Err(e) = mqtt_link::try_clear(&self.client, &ack_topic) {
+            warn!(%e, "cannot queue the clearing of the acknowledgement topic");
+        }
+        let topic = Topic::player(&self.me, PlayerTopic::AlertReady);
         let ready = AlertReady {
             can_verify: self.key.is_some(),
             held: self.held.active(self.clock.now()).len() as u32,
             at: self.clock.now(),
         };
-        if let Err(e) =
-            self.client
-                .try_publish(topic, QoS::AtLeastOnce, true, protocol::encode(&ready))
-        {
+        if let Err(e) = mqtt_link::try_publish(&self.client, &topic, protocol::encode(&ready)) {
             warn!(%e, "cannot queue the alert readiness note");
         }
     }
@@ -602,14 +613,18 @@ impl AlertKeeper {
 
     /// A refused message: a warning, and a health event published at once. No acknowledgement:
     /// nothing in a message that failed its check can be trusted, not even its alert id.
-    fn reject(&mut self, topic: &str, refusal: &Refusal) {
+    fn reject(&mut self, topic: &str, kind: &str, reason: &str) {
         let topic: String = topic.chars().take(200).collect();
-        warn!(%topic, reason = %refusal, "refused an alert message");
+        if kind == REJECTED {
+            warn!(%topic, %reason, "refused an alert message");
+        } else {
+            warn!(%topic, %reason, kind, "refused a controller message");
+        }
         let event = HealthEvent {
             at: Utc::now(),
-            kind: REJECTED.into(),
+            kind: kind.into(),
             zone: None,
-            message: format!("{topic}: {refusal}"),
+            message: format!("{topic}: {reason}"),
         };
         let health = match &self.display {
             Some(display) => {
@@ -640,12 +655,9 @@ impl AlertKeeper {
                 }
             }
         };
-        let topic = Topic::player(&self.me, PlayerTopic::Health).to_string();
-        if let Err(e) =
-            self.client
-                .try_publish(topic, QoS::AtLeastOnce, true, protocol::encode(&health))
-        {
-            warn!(%e, "cannot queue the health report of a refused alert");
+        let topic = Topic::player(&self.me, PlayerTopic::Health);
+        if let Err(e) = mqtt_link::try_publish(&self.client, &topic, protocol::encode(&health)) {
+            warn!(%e, "cannot queue the health report of a refused message");
         }
     }
 }
@@ -680,8 +692,8 @@ fn spawn_writer(path: PathBuf) -> (watch::Sender<Option<HeldAlerts>>, mpsc::Rece
 /// `showing` and `cleared` whenever the controller replays the alert (it republishes every
 /// alert and tombstone on each of its connections). A thousand screens answering at once then
 /// cost the broker no PUBACK each, and no retained copy.
-fn publish_ack(client: &AsyncClient, topic: &str, ack: &AlertAck) {
-    if let Err(e) = client.try_publish(topic, QoS::AtMostOnce, false, protocol::encode(ack)) {
+fn publish_ack(client: &AsyncClient, topic: &Topic, ack: &AlertAck) {
+    if let Err(e) = mqtt_link::try_publish(client, topic, protocol::encode(ack)) {
         warn!(%e, alert = %ack.alert, "cannot queue an alert acknowledgement");
     }
 }

@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub struct ConfigFile {
     pub id: Option<String>,
     pub broker_url: Option<String>,
+    /// The controller's HTTP origin (`http(s)://host:port`), written by `player add`: the only
+    /// place the player fetches content from and sends screenshots to.
+    pub controller_url: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
@@ -61,6 +64,8 @@ pub struct Overrides {
 pub struct PlayerConfig {
     pub id: PlayerId,
     pub broker_url: BrokerUrl,
+    /// `http(s)://host[:port]`, no trailing slash.
+    pub controller_url: String,
     pub username: String,
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
@@ -99,6 +104,19 @@ impl PlayerConfig {
             bail!("config key broker_url is missing (or pass --broker-url)");
         };
         let broker_url = url.parse().context("config key broker_url")?;
+        let Some(controller_url) = file.controller_url else {
+            bail!(
+                "config key controller_url is missing: the player fetches content only from the \
+                 controller pinned there; provision it again with `signage-controller player add`"
+            );
+        };
+        let pinned = crate::sync::origin(&controller_url).context("config key controller_url")?;
+        if pinned != controller_url.trim_end_matches('/') {
+            bail!(
+                "config key controller_url must be an origin like http://host:8080, without a path"
+            );
+        }
+        let controller_url = pinned;
         let display = match (flags.display, file.display) {
             (Some(d), _) => d,
             (None, Some(d)) => d
@@ -192,6 +210,7 @@ impl PlayerConfig {
                 .unwrap_or_else(|| PathBuf::from("player-cache").join(id.as_str())),
             id,
             broker_url,
+            controller_url,
             ca_file: file.ca_file,
             display,
             keep_alive_secs,
@@ -211,7 +230,7 @@ mod tests {
     #[test]
     fn the_file_player_add_writes_is_enough() {
         let c = PlayerConfig::resolve(
-            file("id = \"kita-1\"\nbroker_url = \"mqtt://127.0.0.1:1883\"\nusername = \"kita-1\"\npassword = \"p\"\n"),
+            file("id = \"kita-1\"\nbroker_url = \"mqtt://127.0.0.1:1883\"\ncontroller_url = \"http://127.0.0.1:8080\"\nusername = \"kita-1\"\npassword = \"p\"\n"),
             Overrides::default(),
         )
         .unwrap();
@@ -226,7 +245,7 @@ mod tests {
     #[test]
     fn rendering_can_be_switched_off_and_tuned() {
         let c = PlayerConfig::resolve(
-            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nrender = true\nrender_fps = 5\nhealth_secs = 2\n"),
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\nrender = true\nrender_fps = 5\nhealth_secs = 2\n"),
             Overrides {
                 render: Some(false),
                 ..Default::default()
@@ -236,13 +255,13 @@ mod tests {
         assert!(!c.render);
         assert_eq!((c.render_fps, c.health_secs), (5, 2));
         let err = PlayerConfig::resolve(
-            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nrender_fps = 0\n"),
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\nrender_fps = 0\n"),
             Overrides::default(),
         )
         .unwrap_err();
         assert!(err.to_string().contains("render_fps"), "{err}");
         let c = PlayerConfig::resolve(
-            file("id = \"a\"\nbroker_url = \"mqtt://a\"\nwindow_sink = \"kms\"\norientation = \"portrait-cw\"\n"),
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\nwindow_sink = \"kms\"\norientation = \"portrait-cw\"\n"),
             Overrides::default(),
         )
         .unwrap();
@@ -251,7 +270,7 @@ mod tests {
         for (key, bad) in [("window_sink", "hdmi"), ("orientation", "upside-down")] {
             let err = PlayerConfig::resolve(
                 file(&format!(
-                    "id = \"a\"\nbroker_url = \"mqtt://a\"\n{key} = \"{bad}\"\n"
+                    "id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\n{key} = \"{bad}\"\n"
                 )),
                 Overrides::default(),
             )
@@ -266,7 +285,7 @@ mod tests {
         let hex = alerts::signing::PublicKey::from(&key).to_hex();
         let c = PlayerConfig::resolve(
             file(&format!(
-                "id = \"a\"\nbroker_url = \"mqtt://a\"\nalert_public_key = \"{hex}\"\n"
+                "id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\nalert_public_key = \"{hex}\"\n"
             )),
             Overrides::default(),
         )
@@ -276,7 +295,7 @@ mod tests {
             Some(alerts::signing::PublicKey::from(&key))
         );
         let none = PlayerConfig::resolve(
-            file("id = \"a\"\nbroker_url = \"mqtt://a\"\n"),
+            file("id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\n"),
             Overrides::default(),
         )
         .unwrap();
@@ -286,7 +305,7 @@ mod tests {
                 "{:#}",
                 PlayerConfig::resolve(
                     file(&format!(
-                        "id = \"a\"\nbroker_url = \"mqtt://a\"\nalert_public_key = \"{bad}\"\n"
+                        "id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\nalert_public_key = \"{bad}\"\n"
                     )),
                     Overrides::default()
                 )
@@ -299,7 +318,7 @@ mod tests {
     #[test]
     fn flags_override_the_file() {
         let c = PlayerConfig::resolve(
-            file("id = \"kita-1\"\nbroker_url = \"mqtt://a:1\"\ndisplay = \"window\"\n"),
+            file("id = \"kita-1\"\nbroker_url = \"mqtt://a:1\"\ncontroller_url = \"http://c:8080\"\ndisplay = \"window\"\n"),
             Overrides {
                 id: Some("kita-2".into()),
                 broker_url: Some("mqtts://b".into()),
@@ -316,17 +335,46 @@ mod tests {
     }
 
     #[test]
+    fn the_controller_origin_is_required_and_has_no_path() {
+        let resolve = |extra: &str| {
+            PlayerConfig::resolve(
+                file(&format!("id = \"a\"\nbroker_url = \"mqtt://a\"\n{extra}")),
+                Overrides::default(),
+            )
+            .map(|c| c.controller_url)
+            .map_err(|e| format!("{e:#}"))
+        };
+        assert_eq!(
+            resolve("controller_url = \"https://c.example:8443/\"\n").unwrap(),
+            "https://c.example:8443"
+        );
+        for bad in [
+            "",
+            "controller_url = \"http://c/x\"\n",
+            "controller_url = \"ftp://c\"\n",
+        ] {
+            let err = resolve(bad).unwrap_err();
+            assert!(err.contains("controller_url"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let err = format!(
             "{:#}",
-            PlayerConfig::resolve(file("broker_url = \"mqtt://a\"\n"), Overrides::default())
-                .unwrap_err()
+            PlayerConfig::resolve(
+                file("broker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\n"),
+                Overrides::default()
+            )
+            .unwrap_err()
         );
         assert!(err.contains("id"), "{err}");
         let err = format!(
             "{:#}",
             PlayerConfig::resolve(
-                file("id = \"A/B\"\nbroker_url = \"mqtt://a\"\n"),
+                file(
+                    "id = \"A/B\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\n"
+                ),
                 Overrides::default()
             )
             .unwrap_err()
@@ -338,7 +386,7 @@ mod tests {
         let err = format!(
             "{:#}",
             PlayerConfig::resolve(
-                file("id = \"a\"\nbroker_url = \"mqtt://a\"\ndisplay = \"tv\"\n"),
+                file("id = \"a\"\nbroker_url = \"mqtt://a\"\ncontroller_url = \"http://c:8080\"\ndisplay = \"tv\"\n"),
                 Overrides::default()
             )
             .unwrap_err()

@@ -20,7 +20,7 @@ use content::protocol::{
     self, CountsAck, CountsBatch, CountsRecord, MAX_COUNTS_PER_BATCH, MAX_PAYLOAD_BYTES,
     PlayerTopic, Topic,
 };
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -195,7 +195,7 @@ impl Counts {
         let task = CountsTask {
             log: Arc::new(Mutex::new(log)),
             client,
-            topic: Topic::player(&config.id, PlayerTopic::Counts).to_string(),
+            topic: Topic::player(&config.id, PlayerTopic::Counts),
             connected: false,
             in_flight: None,
         };
@@ -224,7 +224,7 @@ impl Counts {
 struct CountsTask {
     log: Arc<Mutex<CountsLog>>,
     client: AsyncClient,
-    topic: String,
+    topic: Topic,
     connected: bool,
     /// Sequence numbers of the batch awaiting its acknowledgement, and when it left.
     in_flight: Option<(Vec<u64>, Instant)>,
@@ -322,15 +322,8 @@ impl CountsTask {
         };
         let seqs: Vec<u64> = batch.records.iter().map(|r| r.seq).collect();
         self.in_flight = Some((seqs, Instant::now()));
-        if let Err(e) = self
-            .client
-            .publish(
-                self.topic.clone(),
-                QoS::AtLeastOnce,
-                false,
-                protocol::encode(&batch),
-            )
-            .await
+        if let Err(e) =
+            mqtt_link::publish(&self.client, &self.topic, protocol::encode(&batch)).await
         {
             warn!(%e, "cannot send counts");
         }

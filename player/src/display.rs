@@ -17,15 +17,15 @@ use content::asset::MediaFile;
 use content::ids::ZoneId;
 use content::layout::Canvas;
 use content::protocol::{
-    self, HealthEvent, MAX_HEALTH_EVENTS, ManifestRef, PlayerHealth, PlayerId, PlayerTopic,
-    ScreenshotRequest, Topic,
+    self, HealthEvent, MAX_HEALTH_EVENTS, PlayerHealth, PlayerId, PlayerTopic, ScreenshotRequest,
+    Topic,
 };
 use content::schedule_set::ScheduleSet;
 use content::selection::ScreenContent;
 use render::{
     Item, Output, PipelineState, Rect, RenderConfig, RenderEvent, Renderer, ScreenPlan, ZonePlan,
 };
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
@@ -44,6 +44,8 @@ pub struct Display {
     shown: Mutex<Option<ScreenPlan>>,
     id: PlayerId,
     password: Option<String>,
+    /// Where screenshots go: the controller pinned by `player add`.
+    controller_url: String,
     cache_dir: PathBuf,
     events: Mutex<VecDeque<HealthEvent>>,
 }
@@ -104,6 +106,7 @@ impl Display {
                 shown: Mutex::new(None),
                 id: config.id.clone(),
                 password: config.password.clone(),
+                controller_url: config.controller_url.clone(),
                 cache_dir: config.cache_dir.clone(),
                 events: Mutex::new(VecDeque::new()),
             }),
@@ -246,18 +249,11 @@ impl Display {
         request: &ScreenshotRequest,
         picture: Result<Vec<u8>, String>,
     ) -> anyhow::Result<()> {
-        // Only to the controller the player follows (the origin of its manifest URL): the
-        // request itself names no address, so no one can divert the player's credentials.
-        let reference: ManifestRef = serde_json::from_slice(
-            &std::fs::read(self.cache_dir.join(crate::sync::REFERENCE_FILE))
-                .context("no manifest yet, so no controller address to send the screenshot to")?,
-        )
-        .context("the cached manifest reference is unreadable")?;
+        // Only to the controller pinned by `player add`: the request itself names no address,
+        // so no one can divert the player's credentials.
         let url = format!(
             "{}/api/v1/players/{}/screenshot/{}",
-            crate::sync::origin(&reference.url)?,
-            self.id,
-            request.request_id
+            self.controller_url, self.id, request.request_id
         );
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
@@ -357,7 +353,7 @@ pub struct HealthReporter {
 
 impl HealthReporter {
     pub async fn run(self, mut events: mpsc::Receiver<RenderEvent>) {
-        let topic = Topic::player(&self.id, PlayerTopic::Health).to_string();
+        let topic = Topic::player(&self.id, PlayerTopic::Health);
         let mut tick = tokio::time::interval(self.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -378,9 +374,7 @@ impl HealthReporter {
             let health = self.display.health();
             // Never waits: with the broker away, a report that does not fit the queue is
             // dropped and the next one carries newer figures.
-            if let Err(e) =
-                self.client
-                    .try_publish(&topic, QoS::AtLeastOnce, true, protocol::encode(&health))
+            if let Err(e) = mqtt_link::try_publish(&self.client, &topic, protocol::encode(&health))
             {
                 debug!(%e, "health report not queued");
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use content::protocol::{
     self, Ack, AckSubject, Hello, MAX_PLAYS_PER_BATCH, NowShowing, PlayBatch, PlayerTopic,
-    Presence, PresenceState, ToPlayer, Topic,
+    Presence, PresenceState, Signed, SignedPayload, ToPlayer, Topic, WireError,
 };
 use mqtt_link::{LinkEvent, LinkOptions};
 use rumqttc::{AsyncClient, QoS};
@@ -53,6 +53,39 @@ pub struct Session {
     alerts: mpsc::Sender<crate::alerts::Input>,
     audience: crate::alerts::Audience,
 }
+
+/// Broker connections made by the players of this process, and when the last one was: a
+/// process that hosts a fleet (the fan-out benchmark) waits by it for the fleet to settle.
+#[derive(Debug, Default)]
+pub struct Connections {
+    count: std::sync::atomic::AtomicUsize,
+    last: Mutex<Option<std::time::Instant>>,
+}
+
+impl Connections {
+    fn seen(&self) {
+        *self.last.lock().expect("not poisoned") = Some(std::time::Instant::now());
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time since the last connection (`Duration::MAX` before the first).
+    pub fn quiet_for(&self) -> Duration {
+        self.last
+            .lock()
+            .expect("not poisoned")
+            .map_or(Duration::MAX, |t| t.elapsed())
+    }
+}
+
+pub static CONNECTIONS: Connections = Connections {
+    count: std::sync::atomic::AtomicUsize::new(0),
+    last: Mutex::new(None),
+};
 
 fn presence(state: PresenceState, session: &str) -> Vec<u8> {
     protocol::encode(&Presence {
@@ -258,7 +291,7 @@ impl Session {
             return;
         }
         let report = self.now.borrow_and_update().clone();
-        self.publish(PlayerTopic::Now, true, protocol::encode(&report))
+        self.publish(PlayerTopic::Now, protocol::encode(&report))
             .await;
     }
 
@@ -289,27 +322,21 @@ impl Session {
             records,
         };
         self.in_flight = Some((batch.batch.clone(), Instant::now()));
-        self.publish(PlayerTopic::Plays, false, protocol::encode(&batch))
+        self.publish(PlayerTopic::Plays, protocol::encode(&batch))
             .await;
     }
 
     async fn on_connected(&mut self) {
+        CONNECTIONS.seen();
         self.connected = true;
         self.in_flight = None;
-        let screenshots = self
-            .display
-            .is_some()
-            .then_some(PlayerTopic::ScreenshotRequest);
-        for kind in [
-            PlayerTopic::Config,
-            PlayerTopic::Presence,
-            PlayerTopic::Manifest,
-            PlayerTopic::PlaysAck,
-        ]
-        .into_iter()
-        .chain(screenshots)
-        .chain(self.counts.enabled().then_some(PlayerTopic::CountsAck))
-        {
+        // What the contract lets a player read, less what this one has no use for.
+        let reads = protocol::contract::player_reads().filter(|kind| match kind {
+            PlayerTopic::ScreenshotRequest => self.display.is_some(),
+            PlayerTopic::CountsAck => self.counts.enabled(),
+            _ => true,
+        });
+        for kind in reads {
             if let Err(e) = self
                 .client
                 .subscribe(self.topic(kind), QoS::AtLeastOnce)
@@ -340,7 +367,7 @@ impl Session {
             started_at: self.started_at,
             config_revision: self.state.config().map(|c| c.revision),
         };
-        self.publish(PlayerTopic::Hello, true, protocol::encode(&hello))
+        self.publish(PlayerTopic::Hello, protocol::encode(&hello))
             .await;
         self.report_now().await;
         // What was logged while offline (or was in flight when the connection went).
@@ -354,19 +381,46 @@ impl Session {
     async fn announce(&self) {
         self.publish(
             PlayerTopic::Presence,
-            true,
             presence(PresenceState::Online, &self.session),
         )
         .await;
     }
 
-    async fn publish(&self, kind: PlayerTopic, retain: bool, payload: Vec<u8>) {
-        if let Err(e) = self
-            .client
-            .publish(self.topic(kind), QoS::AtLeastOnce, retain, payload)
-            .await
-        {
+    async fn publish(&self, kind: PlayerTopic, payload: Vec<u8>) {
+        let topic = Topic::player(&self.config.id, kind);
+        if let Err(e) = mqtt_link::publish(&self.client, &topic, payload).await {
             warn!(%e, "cannot queue an MQTT message");
+        }
+    }
+
+    /// Opens a signed controller message; a forged or unsigned one is refused and reported
+    /// in health, like a refused alert.
+    async fn open<T: SignedPayload>(&self, topic: &str, sealed: &Signed<T>) -> Option<T> {
+        let opened = match &self.config.alert_public_key {
+            Some(key) => sealed.open(|e| alerts::signing::verify_desired(e, key)),
+            None => Err(WireError::Signature {
+                kind: T::KIND,
+                reason: "the player holds no controller public key; provision it again with \
+                         `signage-controller player add`"
+                    .into(),
+            }),
+        };
+        match opened {
+            Ok(message) => Some(message),
+            Err(e) => {
+                self.refuse(topic, e.to_string()).await;
+                None
+            }
+        }
+    }
+
+    async fn refuse(&self, topic: &str, reason: String) {
+        let rejected = crate::alerts::Input::Rejected {
+            topic: topic.to_string(),
+            reason,
+        };
+        if self.alerts.send(rejected).await.is_err() {
+            warn!("the alert task has stopped; a refusal goes unreported in health");
         }
     }
 
@@ -419,7 +473,10 @@ impl Session {
             }
         };
         match message {
-            ToPlayer::Config(config) => {
+            ToPlayer::Config(sealed) => {
+                let Some(config) = self.open(topic, &sealed).await else {
+                    return;
+                };
                 let revision = config.revision;
                 let ack = match self.state.offer(config) {
                     Ok(Offer::Applied) => {
@@ -446,8 +503,7 @@ impl Session {
                         error: Some(format!("cannot store the configuration: {e}")),
                     },
                 };
-                self.publish(PlayerTopic::Ack, true, protocol::encode(&ack))
-                    .await;
+                self.publish(PlayerTopic::Ack, protocol::encode(&ack)).await;
                 self.follow_audience().await;
             }
             // The broker holds "offline" for us while we are connected: the Last Will of an
@@ -457,7 +513,22 @@ impl Session {
                 self.announce().await;
             }
             ToPlayer::Presence(_) => {}
-            ToPlayer::Manifest(reference) => {
+            ToPlayer::Manifest(sealed) => {
+                let Some(reference) = self.open(topic, &sealed).await else {
+                    return;
+                };
+                // Content comes only from the controller pinned by `player add`: a manifest
+                // elsewhere would also be fetched with this player's credentials.
+                let origin = crate::sync::origin(&reference.url).ok();
+                if origin.as_deref() != Some(self.config.controller_url.as_str()) {
+                    let reason = format!(
+                        "manifest URL {:?} is not on the pinned controller {}",
+                        reference.url.chars().take(200).collect::<String>(),
+                        self.config.controller_url
+                    );
+                    self.refuse(topic, reason).await;
+                    return;
+                }
                 if self
                     .sync
                     .try_send(SyncRequest::Manifest(reference))
@@ -468,10 +539,15 @@ impl Session {
                     );
                 }
             }
-            ToPlayer::ScreenshotRequest(request) => match &self.display {
-                Some(display) => display.answer_screenshot(request),
-                None => warn!("dropped a screenshot request: this player does not render"),
-            },
+            ToPlayer::ScreenshotRequest(sealed) => {
+                let Some(request) = self.open(topic, &sealed).await else {
+                    return;
+                };
+                match &self.display {
+                    Some(display) => display.answer_screenshot(request),
+                    None => warn!("dropped a screenshot request: this player does not render"),
+                }
+            }
             ToPlayer::CountsAck(ack) => self.counts.notify(SessionEvent::Ack(ack)),
             ToPlayer::PlaysAck(ack) => {
                 let removed = self
@@ -504,7 +580,6 @@ impl Session {
         }
         self.publish(
             PlayerTopic::Presence,
-            true,
             presence(PresenceState::Offline, &self.session),
         )
         .await;

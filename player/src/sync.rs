@@ -16,7 +16,7 @@ use content::protocol::{
 };
 use content::schedule::PlayerTarget;
 use content::schedule_set::ScheduleSet;
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use sha2::Digest;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -115,6 +115,10 @@ impl ContentSync {
             tokio::select! {
                 request = requests.recv() => match request {
                     Some(SyncRequest::Manifest(reference)) => {
+                        if let Some(held) = latest.as_ref().filter(|l| l.revision > reference.revision) {
+                            warn!(revision = reference.revision, held = held.revision, "refused a manifest reference older than the one held");
+                            continue;
+                        }
                         latest = Some(reference);
                         pending = true;
                     }
@@ -203,10 +207,8 @@ impl ContentSync {
             ok: true,
             error: None,
         };
-        let topic = Topic::player(&self.me, PlayerTopic::Ack).to_string();
-        self.client
-            .publish(topic, QoS::AtLeastOnce, true, protocol::encode(&ack))
-            .await?;
+        let topic = Topic::player(&self.me, PlayerTopic::Ack);
+        mqtt_link::publish(&self.client, &topic, protocol::encode(&ack)).await?;
         Ok(())
     }
 }

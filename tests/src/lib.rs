@@ -673,10 +673,43 @@ pub mod mqtt {
             }
         }
 
+        /// Publishes at QoS 1 with the retain flag the contract gives the topic (not retained
+        /// for a topic outside it), as a well-behaved client would.
         pub fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+            let retain = content::protocol::Topic::parse(topic).is_ok_and(|t| t.retained());
+            self.publish_raw(topic, QoS::AtLeastOnce, retain, payload);
+        }
+
+        pub fn publish_raw(
+            &self,
+            topic: &str,
+            qos: QoS,
+            retain: bool,
+            payload: impl Into<Vec<u8>>,
+        ) {
             self.client
-                .publish(topic, QoS::AtLeastOnce, false, payload.into())
+                .publish(topic, qos, retain, payload.into())
                 .expect("queue publish");
+        }
+
+        /// Subscribes to `filter` and returns the broker's answer: granted or refused.
+        pub fn subscribe(&self, filter: &str, timeout: Duration) -> Result<(), String> {
+            self.client.subscribe(filter, QoS::AtLeastOnce).unwrap();
+            let deadline = std::time::Instant::now() + timeout;
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                match self.events.recv_timeout(left) {
+                    Ok(Ok(Packet::SubAck(ack))) => {
+                        return match ack.return_codes.first() {
+                            Some(rumqttc::SubscribeReasonCode::Success(_)) => Ok(()),
+                            other => Err(format!("refused: {other:?}")),
+                        };
+                    }
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            Err("no SUBACK".into())
         }
 
         /// The payload of the next message from any subscription within `timeout`.

@@ -1,8 +1,10 @@
-//! Emergency alerts on real players: a real controller (its embedded broker, its alert-signing
-//! key) and real player processes. The test signs `Broadcast`s with the controller's key and
-//! publishes them retained, straight to the broker, on the per-target alert topics, as the
-//! controller does; then checks what each player shows (`now.json`, a screenshot through the
-//! controller's API), what it acknowledges (`alert_ack`) and what it refuses (`health`).
+//! Emergency alerts on real players: a real controller (its alert-signing key), a Mosquitto with
+//! the deployed ACL, and real player processes. The test signs `Broadcast`s with the
+//! controller's key and publishes them retained, straight to the broker with the controller's
+//! login, on the per-target alert topics, as the controller does; then checks what each player
+//! shows (`now.json`, a screenshot through the controller's API), what it acknowledges
+//! (`alert_ack`) and what it refuses (`health`). Only the controller's login may place alerts
+//! or read every player's acknowledgements, on Mosquitto and on the embedded broker alike.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,8 +30,8 @@ struct Seen(Arc<Mutex<Vec<Message>>>);
 /// Topic and payload.
 type Message = (String, Vec<u8>);
 
-/// A participant on the broker with a player's login (the embedded broker has no ACLs, which
-/// is exactly why players check signatures): publishes alerts, watches acks and health.
+/// A participant on the broker: with the controller's login it publishes alerts and watches
+/// acks and health; with a player's, it tries to.
 struct Observer {
     client: Client,
     seen: Seen,
@@ -227,21 +229,22 @@ struct Setup {
     key: SigningKey,
     observer: Observer,
     configs: Vec<PathBuf>,
+    _mosquitto: Mosquitto,
 }
 
 fn setup(players: &[(&str, &str)]) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let controller = Controller::start(dir.path(), Broker::Embedded);
+    let mosquitto = Mosquitto::start(dir.path());
+    let controller = Controller::start(dir.path(), Broker::External(&mosquitto));
     let configs: Vec<PathBuf> = players
         .iter()
-        .map(|(id, w)| controller.add_player(id, w, 5))
+        .map(|(id, w)| mosquitto.enrol(&controller, id, w, 5))
         .collect();
-    let observer_config = controller.add_player("observer", "kita", 5);
     let observer = Observer::connect(
-        &controller.mqtt,
-        "observer",
-        "observer",
-        &player_password(&observer_config),
+        &mosquitto.url(),
+        "alert-test-observer",
+        "controller",
+        &mosquitto.controller_password,
     );
     let key = controller::alert_key::load_or_create(&controller.data_dir).unwrap();
     Setup {
@@ -250,6 +253,7 @@ fn setup(players: &[(&str, &str)]) -> Setup {
         key,
         observer,
         configs,
+        _mosquitto: mosquitto,
     }
 }
 

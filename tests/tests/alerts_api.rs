@@ -707,13 +707,12 @@ fn a_broker_restart_during_an_alert_republishes_it() {
 fn a_controller_restart_keeps_the_alert_live() {
     let dir = tempfile::tempdir().unwrap();
     let mut ctl = Controller::start(dir.path(), Broker::Embedded);
-    let fleet = fleet(
+    let mut fleet = fleet(
         dir.path(),
         &ctl,
         &[("kita-1", "kita"), ("kita-2", "kita")],
         None,
     );
-    let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
     let first = ctl.token_for("disaster");
     let second = ctl.token_for("admin");
     let id = create(&ctl, &first, &quake("Actual", kita()))["id"]
@@ -730,11 +729,15 @@ fn a_controller_restart_keeps_the_alert_live() {
         (after["phase"].as_str(), after["revision"].as_u64()),
         (Some("issued"), Some(1))
     );
-    let topic = format!("signage/v1/alerts/ward/kita/{id}");
-    let envelope = retained_alert(&ctl.mqtt, &observer, &topic);
-    assert!(
-        envelope["payload"].as_str().unwrap().contains("\"show\""),
-        "{envelope}"
+    // A screen replaced meanwhile (an empty cache) gets the alert from the new broker: the
+    // restarted controller republished it.
+    fleet._procs[1].kill();
+    std::fs::remove_dir_all(player_cache(dir.path(), "kita-2")).unwrap();
+    fleet._procs[1] = start_player(dir.path(), &fleet.configs[1], "kita-2");
+    wait_until(
+        Duration::from_secs(20),
+        "the replaced screen holds the alert",
+        || held(dir.path(), "kita-2").contains(&id),
     );
     wait_until(Duration::from_secs(20), "players back online", || {
         ctl.is_online("kita-1") && ctl.is_online("kita-2")
@@ -753,12 +756,17 @@ fn a_controller_restart_keeps_the_alert_live() {
     drop(fleet.configs);
 }
 
-/// Removes the retained message on `topic` (an empty retained publish), as a restarted broker
-/// or one past the controller's one-day tombstone window would have lost it, and checks that
-/// it is gone.
-fn delete_retained(url: &str, config: &Path, topic: &str) {
-    let (user, password) = login(config);
-    let client = mqtt::connect(url, &user, &user, &password);
+/// Removes the retained message on `topic` (an empty retained publish, which only the
+/// controller's login may send), as a restarted broker or one past the controller's one-day
+/// tombstone window would have lost it, and checks that it is gone.
+fn delete_retained(mosquitto: &Mosquitto, topic: &str) {
+    let url = &mosquitto.url();
+    let client = mqtt::connect(
+        url,
+        "test-deleter",
+        "controller",
+        &mosquitto.controller_password,
+    );
     client.wait_connected(Duration::from_secs(10)).unwrap();
     client
         .client
@@ -767,14 +775,18 @@ fn delete_retained(url: &str, config: &Path, topic: &str) {
     wait_until(
         Duration::from_secs(10),
         "the retained tombstone gone",
-        || !is_retained(url, config, topic),
+        || !is_retained(mosquitto, topic),
     );
 }
 
 /// Whether a fresh subscriber to `topic` gets a retained message (not empty) at once.
-fn is_retained(url: &str, config: &Path, topic: &str) -> bool {
-    let (user, password) = login(config);
-    let probe = mqtt::connect(url, &user, &user, &password);
+fn is_retained(mosquitto: &Mosquitto, topic: &str) -> bool {
+    let probe = mqtt::connect(
+        &mosquitto.url(),
+        "test-probe",
+        "controller",
+        &mosquitto.controller_password,
+    );
     probe.wait_connected(Duration::from_secs(5)).unwrap();
     probe
         .client
@@ -793,13 +805,13 @@ fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("controller.toml");
     std::fs::write(&config, "[alerts]\ntombstone_keep_secs = 10\n").unwrap();
+    let mosquitto = Mosquitto::start(dir.path());
     let ctl = Controller::start_with(
         dir.path(),
-        Broker::Embedded,
+        Broker::External(&mosquitto),
         &["--config", config.to_str().unwrap()],
     );
-    let _fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], None);
-    let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
+    let _fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], Some(&mosquitto));
     let token = ctl.token_for("disaster");
     let ended = drill_shown_in_kita(&ctl, &token);
     let live = drill_shown_in_kita(&ctl, &token);
@@ -809,16 +821,16 @@ fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
     assert_eq!(status, 200, "{body}");
     wait_all(&ctl, &ended, "cleared", Duration::from_secs(10));
     assert!(
-        is_retained(&ctl.mqtt, &observer, &topic(&ended)),
+        is_retained(&mosquitto, &topic(&ended)),
         "the tombstone is kept at first"
     );
     wait_until(
         Duration::from_secs(30),
         "the tombstone deleted from the broker",
-        || !is_retained(&ctl.mqtt, &observer, &topic(&ended)),
+        || !is_retained(&mosquitto, &topic(&ended)),
     );
     assert!(
-        is_retained(&ctl.mqtt, &observer, &topic(&live)),
+        is_retained(&mosquitto, &topic(&live)),
         "a live alert stays on the broker"
     );
     assert!(
@@ -838,21 +850,17 @@ fn an_ended_alert_leaves_the_broker_after_the_configured_time() {
 #[test]
 fn a_player_that_missed_the_cancel_is_cleared_when_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
-    let ctl = Controller::start(dir.path(), Broker::Embedded);
-    let fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], None);
+    let mosquitto = Mosquitto::start(dir.path());
+    let ctl = Controller::start(dir.path(), Broker::External(&mosquitto));
+    let fleet = fleet(dir.path(), &ctl, &[("kita-1", "kita")], Some(&mosquitto));
     let config = fleet.configs[0].clone();
-    let observer = ctl.add_player("observer", "naniwa", KEEP_ALIVE_SECS);
     let token = ctl.token_for("disaster");
     let id = drill_shown_in_kita(&ctl, &token);
 
     drop(fleet); // switched off: SIGKILL, nothing more reaches it
     let (status, body) = step(&ctl, &token, &id, "cancel");
     assert_eq!(status, 200, "{body}");
-    delete_retained(
-        &ctl.mqtt,
-        &observer,
-        &format!("signage/v1/alerts/ward/kita/{id}"),
-    );
+    delete_retained(&mosquitto, &format!("signage/v1/alerts/ward/kita/{id}"));
     assert!(held(dir.path(), "kita-1").contains(&id));
 
     let _back = start_player(dir.path(), &config, "kita-1");

@@ -118,14 +118,16 @@ fn presence_with_mosquitto_and_republish_after_broker_restart() {
     // An emptied broker (restart without persistence) loses every retained message; the
     // controller must put the desired configurations back, and the players come back online.
     mosquitto.restart();
+    // Read as naka-1 would (the controller's login only writes configurations).
     let retained = e2e::mqtt::first_message(
         &mosquitto.url(),
-        "controller",
-        &mosquitto.controller_password,
+        "naka-1",
+        &e2e::player_password(&configs[2]),
         "signage/v1/players/naka-1/config",
         Duration::from_secs(15),
     );
-    let config: serde_json::Value = serde_json::from_slice(&retained).unwrap();
+    let envelope: content::protocol::SignedEnvelope = serde_json::from_slice(&retained).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&envelope.payload).unwrap();
     assert_eq!(config["id"], "naka-1");
     assert_eq!(config["ward"], "naka");
     wait_until(

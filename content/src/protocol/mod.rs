@@ -5,29 +5,14 @@
 //! or broken client cannot make either side allocate without bound. Unknown JSON fields are
 //! ignored (newer senders may add fields within `v1`); missing required fields are errors.
 //!
-//! | topic | direction | retained | payload |
-//! |---|---|---|---|
-//! | `signage/v1/players/{id}/presence` | player -> all | yes (Last Will: offline) | [`Presence`] |
-//! | `signage/v1/players/{id}/hello` | player -> controller | yes | [`Hello`] |
-//! | `signage/v1/players/{id}/config` | controller -> player | yes | [`DesiredConfig`] |
-//! | `signage/v1/players/{id}/ack` | player -> controller | yes | [`Ack`] |
-//! | `signage/v1/players/{id}/manifest` | controller -> player | yes | [`ManifestRef`] |
-//! | `signage/v1/players/{id}/now` | player -> controller | yes | [`NowShowing`] |
-//! | `signage/v1/players/{id}/plays` | player -> controller | no | [`PlayBatch`] |
-//! | `signage/v1/players/{id}/plays_ack` | controller -> player | no | [`PlayBatchAck`] |
-//! | `signage/v1/players/{id}/health` | player -> controller | yes | [`PlayerHealth`] |
-//! | `signage/v1/players/{id}/screenshot_request` | controller -> player | no | [`ScreenshotRequest`] |
-//! | `signage/v1/players/{id}/counts` | player -> controller | no | [`CountsBatch`] |
-//! | `signage/v1/players/{id}/counts_ack` | controller -> player | no | [`CountsAck`] |
-//! | `signage/v1/players/{id}/alert_ack` | player -> controller | yes ([`AlertReady`]: no) | [`AlertAck`], or [`AlertReady`] once per connection |
-//! | `signage/v1/alerts/{scope}/{alert_id}` | controller -> players | yes | signed alert (see below) |
-//! | `signage/v1/controller/presence` | controller -> all | yes (Last Will: offline) | [`Presence`] |
+//! The topics, who sends and reads each, QoS, retain flags, signatures and checks are one
+//! table, [`contract::CONTRACT`]; the broker ACLs and `docs/protocol.md` are derived from it.
 //!
 //! Alerts are published once per target of the alert, retained, on [`AlertScope`] topics
 //! (`all`, `ward/{ward}`, `group/{group}`, `player/{id}`), so a player that (re)connects gets
 //! every active alert addressed to it at once. Their payload is an `alerts::signing::
-//! SignedEnvelope` (this crate does not parse it): the broker may be shared and the embedded one
-//! has no ACLs, so players trust only what the controller's Ed25519 key signed. A cleared
+//! SignedEnvelope` (this crate does not parse it): a broker may be shared or hold stolen player
+//! credentials, so players trust only what the controller's Ed25519 key signed. A cleared
 //! alert's topics keep a signed `clear` (a tombstone), so a player that was offline during the
 //! cancel learns of it on reconnecting.
 //!
@@ -56,6 +41,9 @@ use crate::schedule::{PlayerTarget, Target};
 use crate::schedule_set::ScheduleSetParts;
 use serde::{Deserialize, Serialize};
 
+pub mod contract;
+pub use contract::{CONTRACT, Client, Direction, MessageSpec, Refusal};
+
 /// Every topic of this contract starts with this prefix.
 pub const ROOT: &str = "signage/v1";
 
@@ -65,18 +53,6 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The MQTT username the controller itself uses on the embedded broker; no player may take it.
 pub const CONTROLLER_USERNAME: &str = crate::ids::RESERVED_PLAYER_ID;
-
-/// Subscriptions the controller makes: everything players send.
-pub const CONTROLLER_SUBSCRIPTIONS: [&str; 8] = [
-    "signage/v1/players/+/presence",
-    "signage/v1/players/+/hello",
-    "signage/v1/players/+/ack",
-    "signage/v1/players/+/now",
-    "signage/v1/players/+/plays",
-    "signage/v1/players/+/health",
-    "signage/v1/players/+/counts",
-    "signage/v1/players/+/alert_ack",
-];
 
 /// Most proof-of-play records in one [`PlayBatch`]; with ids, names and two timestamps each
 /// record stays well under 400 bytes, so a full batch fits [`MAX_PAYLOAD_BYTES`].
@@ -93,6 +69,8 @@ pub enum WireError {
     TooLarge { size: usize, limit: usize },
     #[error("malformed {kind} payload: {reason}")]
     Malformed { kind: &'static str, reason: String },
+    #[error("{kind} refused: {reason}")]
+    Signature { kind: &'static str, reason: String },
     #[error("{kind} payload names player {inner} but arrived on the topic of player {topic}")]
     IdMismatch {
         kind: &'static str,
@@ -117,10 +95,11 @@ pub enum PlayerTopic {
     Counts,
     CountsAck,
     AlertAck,
+    AlertReady,
 }
 
 impl PlayerTopic {
-    pub const ALL: [PlayerTopic; 13] = [
+    pub const ALL: [PlayerTopic; 14] = [
         PlayerTopic::Presence,
         PlayerTopic::Hello,
         PlayerTopic::Config,
@@ -134,25 +113,8 @@ impl PlayerTopic {
         PlayerTopic::Counts,
         PlayerTopic::CountsAck,
         PlayerTopic::AlertAck,
+        PlayerTopic::AlertReady,
     ];
-
-    fn level(self) -> &'static str {
-        match self {
-            PlayerTopic::Presence => "presence",
-            PlayerTopic::Hello => "hello",
-            PlayerTopic::Config => "config",
-            PlayerTopic::Ack => "ack",
-            PlayerTopic::Manifest => "manifest",
-            PlayerTopic::Now => "now",
-            PlayerTopic::Plays => "plays",
-            PlayerTopic::PlaysAck => "plays_ack",
-            PlayerTopic::Health => "health",
-            PlayerTopic::ScreenshotRequest => "screenshot_request",
-            PlayerTopic::Counts => "counts",
-            PlayerTopic::CountsAck => "counts_ack",
-            PlayerTopic::AlertAck => "alert_ack",
-        }
-    }
 }
 
 /// A parsed topic of the contract.
@@ -473,11 +435,14 @@ pub const MAX_SCREENSHOT_WIDTH: u32 = 7680;
 /// The controller asks a player for a picture of the frame it composed (not retained: an old
 /// request must not fire again after a reconnection). The PNG does not travel over MQTT (it can
 /// exceed [`MAX_PAYLOAD_BYTES`]): the player sends it with HTTP `PUT` to
-/// `/api/v1/players/{id}/screenshot/{request_id}` at the origin of its manifest URL, logging in
+/// `/api/v1/players/{id}/screenshot/{request_id}` at the controller origin pinned in its
+/// configuration by `player add`, logging in
 /// with its MQTT credentials (HTTP basic auth); a player that cannot take it sends
 /// `{"error": "..."}` as JSON to the same URL instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenshotRequest {
+    /// The player asked: a signed request for one screen cannot be replayed to another.
+    pub id: PlayerId,
     /// Random, chosen by the controller; 1-64 characters of `a-z 0-9 - _`.
     pub request_id: String,
     /// The picture is scaled down to at most this width (aspect kept).
@@ -728,6 +693,103 @@ pub struct AlertReady {
     pub at: DateTime<Utc>,
 }
 
+/// A payload and the controller's Ed25519 signature over its exact bytes, as published on
+/// every signed topic (alerts, and what changes what a screen does). `alerts::signing` makes
+/// and checks the signatures; this crate only carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedEnvelope {
+    /// The exact JSON text that was signed.
+    pub payload: String,
+    /// Ed25519 signature, 64 bytes as lowercase hex; empty means unsigned.
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// A payload that travels signed, checked against the topic it arrived on once opened.
+pub trait SignedPayload: DeserializeOwned {
+    const KIND: &'static str;
+    fn check(&self, topic_player: &PlayerId) -> Result<(), WireError>;
+}
+
+fn check_id(kind: &'static str, topic: &PlayerId, inner: &PlayerId) -> Result<(), WireError> {
+    if topic == inner {
+        Ok(())
+    } else {
+        Err(WireError::IdMismatch {
+            kind,
+            topic: topic.to_string(),
+            inner: inner.to_string(),
+        })
+    }
+}
+
+impl SignedPayload for DesiredConfig {
+    const KIND: &'static str = "config";
+    fn check(&self, topic_player: &PlayerId) -> Result<(), WireError> {
+        check_id(Self::KIND, topic_player, &self.id)
+    }
+}
+
+impl SignedPayload for ManifestRef {
+    const KIND: &'static str = "manifest";
+    fn check(&self, topic_player: &PlayerId) -> Result<(), WireError> {
+        check_id(Self::KIND, topic_player, &self.id)
+    }
+}
+
+impl SignedPayload for ScreenshotRequest {
+    const KIND: &'static str = "screenshot_request";
+    fn check(&self, topic_player: &PlayerId) -> Result<(), WireError> {
+        check_id(Self::KIND, topic_player, &self.id)?;
+        if self.is_well_formed() {
+            Ok(())
+        } else {
+            Err(WireError::Malformed {
+                kind: Self::KIND,
+                reason: format!(
+                    "request_id must be 1-64 characters of a-z 0-9 - _ and max_width \
+                     1-{MAX_SCREENSHOT_WIDTH}"
+                ),
+            })
+        }
+    }
+}
+
+/// A signed message as it arrives: nothing inside is read before [`Signed::open`] has had
+/// the signature checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signed<T> {
+    envelope: SignedEnvelope,
+    topic_player: PlayerId,
+    kind: std::marker::PhantomData<T>,
+}
+
+impl<T: SignedPayload> Signed<T> {
+    pub fn envelope(&self) -> &SignedEnvelope {
+        &self.envelope
+    }
+
+    /// Checks the signature with `verify` (which returns the signed text), then parses and
+    /// validates the payload against the topic it came on.
+    pub fn open<E: fmt::Display>(
+        &self,
+        verify: impl for<'a> FnOnce(&'a SignedEnvelope) -> Result<&'a str, E>,
+    ) -> Result<T, WireError> {
+        let text = verify(&self.envelope).map_err(|e| WireError::Signature {
+            kind: T::KIND,
+            reason: e.to_string(),
+        })?;
+        let value: T = decode(T::KIND, text.as_bytes())?;
+        value.check(&self.topic_player)?;
+        Ok(value)
+    }
+}
+
+/// Serialises a signed envelope for publishing.
+pub fn encode_signed(envelope: &SignedEnvelope) -> Vec<u8> {
+    encode(envelope)
+}
+
 /// A message a player sent, as the controller receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FromPlayer {
@@ -740,17 +802,20 @@ pub enum FromPlayer {
     Counts(CountsBatch),
     AlertAck(AlertAck),
     AlertReady(AlertReady),
+    /// An empty retained message the sender may use to clear its own topic (see
+    /// [`MessageSpec::sender_clears`]); there is nothing in it to act on.
+    Cleared(PlayerTopic),
 }
 
 /// A message the controller sent, as a player receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToPlayer {
-    Config(DesiredConfig),
-    Manifest(ManifestRef),
+    Config(Signed<DesiredConfig>),
+    Manifest(Signed<ManifestRef>),
     PlaysAck(PlayBatchAck),
     /// The player's own presence, echoed back: lets it notice a stale Last Will.
     Presence(Presence),
-    ScreenshotRequest(ScreenshotRequest),
+    ScreenshotRequest(Signed<ScreenshotRequest>),
     CountsAck(CountsAck),
 }
 
@@ -772,25 +837,28 @@ fn decode<T: DeserializeOwned>(kind: &'static str, payload: &[u8]) -> Result<T, 
     })
 }
 
+/// The topic's player and kind, if the topic is one of `direction`'s per-player topics.
+fn player_topic(topic: &str, direction: Direction) -> Result<(PlayerId, PlayerTopic), WireError> {
+    match Topic::parse(topic)? {
+        Topic::Player(id, kind) if kind.spec().direction == direction => Ok((id, kind)),
+        _ => Err(WireError::UnknownTopic(topic.chars().take(200).collect())),
+    }
+}
+
 /// Decodes what arrives on a topic the controller subscribes to.
 pub fn decode_from_player(
     topic: &str,
     payload: &[u8],
 ) -> Result<(PlayerId, FromPlayer), WireError> {
-    let Topic::Player(id, kind) = Topic::parse(topic)? else {
-        return Err(WireError::UnknownTopic(topic.to_string()));
-    };
+    let (id, kind) = player_topic(topic, Direction::PlayerToController)?;
+    if payload.is_empty() && kind.spec().sender_clears {
+        return Ok((id, FromPlayer::Cleared(kind)));
+    }
     let message = match kind {
         PlayerTopic::Presence => FromPlayer::Presence(decode("presence", payload)?),
         PlayerTopic::Hello => {
             let hello: Hello = decode("hello", payload)?;
-            if hello.id != id {
-                return Err(WireError::IdMismatch {
-                    kind: "hello",
-                    topic: id.to_string(),
-                    inner: hello.id.to_string(),
-                });
-            }
+            check_id("hello", &id, &hello.id)?;
             FromPlayer::Hello(hello)
         }
         PlayerTopic::Ack => FromPlayer::Ack(decode("ack", payload)?),
@@ -818,15 +886,7 @@ pub fn decode_from_player(
             FromPlayer::Counts(batch)
         }
         PlayerTopic::AlertAck => {
-            let ack: AlertAck = match decode("alert_ack", payload) {
-                Ok(ack) => ack,
-                // Not an ack: the connection's readiness note, or (if that fails too) the
-                // ack's own error, which says what an ack lacks.
-                Err(e) => match decode::<AlertReady>("alert_ack", payload) {
-                    Ok(ready) => return Ok((id, FromPlayer::AlertReady(ready))),
-                    Err(_) => return Err(e),
-                },
-            };
+            let ack: AlertAck = decode("alert_ack", payload)?;
             if !is_topic_level(&ack.alert.0) {
                 return Err(WireError::Malformed {
                     kind: "alert_ack",
@@ -835,44 +895,36 @@ pub fn decode_from_player(
             }
             FromPlayer::AlertAck(ack)
         }
+        PlayerTopic::AlertReady => FromPlayer::AlertReady(decode("alert_ready", payload)?),
         PlayerTopic::Config
         | PlayerTopic::Manifest
         | PlayerTopic::PlaysAck
         | PlayerTopic::ScreenshotRequest
-        | PlayerTopic::CountsAck => {
-            return Err(WireError::UnknownTopic(topic.to_string()));
-        }
+        | PlayerTopic::CountsAck => unreachable!("player_topic checked the direction"),
     };
     Ok((id, message))
 }
 
-/// Decodes what arrives on a topic a player subscribes to.
+fn signed<T>(kind: &'static str, id: &PlayerId, payload: &[u8]) -> Result<Signed<T>, WireError> {
+    Ok(Signed {
+        envelope: decode(kind, payload)?,
+        topic_player: id.clone(),
+        kind: std::marker::PhantomData,
+    })
+}
+
+/// Decodes what arrives on a topic a player subscribes to. Signed messages come back still
+/// sealed: [`Signed::open`] checks them.
 pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlayer), WireError> {
-    let Topic::Player(id, kind) = Topic::parse(topic)? else {
-        return Err(WireError::UnknownTopic(topic.to_string()));
+    let (id, kind) = match Topic::parse(topic)? {
+        Topic::Player(id, PlayerTopic::Presence) => (id, PlayerTopic::Presence),
+        _ => player_topic(topic, Direction::ControllerToPlayer)?,
     };
     let message = match kind {
-        PlayerTopic::Config => {
-            let config: DesiredConfig = decode("config", payload)?;
-            if config.id != id {
-                return Err(WireError::IdMismatch {
-                    kind: "config",
-                    topic: id.to_string(),
-                    inner: config.id.to_string(),
-                });
-            }
-            ToPlayer::Config(config)
-        }
-        PlayerTopic::Manifest => {
-            let reference: ManifestRef = decode("manifest", payload)?;
-            if reference.id != id {
-                return Err(WireError::IdMismatch {
-                    kind: "manifest",
-                    topic: id.to_string(),
-                    inner: reference.id.to_string(),
-                });
-            }
-            ToPlayer::Manifest(reference)
+        PlayerTopic::Config => ToPlayer::Config(signed("config", &id, payload)?),
+        PlayerTopic::Manifest => ToPlayer::Manifest(signed("manifest", &id, payload)?),
+        PlayerTopic::ScreenshotRequest => {
+            ToPlayer::ScreenshotRequest(signed("screenshot_request", &id, payload)?)
         }
         PlayerTopic::PlaysAck => ToPlayer::PlaysAck(decode("plays_ack", payload)?),
         PlayerTopic::CountsAck => {
@@ -893,28 +945,7 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
             ToPlayer::CountsAck(ack)
         }
         PlayerTopic::Presence => ToPlayer::Presence(decode("presence", payload)?),
-        PlayerTopic::ScreenshotRequest => {
-            let request: ScreenshotRequest = decode("screenshot_request", payload)?;
-            if !request.is_well_formed() {
-                return Err(WireError::Malformed {
-                    kind: "screenshot_request",
-                    reason: format!(
-                        "request_id must be 1-64 characters of a-z 0-9 - _ and max_width \
-                         1-{MAX_SCREENSHOT_WIDTH}"
-                    ),
-                });
-            }
-            ToPlayer::ScreenshotRequest(request)
-        }
-        PlayerTopic::Hello
-        | PlayerTopic::Ack
-        | PlayerTopic::Now
-        | PlayerTopic::Plays
-        | PlayerTopic::Health
-        | PlayerTopic::Counts
-        | PlayerTopic::AlertAck => {
-            return Err(WireError::UnknownTopic(topic.to_string()));
-        }
+        _ => unreachable!("player_topic checked the direction"),
     };
     Ok((id, message))
 }
@@ -981,16 +1012,70 @@ mod tests {
             ..ack
         };
         assert!(decode_from_player(&topic, &encode(&bad)).is_err());
+        // The readiness note has a topic of its own; on the ack topic it is a malformed ack.
         let ready = AlertReady {
             can_verify: true,
             held: 1,
             at: Utc::now(),
         };
-        let (_, decoded) = decode_from_player(&topic, &encode(&ready)).unwrap();
-        assert_eq!(decoded, FromPlayer::AlertReady(ready));
-        // Neither an ack nor a readiness note: the ack's error names what is missing.
-        let err = decode_from_player(&topic, br#"{"can_verify": true}"#).unwrap_err();
+        let err = decode_from_player(&topic, &encode(&ready)).unwrap_err();
         assert!(err.to_string().contains("missing field `alert`"), "{err}");
+        let ready_topic = Topic::player(&id("p1"), PlayerTopic::AlertReady).to_string();
+        let (_, decoded) = decode_from_player(&ready_topic, &encode(&ready)).unwrap();
+        assert_eq!(decoded, FromPlayer::AlertReady(ready));
+        // The player's clearing of its retained ack topic carries nothing to act on.
+        let (_, decoded) = decode_from_player(&topic, b"").unwrap();
+        assert_eq!(decoded, FromPlayer::Cleared(PlayerTopic::AlertAck));
+        assert!(decode_from_player(&ready_topic, b"").is_err());
+    }
+
+    /// A sealed envelope whose "signature" `open_unchecked` accepts: the signature itself is
+    /// `alerts::signing`'s business, tested there.
+    fn seal<T: Serialize>(payload: &T) -> Vec<u8> {
+        encode(&SignedEnvelope {
+            payload: serde_json::to_string(payload).unwrap(),
+            signature: "s".into(),
+        })
+    }
+
+    fn open_unchecked<T: SignedPayload>(signed: &Signed<T>) -> Result<T, WireError> {
+        signed.open(|e| {
+            if e.signature == "s" {
+                Ok(e.payload.as_str())
+            } else {
+                Err("forged")
+            }
+        })
+    }
+
+    #[test]
+    fn signed_messages_are_opened_only_through_the_signature_check() {
+        let config = DesiredConfig {
+            id: id("a"),
+            revision: 3,
+            ward: Some("kita".into()),
+            group: None,
+            issued_at: Utc::now(),
+        };
+        // A bare payload is not an envelope.
+        assert!(decode_to_player("signage/v1/players/a/config", &encode(&config)).is_err());
+        let forged = encode(&SignedEnvelope {
+            payload: serde_json::to_string(&config).unwrap(),
+            signature: "x".into(),
+        });
+        let (_, got) = decode_to_player("signage/v1/players/a/config", &forged).unwrap();
+        let ToPlayer::Config(sealed) = got else {
+            panic!("{got:?}")
+        };
+        let err = open_unchecked(&sealed).unwrap_err();
+        assert!(matches!(err, WireError::Signature { .. }), "{err}");
+        // Signed for one player, replayed on another's topic.
+        let (_, got) = decode_to_player("signage/v1/players/b/config", &seal(&config)).unwrap();
+        let ToPlayer::Config(sealed) = got else {
+            panic!("{got:?}")
+        };
+        let err = open_unchecked(&sealed).unwrap_err();
+        assert!(matches!(err, WireError::IdMismatch { .. }), "{err}");
     }
 
     fn hello(player: &str) -> Hello {
@@ -1111,9 +1196,12 @@ mod tests {
             group: None,
             issued_at: Utc::now(),
         };
-        assert!(decode_from_player("signage/v1/players/a/config", &encode(&config)).is_err());
-        let (_, got) = decode_to_player("signage/v1/players/a/config", &encode(&config)).unwrap();
-        assert_eq!(got, ToPlayer::Config(config));
+        assert!(decode_from_player("signage/v1/players/a/config", &seal(&config)).is_err());
+        let (_, got) = decode_to_player("signage/v1/players/a/config", &seal(&config)).unwrap();
+        let ToPlayer::Config(sealed) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(open_unchecked(&sealed).unwrap(), config);
     }
 
     #[test]
@@ -1126,13 +1214,14 @@ mod tests {
             url: "http://127.0.0.1:8080/api/v1/players/a/manifest".into(),
             issued_at: Utc::now(),
         };
-        let (_, got) =
-            decode_to_player("signage/v1/players/a/manifest", &encode(&reference)).unwrap();
-        assert_eq!(got, ToPlayer::Manifest(reference.clone()));
-        let err =
-            decode_to_player("signage/v1/players/b/manifest", &encode(&reference)).unwrap_err();
+        let open = |topic: &str| match decode_to_player(topic, &seal(&reference)).unwrap() {
+            (_, ToPlayer::Manifest(sealed)) => open_unchecked(&sealed),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(open("signage/v1/players/a/manifest").unwrap(), reference);
+        let err = open("signage/v1/players/b/manifest").unwrap_err();
         assert!(matches!(err, WireError::IdMismatch { .. }), "{err}");
-        assert!(decode_from_player("signage/v1/players/a/manifest", &encode(&reference)).is_err());
+        assert!(decode_from_player("signage/v1/players/a/manifest", &seal(&reference)).is_err());
 
         let record = PlayRecord {
             id: "r1".into(),
@@ -1161,18 +1250,30 @@ mod tests {
 
     #[test]
     fn screenshot_requests_and_health_travel_their_own_way() {
+        let open = |payload: Vec<u8>| match decode_to_player(
+            "signage/v1/players/a/screenshot_request",
+            &payload,
+        )
+        .unwrap()
+        {
+            (_, ToPlayer::ScreenshotRequest(sealed)) => open_unchecked(&sealed),
+            other => panic!("{other:?}"),
+        };
         let request = ScreenshotRequest {
+            id: id("a"),
             request_id: "0f3a9c".into(),
             max_width: 640,
         };
-        let (_, got) =
-            decode_to_player("signage/v1/players/a/screenshot_request", &encode(&request)).unwrap();
-        assert_eq!(got, ToPlayer::ScreenshotRequest(request));
+        assert_eq!(open(seal(&request)).unwrap(), request);
         for bad in [
-            r#"{"request_id":"../x","max_width":640}"#,
-            r#"{"request_id":"a","max_width":0}"#,
+            r#"{"id":"a","request_id":"../x","max_width":640}"#,
+            r#"{"id":"a","request_id":"a","max_width":0}"#,
         ] {
-            let err = decode_to_player("signage/v1/players/a/screenshot_request", bad.as_bytes());
+            let payload = encode(&SignedEnvelope {
+                payload: bad.into(),
+                signature: "s".into(),
+            });
+            let err = open(payload);
             assert!(matches!(err, Err(WireError::Malformed { .. })), "{bad}");
         }
         let health: PlayerHealth = serde_json::from_str(

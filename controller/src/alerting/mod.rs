@@ -38,9 +38,9 @@ use alerts::signing::{self, SigningKey};
 use anyhow::bail;
 use chrono::{DateTime, TimeDelta, Utc};
 use content::ids::AlertId;
-use content::protocol::{AlertAck, AlertAckState, AlertScope, PlayerId, Topic};
+use content::protocol::{self, AlertAck, AlertAckState, AlertScope, PlayerId, Topic};
 use content::schedule::Target;
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc};
 use tracing::{info, warn};
@@ -48,7 +48,7 @@ use tracing::{info, warn};
 use crate::auth::Caller;
 use crate::store::Store;
 
-pub use routes::{ENDPOINTS, routes};
+pub use routes::routes;
 
 /// How long the broker keeps a tombstone after it was last sent, unless configured: alerts
 /// ended within this time are also republished after a reconnection.
@@ -592,6 +592,13 @@ impl AlertService {
         }
     }
 
+    /// Signs desired state for one player (configuration, manifest reference, screenshot
+    /// request) with the controller's key, in the desired-state domain: the key every player
+    /// already holds for alerts.
+    pub fn sign_desired<T: serde::Serialize>(&self, message: &T) -> Vec<u8> {
+        protocol::encode_signed(&signing::sign_desired(message, &self.key))
+    }
+
     /// The size of the signed message players would get, to refuse what MQTT cannot carry.
     pub fn signed_size(&self, broadcast: &Broadcast) -> usize {
         serde_json::to_vec(&signing::sign(broadcast, &self.key))
@@ -611,11 +618,8 @@ async fn retain_on_targets(
     let id = &record.message.id;
     let mut outcome = Ok(());
     for target in &record.message.targets {
-        let topic = Topic::Alert(AlertScope::from_target(target), id.clone()).to_string();
-        if let Err(e) = client
-            .publish(topic, QoS::AtLeastOnce, true, payload.clone())
-            .await
-        {
+        let topic = Topic::Alert(AlertScope::from_target(target), id.clone());
+        if let Err(e) = mqtt_link::publish(client, &topic, payload.clone()).await {
             outcome = Err(e);
         }
     }

@@ -228,6 +228,24 @@ impl Store {
             .collect()
     }
 
+    /// Who one registered player is for the selection and for alert targets.
+    pub async fn player_target(&self, player: &PlayerId) -> Result<Option<PlayerTarget>> {
+        let row = sqlx::query("SELECT ward, player_group FROM players WHERE id = $1")
+            .bind(player.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let ward: Option<String> = row.try_get("ward")?;
+            let group: Option<String> = row.try_get("player_group")?;
+            Ok(PlayerTarget {
+                id: player.clone(),
+                ward: WardId(ward.unwrap_or_default()),
+                groups: group.map(GroupId).into_iter().collect(),
+            })
+        })
+        .transpose()
+    }
+
     pub async fn manifest(&self, player: &PlayerId) -> Result<Option<StoredManifest>> {
         let row = sqlx::query(
             "SELECT revision, content_sha256, sha256, body, acked_revision FROM manifests WHERE player_id = $1",

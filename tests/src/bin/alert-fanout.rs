@@ -25,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -38,31 +38,6 @@ const WARD: &str = "bench";
 const ROUND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long no player may have connected before the rounds start.
 const QUIET_BEFORE_ROUNDS: Duration = Duration::from_secs(3);
-
-/// Fresh `hello`s seen by the observer: one per player connection.
-#[derive(Default)]
-struct Hellos {
-    last: Mutex<Option<Instant>>,
-    count: std::sync::atomic::AtomicUsize,
-}
-
-impl Hellos {
-    fn seen(&self, at: Instant) {
-        *self.last.lock().expect("not poisoned") = Some(at);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
-    }
-
-    fn quiet_for(&self) -> Duration {
-        self.last
-            .lock()
-            .expect("not poisoned")
-            .map_or(Duration::MAX, |t| t.elapsed())
-    }
-}
 
 struct Args {
     players: u32,
@@ -311,12 +286,12 @@ fn main() -> anyhow::Result<()> {
         }));
     }
 
-    // The observer: the alert message itself, stamped on arrival; and every player's `hello`
-    // (sent on each connection), to see reconnections.
+    // The observer: the alert message itself, stamped on arrival (a player of the ward: it may
+    // read nothing else). Reconnections are counted by the players themselves.
     let (tx, delivered) = mpsc::channel::<Delivered>();
-    let hellos = Arc::new(Hellos::default());
+    let hellos = &player::session::CONNECTIONS;
     let finished = Arc::new(AtomicBool::new(false));
-    let (observer_hellos, observer_finished) = (hellos.clone(), finished.clone());
+    let observer_finished = finished.clone();
     let (host, port) = mqtt_url
         .trim_start_matches("mqtt://")
         .rsplit_once(':')
@@ -344,19 +319,9 @@ fn main() -> anyhow::Result<()> {
                         let _ = client
                             .subscribe(format!("signage/v1/alerts/ward/{WARD}/+"), QoS::AtLeastOnce)
                             .await;
-                        let _ = client
-                            .subscribe("signage/v1/players/+/hello", QoS::AtLeastOnce)
-                            .await;
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let arrived = Instant::now();
-                        if p.topic.ends_with("/hello") {
-                            // Retained ones come at once on subscribing; only fresh ones count.
-                            if !p.retain {
-                                observer_hellos.seen(arrived);
-                            }
-                            continue;
-                        }
                         if p.topic.starts_with("signage/v1/alerts/") {
                             let _ = tx.send(Delivered {
                                 alert: p.topic.rsplit('/').next().unwrap_or_default().to_string(),
@@ -409,7 +374,7 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!(
-        "fleet quiet (no connection for {:?}) after {:?}; {} player connections seen by the observer",
+        "fleet quiet (no connection for {:?}) after {:?}; {} player connections",
         hellos.quiet_for(),
         started.elapsed(),
         hellos.count()

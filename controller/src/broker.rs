@@ -21,6 +21,8 @@ use crate::store::Store;
 pub struct EmbeddedBroker {
     /// The address clients connect to: the gate (port 0 in the configuration is resolved).
     pub addr: SocketAddr,
+    /// The `mqtts://` address, when configured.
+    pub tls_addr: Option<SocketAddr>,
     /// rumqttd itself, on loopback: the controller's own connection goes here.
     pub internal: SocketAddr,
     /// The controller's own login; random per process, never written anywhere.
@@ -31,7 +33,11 @@ pub struct EmbeddedBroker {
 const MAX_CONNECTIONS: usize = 10_010;
 
 /// Starts rumqttd on a loopback port and the gate on `listen`; call within a tokio runtime.
-pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker> {
+pub fn start(
+    listen: SocketAddr,
+    tls: Option<(SocketAddr, std::sync::Arc<rustls::ServerConfig>)>,
+    store: Store,
+) -> anyhow::Result<EmbeddedBroker> {
     let public = TcpListener::bind(listen).with_context(|| {
         format!(
             "cannot listen for MQTT on {listen}: another broker (e.g. Mosquitto) may use it; pick another address with --mqtt-listen"
@@ -53,7 +59,25 @@ pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker>
         max_packet: mqtt_link::MAX_PACKET_BYTES,
         connections: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
     });
-    tokio::spawn(crate::mqtt_gate::serve(public, gate));
+    let tls_addr = match tls {
+        Some((tls_listen, config)) => {
+            let listener = TcpListener::bind(tls_listen).with_context(|| {
+                format!("cannot listen for MQTT over TLS on {tls_listen}: pick another address in mqtt.tls_listen")
+            })?;
+            let addr = listener.local_addr()?;
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            tokio::spawn(crate::mqtt_gate::serve(
+                listener,
+                gate.clone(),
+                Some(acceptor),
+            ));
+            Some(addr)
+        }
+        None => None,
+    };
+    tokio::spawn(crate::mqtt_gate::serve(public, gate, None));
     let expected = controller_password.clone();
     let mut connections = ConnectionSettings {
         connection_timeout_ms: 5_000,
@@ -104,6 +128,7 @@ pub fn start(listen: SocketAddr, store: Store) -> anyhow::Result<EmbeddedBroker>
         })?;
     Ok(EmbeddedBroker {
         addr,
+        tls_addr,
         internal,
         controller_password,
     })

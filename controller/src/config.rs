@@ -54,6 +54,18 @@ pub struct MqttSection {
     pub public_url: Option<String>,
     /// Seconds between MQTT keep-alives of the controller's own connection.
     pub keep_alive_secs: Option<u64>,
+    /// Where the embedded broker also listens for `mqtts://` (e.g. `0.0.0.0:8883`).
+    pub tls_listen: Option<SocketAddr>,
+    /// The operator's certificate (PEM, with its chain) and key; without them the controller
+    /// makes one under a CA of its own in the data directory.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// The CA `player add` writes into players for the operator's certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Host names and addresses players use, for the generated certificate (localhost,
+    /// 127.0.0.1 and this host's name are always in it).
+    #[serde(default)]
+    pub tls_names: Vec<String>,
 }
 
 impl ConfigFile {
@@ -89,6 +101,15 @@ pub struct ControllerConfig {
     pub public_http_url: Option<String>,
     pub max_upload_bytes: u64,
     pub alerts: crate::alerting::AlertsConfig,
+    /// `mqtts://` on the embedded broker.
+    pub mqtt_tls: Option<MqttTls>,
+}
+
+/// The embedded broker's TLS listener.
+#[derive(Debug, Clone)]
+pub struct MqttTls {
+    pub listen: SocketAddr,
+    pub certificate: crate::mqtt_tls::Certificate,
 }
 
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
@@ -144,6 +165,46 @@ impl ControllerConfig {
                 }
             }
         };
+        let mqtt_tls = match (mqtt_file.tls_listen, &mqtt) {
+            (None, _) => {
+                if mqtt_file.tls_cert_file.is_some() || mqtt_file.tls_key_file.is_some() {
+                    bail!(
+                        "config keys mqtt.tls_cert_file and mqtt.tls_key_file need mqtt.tls_listen"
+                    );
+                }
+                None
+            }
+            (Some(_), MqttMode::External { .. }) => bail!(
+                "config key mqtt.tls_listen is for the embedded broker; an external broker has its own TLS settings"
+            ),
+            (Some(listen), MqttMode::Embedded { .. }) => {
+                let certificate = match (mqtt_file.tls_cert_file, mqtt_file.tls_key_file) {
+                    (Some(cert), Some(key)) => crate::mqtt_tls::Certificate::Files {
+                        cert,
+                        key,
+                        ca: mqtt_file.tls_ca_file,
+                    },
+                    (None, None) => {
+                        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+                        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+                            names.push(host.trim().to_string());
+                        }
+                        if !listen.ip().is_unspecified() {
+                            names.push(listen.ip().to_string());
+                        }
+                        names.extend(mqtt_file.tls_names);
+                        names.sort();
+                        names.dedup();
+                        crate::mqtt_tls::Certificate::Generated { names }
+                    }
+                    _ => bail!("config keys mqtt.tls_cert_file and mqtt.tls_key_file go together"),
+                };
+                Some(MqttTls {
+                    listen,
+                    certificate,
+                })
+            }
+        };
         let public_mqtt_url = mqtt_file
             .public_url
             .map(|u| u.parse::<BrokerUrl>())
@@ -175,6 +236,7 @@ impl ControllerConfig {
         let alerts = crate::alerting::AlertsConfig::resolve(file.alerts)?;
         Ok(ControllerConfig {
             alerts,
+            mqtt_tls,
             public_http_url,
             max_upload_bytes,
             data_dir: flags

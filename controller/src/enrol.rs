@@ -35,6 +35,19 @@ struct PlayerFile<'a> {
     password: &'a str,
     /// Hex Ed25519 public key: the player shows only alerts signed with its private half.
     alert_public_key: String,
+    /// The CA of the embedded broker's TLS certificate, for `mqtts://`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_pem: Option<String>,
+}
+
+/// The CA a player needs for `url`: the embedded broker's, when the URL is TLS (from the
+/// configuration, else the CA a running controller made in the data directory).
+fn ca_for_players(url: &BrokerUrl, config: &ControllerConfig) -> anyhow::Result<Option<String>> {
+    match (&config.mqtt_tls, url.tls) {
+        (Some(tls), true) => crate::mqtt_tls::players_ca(&config.data_dir, &tls.certificate),
+        (None, true) => Ok(crate::mqtt_tls::existing_ca(&config.data_dir)),
+        (_, false) => Ok(None),
+    }
 }
 
 /// Which broker URL to write: an explicit flag, else the configured public URL, else what a
@@ -50,10 +63,19 @@ fn broker_url_for_players(
         return Ok(url.clone());
     }
     if let Some(running) = Endpoints::read(&config.data_dir) {
+        // TLS when the embedded broker offers it: credentials then never cross a LAN in clear.
         return running
-            .mqtt
+            .mqtts
+            .unwrap_or(running.mqtt)
             .parse()
             .context("endpoints file of the running controller");
+    }
+    if let (MqttMode::Embedded { .. }, Some(tls)) = (&config.mqtt, &config.mqtt_tls) {
+        return Ok(BrokerUrl {
+            tls: true,
+            host: crate::serve::local_url_host(tls.listen).ip().to_string(),
+            port: tls.listen.port(),
+        });
     }
     Ok(match &config.mqtt {
         MqttMode::External { url, .. } => url.clone(),
@@ -116,6 +138,7 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
         username: id.as_str(),
         password: &token,
         alert_public_key: crate::alert_key::public_hex(&alert_key),
+        ca_pem: ca_for_players(&url, config)?,
     };
     write_private(&enrolment.out, &toml::to_string(&file)?)?;
     if let Err(e) = store
@@ -167,6 +190,7 @@ pub async fn add_many(
 ) -> anyhow::Result<()> {
     let url = broker_url_for_players(broker_url, config)?;
     let controller_url = controller_url_for_players(None, config)?;
+    let ca_pem = ca_for_players(&url, config)?;
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -183,6 +207,7 @@ pub async fn add_many(
             username: id.as_str(),
             password: &token,
             alert_public_key: alert_key.clone(),
+            ca_pem: ca_pem.clone(),
         };
         write_private(
             &out_dir.join(format!("{id}.toml")),

@@ -19,6 +19,7 @@ pub mod http;
 pub mod library;
 pub mod manifest;
 pub mod mqtt_gate;
+pub mod mqtt_tls;
 pub mod openapi;
 pub mod preview;
 pub mod reports_api;

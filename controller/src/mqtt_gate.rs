@@ -21,7 +21,7 @@ use content::protocol::contract::{self, Client, Refusal};
 use content::protocol::{AlertScope, CONTROLLER_USERNAME, PlayerId, ROOT};
 use rumqttd::protocol::v4::V4;
 use rumqttd::protocol::{Login, Packet, Protocol};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, error, info, warn};
@@ -49,8 +49,8 @@ pub struct Gate {
     pub connections: Arc<Semaphore>,
 }
 
-/// Accepts connections for ever; each runs in its own task.
-pub async fn serve(listener: TcpListener, gate: Arc<Gate>) {
+/// Accepts connections for ever, in TLS when `tls` is given; each runs in its own task.
+pub async fn serve(listener: TcpListener, gate: Arc<Gate>, tls: Option<tokio_rustls::TlsAcceptor>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -65,8 +65,23 @@ pub async fn serve(listener: TcpListener, gate: Arc<Gate>) {
             continue;
         };
         let gate = gate.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(&gate, stream).await {
+            let result = match (stream.set_nodelay(true), tls) {
+                (Err(e), _) => Err(e.into()),
+                (Ok(()), None) => connection(&gate, stream).await,
+                (Ok(()), Some(tls)) => {
+                    match tokio::time::timeout(CONNECT_TIMEOUT, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(&gate, stream).await,
+                        Ok(Err(e)) => {
+                            info!(%peer, %e, "TLS handshake failed (a client without the controller's CA, or plain MQTT on the TLS port)");
+                            Ok(())
+                        }
+                        Err(_) => Err(GateError::Timeout),
+                    }
+                }
+            };
+            if let Err(e) = result {
                 debug!(%peer, %e, "MQTT connection closed");
             }
             drop(permit);
@@ -171,8 +186,10 @@ fn connack(code: u8) -> [u8; 4] {
     [0x20, 0x02, 0x00, code]
 }
 
-async fn connection(gate: &Gate, mut client: TcpStream) -> Result<(), GateError> {
-    client.set_nodelay(true)?;
+async fn connection<S>(gate: &Gate, mut client: S) -> Result<(), GateError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf = BytesMut::with_capacity(4096);
     let frame = tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -232,7 +249,7 @@ async fn connection(gate: &Gate, mut client: TcpStream) -> Result<(), GateError>
     .map_err(|e| GateError::Malformed(e.to_string()))?;
     backend.write_all(&connect_out).await?;
 
-    let (client_rx, client_tx) = client.into_split();
+    let (client_rx, client_tx) = tokio::io::split(client);
     let (backend_rx, backend_tx) = backend.into_split();
     let (answers_tx, answers_rx) = mpsc::channel(ANSWERS);
     let refused_filters = Mutex::new(HashMap::new());
@@ -329,7 +346,7 @@ enum Verdict {
 impl Upstream<'_> {
     async fn run(
         &mut self,
-        mut client: tokio::net::tcp::OwnedReadHalf,
+        mut client: impl AsyncRead + Unpin,
         mut backend: tokio::net::tcp::OwnedWriteHalf,
         mut buf: BytesMut,
     ) -> Result<(), GateError> {
@@ -516,7 +533,7 @@ impl Upstream<'_> {
 /// and marks refused filters in SUBACKs.
 async fn downstream(
     mut backend: tokio::net::tcp::OwnedReadHalf,
-    mut client: tokio::net::tcp::OwnedWriteHalf,
+    mut client: impl AsyncWrite + Unpin,
     mut answers: mpsc::Receiver<Bytes>,
     refused_filters: &Mutex<HashMap<u16, Vec<usize>>>,
     max: usize,

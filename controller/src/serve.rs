@@ -25,6 +25,9 @@ use crate::store::Store;
 pub struct Endpoints {
     pub http: String,
     pub mqtt: String,
+    /// The embedded broker's `mqtts://` address, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtts: Option<String>,
     pub pid: u32,
 }
 
@@ -67,9 +70,26 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let session = broker::random_token()[..16].to_string();
     let will_topic = Topic::ControllerPresence.to_string();
     let will_payload = controller_presence(PresenceState::Offline, &session);
+    let mut tls_url = None;
     let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
-            let embedded = broker::start(*listen, store.clone())?;
+            let tls = match &config.mqtt_tls {
+                Some(tls) => Some((
+                    tls.listen,
+                    crate::mqtt_tls::server_config(&config.data_dir, &tls.certificate)?,
+                )),
+                None => None,
+            };
+            let embedded = broker::start(*listen, tls, store.clone())?;
+            tls_url = embedded.tls_addr.map(|addr| {
+                let local = local_url_host(addr);
+                BrokerUrl {
+                    tls: true,
+                    host: local.ip().to_string(),
+                    port: local.port(),
+                }
+                .to_string()
+            });
             let local = local_url_host(embedded.addr);
             let url = BrokerUrl {
                 tls: false,
@@ -88,6 +108,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 username: Some(CONTROLLER_USERNAME.into()),
                 password: Some(embedded.controller_password),
                 ca_file: None,
+                ca_pem: None,
                 keep_alive: Duration::from_secs(config.keep_alive_secs),
                 last_will: Some((will_topic, will_payload)),
             };
@@ -110,6 +131,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 username: username.clone(),
                 password: password.clone(),
                 ca_file: ca_file.clone(),
+                ca_pem: None,
                 keep_alive: Duration::from_secs(config.keep_alive_secs),
                 last_will: Some((will_topic, will_payload)),
             };
@@ -181,6 +203,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let endpoints = Endpoints {
         http: public_http.clone(),
         mqtt: player_url.to_string(),
+        mqtts: tls_url,
         pid: std::process::id(),
     };
     let endpoints_path = Endpoints::path(&config.data_dir);

@@ -7,7 +7,7 @@
 //! clean session forgets them.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +104,9 @@ pub struct LinkOptions {
     /// PEM file with the CA that signed the broker's certificate; for `mqtts://` only. Without
     /// it the system's trusted roots are used.
     pub ca_file: Option<PathBuf>,
+    /// The CA as PEM text (what `player add` writes for the embedded broker's own CA); wins
+    /// over `ca_file`.
+    pub ca_pem: Option<String>,
     pub keep_alive: Duration,
     /// Retained QoS 1 message the broker publishes if this client vanishes.
     pub last_will: Option<(String, Vec<u8>)>,
@@ -127,27 +130,36 @@ impl LinkOptions {
             ));
         }
         if self.url.tls {
-            options.set_transport(Transport::tls_with_config(tls_config(
-                self.ca_file.as_deref(),
-            )?));
-        } else if self.ca_file.is_some() {
+            let ca = match (&self.ca_pem, &self.ca_file) {
+                (Some(pem), _) => Some((pem.as_bytes().to_vec(), PathBuf::from("ca_pem"))),
+                (None, Some(path)) => Some((
+                    std::fs::read(path).map_err(|e| LinkError::CaFile {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?,
+                    path.clone(),
+                )),
+                (None, None) => None,
+            };
+            options.set_transport(Transport::tls_with_config(tls_config(ca)?));
+        } else if self.ca_file.is_some() || self.ca_pem.is_some() {
             warn!(url = %self.url, "a CA file is configured but the broker URL is not mqtts://; the CA file is ignored");
         }
         Ok(options)
     }
 }
 
-fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfiguration, LinkError> {
+/// `ca`: the CA's PEM bytes and where they came from (for errors); `None`: the system's roots.
+fn tls_config(ca: Option<(Vec<u8>, PathBuf)>) -> Result<TlsConfiguration, LinkError> {
     // Several crates may race to install a provider; any installed ring provider is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
+    match ca {
+        Some((pem, path)) => {
             let ca_error = |reason: String| LinkError::CaFile {
-                path: path.to_path_buf(),
+                path: path.clone(),
                 reason,
             };
-            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
             let certs = rustls_pemfile::certs(&mut pem.as_slice())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ca_error(e.to_string()))?;
@@ -409,6 +421,7 @@ mod tests {
             username: None,
             password: None,
             ca_file: Some("/nonexistent/ca.pem".into()),
+            ca_pem: None,
             keep_alive: Duration::from_secs(5),
             last_will: None,
         };

@@ -18,6 +18,9 @@ pub struct ConfigFile {
     pub username: Option<String>,
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
+    /// The broker's CA as PEM text, written by `player add` for the embedded broker's
+    /// `mqtts://`; wins over `ca_file`.
+    pub ca_pem: Option<String>,
     pub cache_dir: Option<PathBuf>,
     pub display: Option<String>,
     pub keep_alive_secs: Option<u64>,
@@ -69,6 +72,7 @@ pub struct PlayerConfig {
     pub username: String,
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
+    pub ca_pem: Option<String>,
     pub cache_dir: PathBuf,
     pub display: DisplayMode,
     pub keep_alive_secs: u64,
@@ -212,6 +216,7 @@ impl PlayerConfig {
             broker_url,
             controller_url,
             ca_file: file.ca_file,
+            ca_pem: file.ca_pem,
             display,
             keep_alive_secs,
             screen,

@@ -132,6 +132,7 @@ impl Session {
             username: Some(config.username.clone()),
             password: config.password.clone(),
             ca_file: config.ca_file.clone(),
+            ca_pem: config.ca_pem.clone(),
             keep_alive: Duration::from_secs(config.keep_alive_secs),
             last_will: Some((presence_topic, presence(PresenceState::Offline, &session))),
         }

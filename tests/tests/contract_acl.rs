@@ -307,3 +307,48 @@ fn wait_for_rejection(observer: &TestClient) -> String {
     }
     panic!("the victim did not report the forged configuration in its health");
 }
+
+/// `mqtts://` on the embedded broker: `player add` gives the player the controller's CA and
+/// the TLS address; the player comes online over TLS, behind the same gate; plain MQTT on the
+/// TLS port gets nowhere.
+#[test]
+fn the_embedded_broker_speaks_tls_with_a_ca_player_add_hands_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("controller.toml");
+    std::fs::write(&config, "[mqtt]\ntls_listen = \"127.0.0.1:0\"\n").unwrap();
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", config.to_str().unwrap()],
+    );
+    let endpoints: Value =
+        serde_json::from_slice(&std::fs::read(ctl.data_dir.join("endpoints.json")).unwrap())
+            .unwrap();
+    let tls_url = endpoints["mqtts"]
+        .as_str()
+        .expect("an mqtts address")
+        .to_string();
+    assert!(tls_url.starts_with("mqtts://127.0.0.1:"), "{tls_url}");
+
+    let p1 = ctl.add_player("p1", "kita", 5);
+    let written = std::fs::read_to_string(&p1).unwrap();
+    assert!(
+        written.contains(&format!("broker_url = \"{tls_url}\"")),
+        "{written}"
+    );
+    assert!(written.contains("-----BEGIN CERTIFICATE-----"), "{written}");
+    let _player = start_player(dir.path(), &p1, "p1");
+    wait_configured(&ctl, "p1");
+
+    let plain = connect(
+        &format!("mqtt://127.0.0.1:{}", port(&tls_url)),
+        "p1-plain",
+        "p1",
+        &player_password(&p1),
+    );
+    assert!(
+        plain.wait_connected(Duration::from_secs(5)).is_err(),
+        "plain MQTT on the TLS port"
+    );
+    assert!(ctl.is_online("p1"), "the TLS player stays online");
+}

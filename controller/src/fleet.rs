@@ -41,6 +41,8 @@ impl LinkStatus {
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
 /// Messages the MQTT link holds for the fleet: a few per player for 10,000 players.
 const FLEET_BACKLOG: usize = 1 << 16;
+/// `now` reports waiting for the database: one per player of a large fleet switching at once.
+const QUEUE: usize = 1 << 14;
 
 /// The controller's presence while it is up (on [`Topic::ControllerPresence`]); the Last
 /// Will says the opposite.
@@ -82,7 +84,7 @@ pub struct Fleet {
     alerts: Arc<crate::alerting::AlertService>,
     history: crate::history::History,
     /// What players show, for the writer task (see [`write_now`]).
-    now: tokio::sync::mpsc::UnboundedSender<(PlayerId, protocol::NowShowing)>,
+    now: crate::gather::Queue<(PlayerId, protocol::NowShowing)>,
     /// The embedded broker's address, when the controller runs it (see
     /// [`crate::broker::no_delay_towards_this_process`]).
     embedded_broker: Option<std::net::SocketAddr>,
@@ -118,7 +120,7 @@ impl Fleet {
         // keep-alive lapses and the broker drops the controller (seen with 5,000 players:
         // reconnecting brought every retained message back and the storm never ended).
         let (client, events) = mqtt_link::spawn(options, FLEET_BACKLOG);
-        let (now, now_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (now, now_rx) = crate::gather::Queue::new(QUEUE, "now reports");
         tokio::spawn(write_now(store.clone(), now_rx));
         let fleet = Fleet {
             now,
@@ -387,7 +389,7 @@ impl Fleet {
             }
             FromPlayer::Now(showing) => {
                 debug!(player = %id, layout = ?showing.layout, "now showing");
-                let _ = self.now.send((id.clone(), showing.clone()));
+                self.now.offer((id.clone(), showing.clone()));
                 Ok(())
             }
             FromPlayer::Health(health) => {
@@ -439,7 +441,7 @@ const GATHER_NOW: Duration = Duration::from_millis(100);
 /// before it, the fleet's message loop) busy while the acknowledgements arrive.
 async fn write_now(
     store: Store,
-    mut inbox: tokio::sync::mpsc::UnboundedReceiver<(PlayerId, protocol::NowShowing)>,
+    mut inbox: tokio::sync::mpsc::Receiver<(PlayerId, protocol::NowShowing)>,
 ) {
     while let Some(batch) = crate::gather::batch(&mut inbox, NOW_BATCH, GATHER_NOW).await {
         match store.record_now(&batch).await {

@@ -233,12 +233,14 @@ struct PlayerError {
     error: String,
 }
 
-/// The player's answer to a screenshot request.
+/// The player's answer to a screenshot request. The body is read only once the player's login
+/// holds and its request is awaited: an unauthenticated client cannot make the controller
+/// buffer 16 MiB.
 async fn receive(
     State(state): State<AppState>,
     Path((id, request_id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<StatusCode, Response> {
     let authorised = match basic_auth(&headers) {
         Some((user, password)) if user == id => state
@@ -261,7 +263,37 @@ async fn receive(
         );
         return Err(response);
     }
+    let awaited = state
+        .screens
+        .pending
+        .lock()
+        .expect("not poisoned")
+        .get(&request_id)
+        .is_some_and(|p| p.player == id);
+    if !awaited {
+        return Err(not_awaited(&id, &request_id).into_response());
+    }
+    let body = axum::body::to_bytes(body, MAX_SCREENSHOT_BYTES)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the screenshot could not be read (at most {MAX_SCREENSHOT_BYTES} bytes): {e}"
+                ),
+            )
+            .into_response()
+        })?;
     receive_answer(&state, &id, &request_id, &headers, &body).map_err(IntoResponse::into_response)
+}
+
+fn not_awaited(id: &str, request_id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no screenshot request {request_id:?} is waiting for player {id} (it may have timed out)"
+        ),
+    )
 }
 
 fn receive_answer(
@@ -305,13 +337,7 @@ fn receive_answer(
         }
     };
     let Some(pending) = pending else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!(
-                "no screenshot request {request_id:?} is waiting for player {id} (it may have \
-                 timed out)"
-            ),
-        ));
+        return Err(not_awaited(id, request_id));
     };
     info!(player = %id, request = %request_id, bytes = body.len(), ok = answer.is_ok(), "screenshot answer");
     let _ = pending.answer.send(answer);

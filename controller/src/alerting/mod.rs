@@ -241,7 +241,7 @@ pub struct AlertService {
     config: AlertsConfig,
     state: Mutex<State>,
     client: OnceLock<AsyncClient>,
-    acks: mpsc::UnboundedSender<(PlayerId, AlertAck, DateTime<Utc>)>,
+    acks: crate::gather::Queue<(PlayerId, AlertAck, DateTime<Utc>)>,
 }
 
 impl AlertService {
@@ -269,7 +269,8 @@ impl AlertService {
         let lifecycle =
             AlertLifecycle::restore(config.policy.clone(), rows.into_iter().map(|(r, _)| r));
         info!(alerts = lifecycle.alerts().count(), live, "alerts restored");
-        let (acks, inbox) = mpsc::unbounded_channel();
+        // One acknowledgement per screen of a large fleet answering at once.
+        let (acks, inbox) = crate::gather::Queue::new(1 << 14, "alert acknowledgements");
         let service = Arc::new(AlertService {
             store: store.clone(),
             key,
@@ -318,7 +319,7 @@ impl AlertService {
 
     /// A player's acknowledgement, received at `received_at`, queued for the ack writer.
     pub fn ack(&self, player: &PlayerId, ack: AlertAck, received_at: DateTime<Utc>) {
-        let _ = self.acks.send((player.clone(), ack, received_at));
+        self.acks.offer((player.clone(), ack, received_at));
     }
 
     pub async fn record(&self, id: &AlertId) -> Option<AlertRecord> {
@@ -630,7 +631,7 @@ async fn retain_on_targets(
 /// at once cost a few transactions, not a thousand.
 async fn write_acks(
     service: Arc<AlertService>,
-    mut inbox: mpsc::UnboundedReceiver<(PlayerId, AlertAck, DateTime<Utc>)>,
+    mut inbox: mpsc::Receiver<(PlayerId, AlertAck, DateTime<Utc>)>,
 ) {
     while let Some(batch) = crate::gather::batch(&mut inbox, ACK_BATCH, GATHER_ACKS).await {
         if let Err(e) = service.store.record_alert_acks(&batch).await {

@@ -306,10 +306,15 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Failed logins per key (account name, client address) in a sliding window.
+/// Login attempts per key (account name, client address) in a sliding window. An attempt is
+/// counted before the password is checked, so parallel guesses cannot slip past the limit
+/// while argon2 runs; a success takes its attempt back. Past the limit each further attempt
+/// waits twice as long as the one before, up to a cap: short for an account (disaster staff
+/// are slowed, never locked out, by someone guessing their password from elsewhere), long for
+/// an address (the guesser itself).
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    attempts: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
 const WINDOW: Duration = Duration::from_secs(300);
@@ -317,44 +322,84 @@ const WINDOW: Duration = Duration::from_secs(300);
 const MAX_FAILURES: usize = 5;
 /// Per client address: higher, since a whole office may share one address behind NAT.
 const MAX_FAILURES_PER_ADDRESS: usize = 20;
+const ACCOUNT_WAIT_CAP: Duration = Duration::from_secs(30);
+const ADDRESS_WAIT_CAP: Duration = WINDOW;
+/// Keys tracked at most: names are chosen by whoever calls, so they cannot fill memory.
+const MAX_KEYS: usize = 10_000;
+/// Longest account name a login may carry.
+pub const MAX_ACCOUNT_NAME: usize = 64;
 
-fn limit_for(key: &str) -> usize {
+fn limit_for(key: &str) -> (usize, Duration) {
     if key.starts_with("ip:") {
-        MAX_FAILURES_PER_ADDRESS
+        (MAX_FAILURES_PER_ADDRESS, ADDRESS_WAIT_CAP)
     } else {
-        MAX_FAILURES
+        (MAX_FAILURES, ACCOUNT_WAIT_CAP)
     }
 }
 
+/// How long after its last attempt a key with `attempts` recent attempts must wait.
+fn wait_for(attempts: usize, limit: usize, cap: Duration) -> Duration {
+    if attempts < limit {
+        return Duration::ZERO;
+    }
+    let doublings = (attempts - limit).min(16) as u32;
+    Duration::from_secs(1 << doublings).min(cap)
+}
+
 impl LoginLimiter {
-    /// Seconds to wait when any of `keys` failed too often recently.
-    fn retry_after(&self, keys: &[String]) -> Option<u64> {
+    /// Counts an attempt for `keys`, or says how many seconds to wait first.
+    fn begin(&self, keys: &[String]) -> Result<(), u64> {
         let now = Instant::now();
-        let mut failures = self.failures.lock().expect("limiter lock");
-        failures.retain(|_, times| {
+        let mut attempts = self.attempts.lock().expect("limiter lock");
+        attempts.retain(|_, times| {
             times.retain(|t| now.duration_since(*t) < WINDOW);
             !times.is_empty()
         });
-        keys.iter()
-            .filter_map(|k| Some((k, failures.get(k)?)))
-            .filter(|(k, times)| times.len() >= limit_for(k))
-            .map(|(_, times)| (WINDOW - now.duration_since(times[0])).as_secs().max(1))
-            .max()
+        let wait = keys
+            .iter()
+            .filter_map(|k| {
+                let times = attempts.get(k)?;
+                let (limit, cap) = limit_for(k);
+                let since = now.duration_since(*times.last()?);
+                wait_for(times.len(), limit, cap).checked_sub(since)
+            })
+            .filter(|left| !left.is_zero())
+            .max();
+        if let Some(left) = wait {
+            return Err(left.as_secs().max(1));
+        }
+        for k in keys {
+            if attempts.len() < MAX_KEYS || attempts.contains_key(k) || k.starts_with("ip:") {
+                attempts.entry(k.clone()).or_default().push(now);
+            }
+        }
+        Ok(())
     }
 
-    fn failed(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().expect("limiter lock");
+    /// The attempt was right: the account's count is forgotten, the address's attempt taken
+    /// back.
+    fn succeeded(&self, keys: &[String]) {
+        let mut attempts = self.attempts.lock().expect("limiter lock");
         for k in keys {
-            failures.entry(k.clone()).or_default().push(Instant::now());
+            if k.starts_with("ip:") {
+                if let Some(times) = attempts.get_mut(k) {
+                    times.pop();
+                }
+            } else {
+                attempts.remove(k);
+            }
         }
     }
+}
 
-    fn succeeded(&self, account_key: &str) {
-        self.failures
-            .lock()
-            .expect("limiter lock")
-            .remove(account_key);
-    }
+/// A refused login's account name as logs show it: a short digest, since people type
+/// passwords into the name field too.
+fn logged_name(name: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "#{}",
+        &hex::encode(sha2::Sha256::digest(name.as_bytes()))[..12]
+    )
 }
 
 pub fn routes() -> Router<AppState> {
@@ -405,10 +450,15 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let account_key = format!("account:{}", body.account);
-    let keys = [account_key.clone(), format!("ip:{ip}")];
-    if let Some(wait) = state.login_limiter.retry_after(&keys) {
-        warn!(account = %body.account.chars().take(64).collect::<String>(), "login refused: too many failures");
+    if body.account.is_empty() || body.account.len() > MAX_ACCOUNT_NAME {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("an account name has 1 to {MAX_ACCOUNT_NAME} bytes"),
+        ));
+    }
+    let keys = [format!("account:{}", body.account), format!("ip:{ip}")];
+    if let Err(wait) = state.login_limiter.begin(&keys) {
+        warn!(account = %logged_name(&body.account), %ip, "login refused: too many failures");
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("too many failed logins; try again in {wait} s"),
@@ -425,11 +475,10 @@ async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(role) = role else {
-        state.login_limiter.failed(&keys);
         let _ = state
             .store
             .audit(&AuditEntry {
-                actor: &body.account.chars().take(64).collect::<String>(),
+                actor: &logged_name(&body.account),
                 role: None,
                 action: "login",
                 target: None,
@@ -437,13 +486,13 @@ async fn login(
                 detail: None,
             })
             .await;
-        warn!(account = %body.account.chars().take(64).collect::<String>(), "login refused: wrong account or password");
+        warn!(account = %logged_name(&body.account), %ip, "login refused: wrong account or password");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong account or password",
         ));
     };
-    state.login_limiter.succeeded(&account_key);
+    state.login_limiter.succeeded(&keys);
     let session_id = random_token();
     let csrf = random_token();
     state
@@ -788,25 +837,53 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_blocks_after_repeated_failures_and_forgets_on_success() {
+    fn the_limiter_counts_before_checking_and_slows_progressively() {
         let limiter = LoginLimiter::default();
         let keys = ["account:a".to_string(), "ip:127.0.0.1".to_string()];
-        for _ in 0..MAX_FAILURES - 1 {
-            limiter.failed(&keys);
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(limiter.begin(&keys), Ok(()));
         }
-        assert_eq!(limiter.retry_after(&keys), None);
-        limiter.failed(&keys);
-        assert!(limiter.retry_after(&keys).is_some());
-        // Another account from the same address is not blocked yet...
+        // The sixth attempt right away waits; it was not counted.
+        assert_eq!(limiter.begin(&keys), Err(1));
+        // Another account from the same address is not slowed yet...
         let other = ["account:b".to_string(), keys[1].clone()];
-        assert!(limiter.retry_after(&other).is_none());
-        // ...until the address itself failed too often (password spraying).
-        for _ in MAX_FAILURES..MAX_FAILURES_PER_ADDRESS {
-            limiter.failed(&keys[1..]);
+        assert_eq!(limiter.begin(&other), Ok(()));
+        // ...until the address itself tried too often (password spraying).
+        for n in 0..MAX_FAILURES_PER_ADDRESS {
+            let name = [format!("account:c{n}"), keys[1].clone()];
+            let _ = limiter.begin(&name);
         }
-        assert!(limiter.retry_after(&other).is_some());
-        limiter.succeeded(&keys[0]);
-        assert!(limiter.retry_after(&keys[..1]).is_none());
+        assert!(
+            limiter
+                .begin(&["account:d".to_string(), keys[1].clone()])
+                .is_err()
+        );
+        // A success forgets the account's count.
+        limiter.succeeded(&keys);
+        assert!(limiter.begin(&keys[..1]).is_ok());
+    }
+
+    #[test]
+    fn waits_double_up_to_a_short_cap_for_accounts_and_a_long_one_for_addresses() {
+        let waits: Vec<u64> = (0..30)
+            .map(|n| wait_for(n, MAX_FAILURES, ACCOUNT_WAIT_CAP).as_secs())
+            .collect();
+        assert!(waits[..MAX_FAILURES].iter().all(|w| *w == 0));
+        assert_eq!(&waits[MAX_FAILURES..MAX_FAILURES + 4], &[1, 2, 4, 8]);
+        assert!(waits.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*waits.last().unwrap(), ACCOUNT_WAIT_CAP.as_secs());
+        assert_eq!(
+            wait_for(1000, MAX_FAILURES_PER_ADDRESS, ADDRESS_WAIT_CAP),
+            ADDRESS_WAIT_CAP
+        );
+    }
+
+    #[test]
+    fn refused_names_are_logged_as_digests() {
+        let logged = logged_name("my-secret-password");
+        assert!(!logged.contains("secret"), "{logged}");
+        assert_eq!(logged, logged_name("my-secret-password"));
+        assert_ne!(logged, logged_name("yamada"));
     }
 
     #[test]

@@ -285,10 +285,32 @@ fn parse_time(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     .transpose()
 }
 
+/// The data directory holds keys, password hashes and sessions: owner-only (0700), and the
+/// database 0600 before SQLite first opens it (its WAL and shared-memory files take the
+/// database's mode).
+fn private_files(data_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+    let db = data_dir.join("controller.db");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&db)?;
+    for file in ["controller.db", "controller.db-wal", "controller.db-shm"] {
+        let path = data_dir.join(file);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) `controller.db` in the data directory and migrates it.
     pub async fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        private_files(data_dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(data_dir.join("controller.db"))
             .create_if_missing(true)
@@ -510,6 +532,23 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn the_data_directory_and_database_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        super::Store::open(&data).await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for file in ["controller.db", "controller.db-wal", "controller.db-shm"] {
+            let path = data.join(file);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{file}");
+            }
+        }
+        assert!(data.join("controller.db").exists());
+    }
+
     use super::*;
     use content::protocol::{DisplayMode, Screen};
 

@@ -14,7 +14,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the player.
+    /// Run the player. The MQTT password comes from the configuration file, or the
+    /// environment variable SIGNAGE_PLAYER_PASSWORD; never from a flag, which every user of
+    /// the machine could read.
     Run {
         /// TOML configuration file, as written by `signage-controller player add`.
         #[arg(long)]
@@ -28,9 +30,6 @@ enum Command {
         /// MQTT username (overrides the file; default: the player id).
         #[arg(long)]
         username: Option<String>,
-        /// MQTT password (overrides the file).
-        #[arg(long, env = "SIGNAGE_PLAYER_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
         /// Directory for cached content and state.
         #[arg(long)]
         cache_dir: Option<PathBuf>,
@@ -62,7 +61,6 @@ async fn main() -> anyhow::Result<()> {
             id,
             broker_url,
             username,
-            password,
             cache_dir,
             display,
             fake_now,
@@ -74,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
                     id,
                     broker_url,
                     username,
-                    password,
+                    // Never a flag: a command line is readable by every user of the machine.
+                    password: std::env::var("SIGNAGE_PLAYER_PASSWORD").ok(),
                     cache_dir,
                     display,
                     fake_now,

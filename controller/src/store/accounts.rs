@@ -114,6 +114,22 @@ fn password_matches(password: &str, hash: &str) -> bool {
 
 /// A fixed hash to verify against when the account does not exist, so that a wrong name
 /// costs as long as a wrong password (no account enumeration by timing).
+/// argon2 checks at once: each takes tens of milliseconds of a core, so a login flood queues
+/// here instead of taking every core from alerts and the broker.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Checks a password on a blocking thread (argon2 must not hold up the async workers), at
+/// most [`ARGON2_SLOTS`] at a time.
+async fn verify_off_workers(password: &str, hash: String) -> bool {
+    let Ok(_slot) = ARGON2_SLOTS.acquire().await else {
+        return false;
+    };
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || password_matches(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
 fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password("decoy password").expect("argon2 hashes"))
@@ -218,17 +234,14 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else {
-            let _ = password_matches(password, decoy_hash());
+            // The same work for an unknown account, so timing does not tell names apart.
+            let _ = verify_off_workers(password, decoy_hash().to_string()).await;
             return Ok(None);
         };
         let hash: String = row.try_get("password_hash")?;
         let disabled = row.try_get::<i64, _>("disabled")? != 0;
         let role = stored_role(&row.try_get::<String, _>("role")?)?;
-        let password = password.to_owned();
-        // argon2 takes tens of milliseconds of CPU: off the async workers.
-        let ok = tokio::task::spawn_blocking(move || password_matches(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let ok = verify_off_workers(password, hash).await;
         Ok((ok && !disabled).then_some(role))
     }
 

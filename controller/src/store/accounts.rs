@@ -153,6 +153,14 @@ impl Store {
         Ok(())
     }
 
+    pub async fn account_exists(&self, name: &str) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar("SELECT name FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Changes role or disabled flag; returns false when the account does not exist.
     pub async fn update_account(
         &self,

@@ -100,6 +100,7 @@ pub async fn create_token(
                 role,
                 label: label.chars().take(100).collect(),
                 created_by: "cli".into(),
+                expires_at: None,
             },
         )
         .await?;

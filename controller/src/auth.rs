@@ -731,6 +731,9 @@ struct TokenRequest {
     role: Role,
     #[serde(default)]
     label: String,
+    /// Days until the token stops working (1-3650); absent: until revoked.
+    #[serde(default)]
+    expires_in_days: Option<u32>,
 }
 
 async fn create_token(
@@ -739,6 +742,16 @@ async fn create_token(
     Json(body): Json<TokenRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require(ADMIN)?;
+    let expires_at = match body.expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => Some(chrono::Utc::now() + chrono::Duration::days(days.into())),
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "expires_in_days must be between 1 and 3650",
+            ));
+        }
+    };
     let token = random_token();
     let id = state
         .store
@@ -748,6 +761,7 @@ async fn create_token(
                 role: body.role,
                 label: body.label.chars().take(100).collect(),
                 created_by: caller.account.clone(),
+                expires_at,
             },
         )
         .await

@@ -216,6 +216,7 @@ pub async fn seed(config: &ControllerConfig, url: Option<String>) -> anyhow::Res
                 role: crate::auth::Role::Pr,
                 label: "demo seed".into(),
                 created_by: "demo".into(),
+                expires_at: None,
             },
         )
         .await?;

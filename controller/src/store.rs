@@ -223,6 +223,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         UPDATE roster_revision SET revision = revision + 1 WHERE singleton = 1;
     END",
     ),
+    (28, "ALTER TABLE api_tokens ADD COLUMN expires_at TEXT"),
     // 30-39: people-flow history.
 ];
 

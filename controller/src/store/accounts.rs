@@ -58,6 +58,8 @@ pub struct NewToken {
     pub role: Role,
     pub label: String,
     pub created_by: String,
+    /// After this the token no longer works; `None`: until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -68,6 +70,7 @@ pub struct TokenInfo {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// One action to record.
@@ -315,8 +318,8 @@ impl Store {
     pub async fn create_token(&self, token: &str, new: &NewToken) -> Result<String> {
         let id = format!("tok-{}", &token_digest(token)[..12]);
         sqlx::query(
-            "INSERT INTO api_tokens (id, token_sha256, role, label, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, token_sha256, role, label, created_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(token_digest(token))
@@ -324,17 +327,23 @@ impl Store {
         .bind(&new.label)
         .bind(&new.created_by)
         .bind(key(Utc::now()))
+        .bind(new.expires_at.map(key))
         .execute(&self.pool)
         .await?;
         Ok(id)
     }
 
-    /// The token's id and role, unless unknown or revoked.
+    /// The token's id and role, unless unknown, revoked, expired, or made by an account that
+    /// has since been disabled.
     pub async fn check_token(&self, token: &str) -> Result<Option<(String, Role)>> {
         let row = sqlx::query(
-            "SELECT id, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+            "SELECT id, role FROM api_tokens t
+             WHERE token_sha256 = $1 AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > $2)
+               AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.name = t.created_by AND a.disabled != 0)",
         )
         .bind(token_digest(token))
+        .bind(key(Utc::now()))
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
@@ -348,7 +357,7 @@ impl Store {
 
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
         let rows = sqlx::query(
-            "SELECT id, role, label, created_by, created_at, revoked_at FROM api_tokens ORDER BY created_at",
+            "SELECT id, role, label, created_by, created_at, revoked_at, expires_at FROM api_tokens ORDER BY created_at",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -362,6 +371,7 @@ impl Store {
                     created_at: parse_time(Some(row.try_get("created_at")?))?
                         .expect("Some in, Some out"),
                     revoked_at: parse_time(row.try_get("revoked_at")?)?,
+                    expires_at: parse_time(row.try_get("expires_at")?)?,
                 })
             })
             .collect()
@@ -490,6 +500,7 @@ mod tests {
             role: Role::Viewer,
             label: "wall".into(),
             created_by: "cli".into(),
+            expires_at: Some(Utc::now() + Duration::hours(1)),
         };
         let id = store.create_token("secret-token", &new).await.unwrap();
         assert_eq!(
@@ -498,6 +509,28 @@ mod tests {
         );
         assert!(store.revoke_token(&id).await.unwrap());
         assert_eq!(store.check_token("secret-token").await.unwrap(), None);
+        // Expired, or made by an account disabled since (yamada, above): refused.
+        let expired = NewToken {
+            role: Role::Viewer,
+            label: "old".into(),
+            created_by: "cli".into(),
+            expires_at: Some(Utc::now() - Duration::seconds(1)),
+        };
+        store.create_token("expired-token", &expired).await.unwrap();
+        assert_eq!(store.check_token("expired-token").await.unwrap(), None);
+        let orphan = NewToken {
+            role: Role::Disaster,
+            label: "yamada's script".into(),
+            created_by: "yamada".into(),
+            expires_at: None,
+        };
+        store.create_token("orphan-token", &orphan).await.unwrap();
+        assert_eq!(store.check_token("orphan-token").await.unwrap(), None);
+        store
+            .update_account("yamada", None, Some(false), None)
+            .await
+            .unwrap();
+        assert!(store.check_token("orphan-token").await.unwrap().is_some());
 
         for action in ["login", "alert.issue"] {
             store

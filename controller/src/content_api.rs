@@ -28,7 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::auth::{self, Caller, Principal};
 use crate::http::{ApiError, AppState};
-use crate::library::{MediaType, RangeRequest, parse_range, probe_mp4_duration_ms};
+use crate::library::probe::{self, MediaError};
+use crate::library::{MediaType, RangeRequest, parse_range};
 use crate::store::{Blob, ObjectKind, PutOutcome};
 
 /// Multipart framing and small fields on top of the file itself.
@@ -395,7 +396,8 @@ async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<
 }
 
 /// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
-/// length cannot be probed (WebM), an optional field `duration_ms`.
+/// length cannot be probed (WebM), an optional field `duration_ms`. Images and videos larger
+/// than players decode are refused with 422 (see [`probe::inspect`]).
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -487,9 +489,18 @@ async fn upload(
         ));
     };
     let media = sniffed(&received.head)?;
-    if media.is_video() && duration_ms.is_none() && media != MediaType::WebM {
-        duration_ms = probe_mp4_duration_ms(received.path());
-    }
+    // Off the async workers: it reads the file (a bounded amount, but from disk).
+    let path = received.path().to_path_buf();
+    let info = tokio::task::spawn_blocking(move || {
+        probe::inspect(media, std::io::BufReader::new(std::fs::File::open(path)?))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| match e {
+        MediaError::Io(e) => ApiError::internal(e),
+        refused => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string()),
+    })?;
+    duration_ms = duration_ms.or(info.duration_ms);
     let sha256 = received.sha256.clone();
     let size_bytes = received.size_bytes;
     let library = state.library.clone();

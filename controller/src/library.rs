@@ -4,8 +4,10 @@
 //! refused upload never leaves a half-written file where it could be served.
 //!
 //! File names given by clients are never used as paths: a blob's name is its SHA-256.
+//! What a file holds is read by the bounded probes in [`probe`].
 
-use std::io::{Read, Seek, SeekFrom};
+pub mod probe;
+
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -194,71 +196,6 @@ impl Received {
         Ok(true)
     }
 }
-
-/// The natural length of an MP4/QuickTime file from its `moov/mvhd` box, if present.
-pub fn probe_mp4_duration_ms(path: &Path) -> Option<u64> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let mut offset = 0u64;
-    while offset + 8 <= len {
-        file.seek(SeekFrom::Start(offset)).ok()?;
-        let mut header = [0u8; 16];
-        file.read_exact(&mut header[..8]).ok()?;
-        let mut size = u64::from(u32::from_be_bytes(header[..4].try_into().ok()?));
-        let kind: [u8; 4] = header[4..8].try_into().ok()?;
-        let mut header_len = 8;
-        if size == 1 {
-            file.read_exact(&mut header[8..16]).ok()?;
-            size = u64::from_be_bytes(header[8..16].try_into().ok()?);
-            header_len = 16;
-        } else if size == 0 {
-            size = len - offset;
-        }
-        if size < header_len {
-            return None;
-        }
-        if &kind == b"moov" {
-            let body_len = usize::try_from(size - header_len).ok()?.min(64 << 20);
-            let mut body = vec![0u8; body_len];
-            file.read_exact(&mut body).ok()?;
-            return mvhd_duration_ms(&body);
-        }
-        offset += size;
-    }
-    None
-}
-
-fn mvhd_duration_ms(moov: &[u8]) -> Option<u64> {
-    let mut at = 0;
-    while at + 8 <= moov.len() {
-        let size = u32::from_be_bytes(moov[at..at + 4].try_into().ok()?) as usize;
-        if size < 8 || at + size > moov.len() {
-            return None;
-        }
-        if &moov[at + 4..at + 8] == b"mvhd" {
-            let body = &moov[at + 8..at + size];
-            let version = *body.first()?;
-            let (timescale, duration) = if version == 1 {
-                (
-                    u64::from(u32::from_be_bytes(body.get(20..24)?.try_into().ok()?)),
-                    u64::from_be_bytes(body.get(24..32)?.try_into().ok()?),
-                )
-            } else {
-                (
-                    u64::from(u32::from_be_bytes(body.get(12..16)?.try_into().ok()?)),
-                    u64::from(u32::from_be_bytes(body.get(16..20)?.try_into().ok()?)),
-                )
-            };
-            if timescale == 0 {
-                return None;
-            }
-            return Some(duration.saturating_mul(1000) / timescale);
-        }
-        at += size;
-    }
-    None
-}
-
 /// What a `Range` header asks of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeRequest {
@@ -270,41 +207,54 @@ pub enum RangeRequest {
     Unsatisfiable,
 }
 
-/// Parses `Range: bytes=...` against a file of `len` bytes.
+/// Parses `Range: bytes=...` against a file of `len` bytes (RFC 9110 section 14). Anything
+/// but one well-formed range is answered with the whole file or 416, as the RFC allows, so a
+/// header costs one pass over its text whatever it holds; every `Part` lies within the file.
 pub fn parse_range(header: Option<&str>, len: u64) -> RangeRequest {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+    let Some((unit, spec)) = header.and_then(|h| h.split_once('=')) else {
         return RangeRequest::Whole;
     };
-    if spec.contains(',') {
+    // Range units are case-insensitive; an unknown unit is ignored.
+    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
         return RangeRequest::Whole;
     }
-    let Some((start, end)) = spec.split_once('-') else {
+    let Some((first, last)) = spec.split_once('-') else {
         return RangeRequest::Whole;
     };
-    let (start, end) = (start.trim(), end.trim());
-    if start.is_empty() {
-        return match end.parse::<u64>() {
-            Ok(suffix) if suffix > 0 && len > 0 => {
-                RangeRequest::Part(len.saturating_sub(suffix), len - 1)
+    let (first, last) = (first.trim(), last.trim());
+    if first.is_empty() {
+        // The last `suffix` bytes; a suffix longer than the file means all of it.
+        return match position(last) {
+            Some(suffix) if suffix > 0 && len > 0 => {
+                RangeRequest::Part(len - suffix.min(len), len - 1)
             }
             _ => RangeRequest::Unsatisfiable,
         };
     }
-    let Ok(start) = start.parse::<u64>() else {
+    let Some(first) = position(first) else {
         return RangeRequest::Unsatisfiable;
     };
-    let end = if end.is_empty() {
-        len.saturating_sub(1)
+    let last = if last.is_empty() {
+        u64::MAX
     } else {
-        match end.parse::<u64>() {
-            Ok(end) => end.min(len.saturating_sub(1)),
-            Err(_) => return RangeRequest::Unsatisfiable,
+        match position(last) {
+            Some(last) => last,
+            None => return RangeRequest::Unsatisfiable,
         }
     };
-    if start >= len || end < start {
+    if first >= len || last < first {
         return RangeRequest::Unsatisfiable;
     }
-    RangeRequest::Part(start, end)
+    RangeRequest::Part(first, last.min(len - 1))
+}
+
+/// A byte position: ASCII digits only (`u64::from_str` also takes a sign), saturated at
+/// `u64::MAX` (positions past any file mean "to the end").
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -346,22 +296,49 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=90-"), 100), Part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), Part(90, 99));
         assert_eq!(parse_range(Some("bytes=50-500"), 100), Part(50, 99));
+        assert_eq!(parse_range(Some("Bytes=0-0"), 100), Part(0, 0));
         assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=9-3"), 100), Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=x-3"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-5"), 0), Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Whole);
         assert_eq!(parse_range(Some("items=0-1"), 100), Whole);
+        assert_eq!(parse_range(Some("bytes=7"), 100), Whole);
     }
 
     #[test]
-    fn mvhd_durations() {
-        // version 0: timescale 1000, duration 2500
-        let mut mvhd = vec![0u8; 8 + 100];
-        mvhd[..4].copy_from_slice(&(108u32).to_be_bytes());
-        mvhd[4..8].copy_from_slice(b"mvhd");
-        mvhd[8 + 12..8 + 16].copy_from_slice(&1000u32.to_be_bytes());
-        mvhd[8 + 16..8 + 20].copy_from_slice(&2500u32.to_be_bytes());
-        assert_eq!(mvhd_duration_ms(&mvhd), Some(2500));
-        assert_eq!(mvhd_duration_ms(b"\0\0\0\x04xx"), None);
+    fn hostile_ranges_stay_within_the_file() {
+        use RangeRequest::{Part, Unsatisfiable, Whole};
+        let huge = "99999999999999999999999999";
+        // Positions beyond u64 once failed to parse, refusing a valid "to the end" request.
+        assert_eq!(
+            parse_range(Some(&format!("bytes=0-{huge}")), 100),
+            Part(0, 99)
+        );
+        assert_eq!(
+            parse_range(Some(&format!("bytes=-{huge}")), 100),
+            Part(0, 99)
+        );
+        assert_eq!(
+            parse_range(Some(&format!("bytes={huge}-")), 100),
+            Unsatisfiable
+        );
+        // A suffix longer than the file is the whole file.
+        assert_eq!(parse_range(Some("bytes=-1000"), 100), Part(0, 99));
+        assert_eq!(
+            parse_range(Some(&format!("bytes=-{}", u64::MAX)), u64::MAX),
+            Part(0, u64::MAX - 1)
+        );
+        // `u64::from_str` accepts a sign; the grammar does not.
+        assert_eq!(parse_range(Some("bytes=+1-+5"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=--5"), 100), Unsatisfiable);
+        // Many ranges cost one scan and get the whole file.
+        let many = format!("bytes={}", vec!["0-0"; 10_000].join(","));
+        assert_eq!(parse_range(Some(&many), 100), Whole);
+        assert_eq!(
+            parse_range(Some("bytes=\u{0661}-\u{0662}"), 100),
+            Unsatisfiable
+        );
     }
 }

@@ -364,6 +364,7 @@ pub fn cap() -> Seeds {
 
 const PLAYER_TOML: &str = r#"id = "kita-1f-lobby"
 broker_url = "mqtts://broker.example:8883"
+controller_url = "https://signage.example:8443"
 username = "kita-1f-lobby"
 password = "secret"
 ca_file = "/etc/signage/ca.pem"
@@ -435,4 +436,22 @@ boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.5
 pub fn controller_config() -> Seeds {
     Seeds::built(vec![CONTROLLER_TOML.as_bytes().to_vec()])
         .with_files(DEPLOY, &["toml"], |bytes| bytes)
+}
+
+/// Messages of the MQTT contract, `TOPIC\nPAYLOAD`.
+pub fn mqtt() -> Seeds {
+    let messages = [
+        "signage/v1/players/p1/hello\n{\"id\":\"p1\",\"version\":\"1\",\"screen\":{\"width\":1920,\"height\":1080},\"display\":\"headless\",\"started_at\":\"2026-01-01T00:00:00Z\"}",
+        "signage/v1/players/p1/presence\n{\"state\":\"online\",\"session\":\"s\"}",
+        "signage/v1/players/p1/alert_ack\n{\"alert\":\"a1\",\"revision\":1,\"state\":\"showing\",\"at\":\"2026-01-01T00:00:00Z\"}",
+        "signage/v1/players/p1/alert_ack\n",
+        "signage/v1/players/p1/counts\n{\"records\":[{\"seq\":1,\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:00:10Z\",\"lines\":[{\"name\":\"door\",\"in\":1,\"out\":0}],\"zones\":[]}]}",
+        "signage/v1/players/p1/plays\n{\"batch\":\"b\",\"records\":[]}",
+        "signage/v1/players/p1/config\n{\"payload\":\"{\\\"id\\\":\\\"p1\\\",\\\"revision\\\":2,\\\"issued_at\\\":\\\"2026-01-01T00:00:00Z\\\"}\",\"signature\":\"00\"}",
+        "signage/v1/players/p1/screenshot_request\n{\"payload\":\"{\\\"id\\\":\\\"p1\\\",\\\"request_id\\\":\\\"r1\\\",\\\"max_width\\\":640}\",\"signature\":\"00\"}",
+        "signage/v1/players/p1/counts_ack\n{\"seqs\":[1],\"conflicts\":[]}",
+        "signage/v1/alerts/ward/kita/a1\n{\"payload\":\"{}\",\"signature\":\"\"}",
+        "signage/v1/controller/presence\n{\"state\":\"online\",\"session\":\"c\"}",
+    ];
+    Seeds::built(messages.iter().map(|m| m.as_bytes().to_vec()).collect())
 }

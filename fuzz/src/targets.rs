@@ -64,6 +64,12 @@ pub const TARGETS: &[Target] = &[
         run: controller_config,
         seeds: seeds::controller_config,
     },
+    Target {
+        name: "mqtt",
+        shape: Shape::Text,
+        run: mqtt,
+        seeds: seeds::mqtt,
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Target> {
@@ -159,6 +165,72 @@ fn controller_config(input: &[u8]) -> String {
                 .map_err(|e| e.to_string())
         });
     class(outcome.map(|_| ()))
+}
+
+/// `TOPIC\nPAYLOAD`: both sides' decoders of the MQTT contract (signed messages opened with a
+/// check that accepts any signature, to reach the payload parsers), and the access rules the
+/// embedded broker's gate applies, which must never let a player publish as someone else.
+fn mqtt(input: &[u8]) -> String {
+    use content::protocol::{self, Client, ToPlayer, Topic, contract};
+    let split = input
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(input.len());
+    let topic = String::from_utf8_lossy(&input[..split]);
+    let payload = input.get(split + 1..).unwrap_or_default();
+    let mut outcome = String::new();
+    match protocol::decode_from_player(&topic, payload) {
+        Ok(_) => outcome.push_str("from-player ok;"),
+        Err(e) => outcome.push_str(&class(Err(e.to_string()))),
+    }
+    fn any_signature(e: &content::protocol::SignedEnvelope) -> Result<&str, String> {
+        Ok(e.payload.as_str())
+    }
+    match protocol::decode_to_player(&topic, payload) {
+        Ok((_, ToPlayer::Config(sealed))) => {
+            outcome += &format!("config {}", sealed.open(any_signature).is_ok())
+        }
+        Ok((_, ToPlayer::Manifest(sealed))) => {
+            outcome += &format!("manifest {}", sealed.open(any_signature).is_ok())
+        }
+        Ok((_, ToPlayer::ScreenshotRequest(sealed))) => {
+            outcome += &format!("screenshot {}", sealed.open(any_signature).is_ok())
+        }
+        Ok(_) => outcome.push_str("to-player ok"),
+        Err(e) => outcome.push_str(&class(Err(e.to_string()))),
+    }
+    let me: protocol::PlayerId = "p1".parse().expect("a valid id");
+    let (qos, retain) = (payload.first().map_or(0, |b| b % 3), payload.len() % 2 == 0);
+    if contract::may_publish(Client::Player(&me), &topic, qos, retain, payload.len()).is_ok() {
+        match Topic::parse(&topic) {
+            Ok(Topic::Player(id, kind)) => {
+                assert_eq!(id, me, "{topic:?}: a player published for another");
+                assert_eq!(
+                    kind.spec().direction,
+                    contract::Direction::PlayerToController,
+                    "{topic:?}"
+                );
+            }
+            other => panic!("{topic:?} ({other:?}): a player may publish only its own topics"),
+        }
+        outcome.push_str(" publish allowed");
+    }
+    if contract::may_subscribe(Client::Player(&me), &topic, |_| false).is_ok() {
+        assert!(
+            !topic.contains('#'),
+            "{topic:?}: a player read a multi-level wildcard"
+        );
+        let own = format!("signage/v1/players/{me}/");
+        let alerts = format!("signage/v1/alerts/player/{me}/");
+        assert!(
+            topic.starts_with(&own)
+                || topic.starts_with(&alerts)
+                || topic == "signage/v1/controller/presence",
+            "{topic:?}: a player may read only its own topics"
+        );
+        outcome.push_str(" subscribe allowed");
+    }
+    outcome
 }
 
 /// An error's kind without the values quoted in it, so outcomes stay few.

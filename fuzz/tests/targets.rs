@@ -72,6 +72,7 @@ targets! {
     cap => "cap",
     player_config => "player-config",
     controller_config => "controller-config",
+    mqtt => "mqtt",
 }
 
 #[test]

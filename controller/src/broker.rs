@@ -37,6 +37,7 @@ pub fn start(
     listen: SocketAddr,
     tls: Option<(SocketAddr, std::sync::Arc<rustls::ServerConfig>)>,
     store: Store,
+    direct: tokio::sync::mpsc::Sender<(String, bytes::Bytes)>,
 ) -> anyhow::Result<EmbeddedBroker> {
     let public = TcpListener::bind(listen).with_context(|| {
         format!(
@@ -45,7 +46,6 @@ pub fn start(
     })?;
     let addr = public.local_addr()?;
     public.set_nonblocking(true)?;
-    let public = tokio::net::TcpListener::from_std(public)?;
     // rumqttd binds inside its own thread and only logs a failure: resolve a free loopback
     // port here first.
     let internal = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
@@ -58,26 +58,49 @@ pub fn start(
         controller_password: controller_password.clone(),
         max_packet: mqtt_link::MAX_PACKET_BYTES,
         connections: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+        new_backend: tokio::sync::Notify::new(),
+        direct: Some(direct),
     });
-    let tls_addr = match tls {
+    let tls = match tls {
         Some((tls_listen, config)) => {
             let listener = TcpListener::bind(tls_listen).with_context(|| {
                 format!("cannot listen for MQTT over TLS on {tls_listen}: pick another address in mqtt.tls_listen")
             })?;
-            let addr = listener.local_addr()?;
             listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let acceptor = tokio_rustls::TlsAcceptor::from(config);
-            tokio::spawn(crate::mqtt_gate::serve(
-                listener,
-                gate.clone(),
-                Some(acceptor),
-            ));
-            Some(addr)
+            Some((listener, tokio_rustls::TlsAcceptor::from(config)))
         }
         None => None,
     };
-    tokio::spawn(crate::mqtt_gate::serve(public, gate, None));
+    let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
+    // The gate on a thread and runtime of its own, as rumqttd has: relaying every message of a
+    // thousand screens must not wait behind, or wake, the controller's HTTP and database work.
+    std::thread::Builder::new()
+        .name("mqtt-gate".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => return error!(%e, "cannot start the MQTT gate"),
+            };
+            runtime.block_on(async move {
+                tokio::spawn(crate::mqtt_gate::nagle_off_at_the_broker(gate.clone()));
+                let listen = |l: TcpListener| tokio::net::TcpListener::from_std(l);
+                if let Some((listener, acceptor)) = tls {
+                    match listen(listener) {
+                        Ok(l) => {
+                            tokio::spawn(crate::mqtt_gate::serve(l, gate.clone(), Some(acceptor)));
+                        }
+                        Err(e) => error!(%e, "cannot listen for MQTT over TLS"),
+                    }
+                }
+                match listen(public) {
+                    Ok(l) => crate::mqtt_gate::serve(l, gate, None).await,
+                    Err(e) => error!(%e, "cannot listen for MQTT"),
+                }
+            });
+        })?;
     let expected = controller_password.clone();
     let mut connections = ConnectionSettings {
         connection_timeout_ms: 5_000,

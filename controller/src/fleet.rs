@@ -40,7 +40,7 @@ impl LinkStatus {
 
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
 /// Messages the MQTT link holds for the fleet: a few per player for 10,000 players.
-const FLEET_BACKLOG: usize = 1 << 16;
+pub const FLEET_BACKLOG: usize = 1 << 16;
 /// `now` reports waiting for the database: one per player of a large fleet switching at once.
 const QUEUE: usize = 1 << 14;
 
@@ -51,6 +51,14 @@ pub fn controller_presence(state: PresenceState, session: &str) -> Vec<u8> {
         state,
         session: session.to_string(),
     })
+}
+
+/// The embedded broker, as the fleet sees it.
+pub struct Embedded {
+    /// rumqttd's own address (the controller's connection goes there).
+    pub internal: std::net::SocketAddr,
+    /// What players send, handed over by the gate (topic, payload).
+    pub inbox: tokio::sync::mpsc::Receiver<(String, mqtt_link::Bytes)>,
 }
 
 /// Where the fleet hands what players send beyond presence and state.
@@ -108,8 +116,12 @@ impl Fleet {
         session: String,
         base_url: String,
         handlers: Handlers,
-        embedded_broker: Option<std::net::SocketAddr>,
+        embedded: Option<Embedded>,
     ) -> AsyncClient {
+        let (embedded_broker, direct) = match embedded {
+            Some(e) => (Some(e.internal), Some(e.inbox)),
+            None => (None, None),
+        };
         let Handlers {
             screens,
             alerts,
@@ -141,14 +153,19 @@ impl Fleet {
         };
         screens.set_client(client.clone());
         alerts.set_client(client.clone());
-        tokio::spawn(fleet.run(events));
+        tokio::spawn(fleet.run(events, direct));
         client
     }
 
-    async fn run(mut self, mut events: tokio::sync::mpsc::Receiver<LinkEvent>) {
+    async fn run(
+        mut self,
+        mut events: tokio::sync::mpsc::Receiver<LinkEvent>,
+        mut direct: Option<tokio::sync::mpsc::Receiver<(String, mqtt_link::Bytes)>>,
+    ) {
         let mut tick = tokio::time::interval(RECONCILE_EVERY);
         loop {
             tokio::select! {
+                Some((topic, payload)) = next_direct(&mut direct) => self.on_message(&topic, &payload).await,
                 event = events.recv() => match event {
                     Some(LinkEvent::Connected) => self.on_connected().await,
                     Some(LinkEvent::Disconnected { .. }) => {
@@ -428,6 +445,16 @@ impl Fleet {
         if let Err(e) = result {
             warn!(player = %id, %e, "cannot store a player message");
         }
+    }
+}
+
+/// The next message the embedded broker's gate handed over; pending for ever without one.
+async fn next_direct(
+    direct: &mut Option<tokio::sync::mpsc::Receiver<(String, mqtt_link::Bytes)>>,
+) -> Option<(String, mqtt_link::Bytes)> {
+    match direct {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -71,6 +71,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let will_topic = Topic::ControllerPresence.to_string();
     let will_payload = controller_presence(PresenceState::Offline, &session);
     let mut tls_url = None;
+    // What players send reaches the fleet straight from the embedded broker's gate.
+    let (direct_tx, direct_rx) = tokio::sync::mpsc::channel(crate::fleet::FLEET_BACKLOG);
     let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
             let tls = match &config.mqtt_tls {
@@ -80,7 +82,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 )),
                 None => None,
             };
-            let embedded = broker::start(*listen, tls, store.clone())?;
+            let embedded = broker::start(*listen, tls, store.clone(), direct_tx)?;
             tls_url = embedded.tls_addr.map(|addr| {
                 let local = local_url_host(addr);
                 BrokerUrl {
@@ -116,7 +118,10 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 link,
                 "embedded",
                 config.public_mqtt_url.clone().unwrap_or(url),
-                Some(embedded.internal),
+                Some(crate::fleet::Embedded {
+                    internal: embedded.internal,
+                    inbox: direct_rx,
+                }),
             )
         }
         MqttMode::External {

@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
@@ -759,13 +759,53 @@ async fn now(
     .into_response())
 }
 
+#[derive(serde::Deserialize)]
+struct PlaysPage {
+    /// At most this many (1-5000, default 1000).
+    limit: Option<u32>,
+    /// The `X-Next-Cursor` of the previous page.
+    after: Option<String>,
+}
+
+/// A page of a player's proof of play in start order; `X-Next-Cursor` names the next page
+/// when the page is full.
 async fn plays(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(page): Query<PlaysPage>,
 ) -> Result<Response, ApiError> {
     caller.require(auth::READ)?;
     let id = player_id(&id)?;
-    let plays = state.store.plays(&id).await.map_err(ApiError::internal)?;
-    Ok(Json(plays).into_response())
+    let limit = page.limit.unwrap_or(1000);
+    if !(1..=5000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "limit must be between 1 and 5000",
+        ));
+    }
+    let after = match page.after.as_deref() {
+        Some(text) => Some(crate::store::PlaysCursor::parse(text).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "after must be the X-Next-Cursor of the previous page",
+            )
+        })?),
+        None => None,
+    };
+    let plays = state
+        .store
+        .plays(&id, after.as_ref(), limit)
+        .await
+        .map_err(ApiError::internal)?;
+    let next = (plays.len() == limit as usize)
+        .then(|| plays.last().map(crate::store::PlaysCursor::after))
+        .flatten();
+    let mut response = Json(plays).into_response();
+    if let Some(next) = next
+        && let Ok(value) = axum::http::HeaderValue::from_str(&next.to_string())
+    {
+        response.headers_mut().insert("x-next-cursor", value);
+    }
+    Ok(response)
 }

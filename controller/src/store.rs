@@ -232,7 +232,7 @@ pub mod alerts;
 mod catalog;
 mod counts;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
-pub use catalog::{Blob, ObjectKind, PutOutcome, StoredManifest};
+pub use catalog::{Blob, ObjectKind, PlaysCursor, PutOutcome, StoredManifest};
 pub use counts::CountsStored;
 
 /// A registered player as the API shows it.
@@ -715,7 +715,14 @@ mod tests {
                 .unwrap(),
             1
         );
-        assert_eq!(store.plays(&id).await.unwrap().len(), 3);
+        assert_eq!(store.plays(&id, None, 100).await.unwrap().len(), 3);
+        // Pages of two: the cursor of the last play of a page starts the next one.
+        let first = store.plays(&id, None, 2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        let cursor = PlaysCursor::parse(&PlaysCursor::after(&first[1]).to_string()).unwrap();
+        let rest = store.plays(&id, Some(&cursor), 2).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(first.iter().all(|p| p.id != rest[0].id));
 
         assert_eq!(store.content_revision().await.unwrap(), 0);
         let layout: LayoutIdForTest = "l".into();

@@ -64,6 +64,40 @@ pub struct StoredManifest {
 
 const FALLBACK_LAYOUT: &str = "fallback_layout";
 
+/// Where a page of plays ends: the last play's start (as stored), zone and id. As text
+/// `START|ZONE|ID`, handed to clients as an opaque `X-Next-Cursor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaysCursor {
+    pub start: String,
+    pub zone: String,
+    pub id: String,
+}
+
+impl PlaysCursor {
+    pub fn after(play: &PlayRecord) -> PlaysCursor {
+        PlaysCursor {
+            start: play.start.to_rfc3339(),
+            zone: play.zone.0.clone(),
+            id: play.id.clone(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PlaysCursor> {
+        let mut parts = text.splitn(3, '|');
+        Some(PlaysCursor {
+            start: parts.next()?.to_string(),
+            zone: parts.next()?.to_string(),
+            id: parts.next()?.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for PlaysCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}|{}|{}", self.start, self.zone, self.id)
+    }
+}
+
 impl Store {
     pub async fn blob(&self, sha256: &str) -> Result<Option<Blob>> {
         let row = sqlx::query("SELECT size_bytes, media_type FROM blobs WHERE sha256 = $1")
@@ -328,13 +362,29 @@ impl Store {
         Ok(inserted)
     }
 
-    /// A player's stored plays in start order.
-    pub async fn plays(&self, player: &PlayerId) -> Result<Vec<PlayRecord>> {
+    /// A page of a player's stored plays in (start, zone, id) order: at most `limit`, after
+    /// the play `after` names (start as stored, zone, id), from the first without it.
+    pub async fn plays(
+        &self,
+        player: &PlayerId,
+        after: Option<&PlaysCursor>,
+        limit: u32,
+    ) -> Result<Vec<PlayRecord>> {
+        let (start, zone, id) = match after {
+            Some(c) => (c.start.as_str(), c.zone.as_str(), c.id.as_str()),
+            None => ("", "", ""),
+        };
         let rows = sqlx::query(
             "SELECT id, layout_id, zone_id, playlist_id, item, asset_id, entry_id, start_at, end_at
-             FROM plays WHERE player_id = $1 ORDER BY start_at, zone_id",
+             FROM plays WHERE player_id = $1
+               AND (start_at > $2 OR (start_at = $2 AND (zone_id > $3 OR (zone_id = $3 AND id > $4))))
+             ORDER BY start_at, zone_id, id LIMIT $5",
         )
         .bind(player.as_str())
+        .bind(start)
+        .bind(zone)
+        .bind(id)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

@@ -71,10 +71,10 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let will_topic = Topic::ControllerPresence.to_string();
     let will_payload = controller_presence(PresenceState::Offline, &session);
     let mut tls_url = None;
-    // What players send reaches the fleet straight from the embedded broker's gate.
-    let (direct_tx, direct_rx) = tokio::sync::mpsc::channel(crate::fleet::FLEET_BACKLOG);
     let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
+            // What players send reaches the fleet straight from the embedded broker's gate.
+            let (direct_tx, direct_rx) = tokio::sync::mpsc::channel(crate::fleet::FLEET_BACKLOG);
             let tls = match &config.mqtt_tls {
                 Some(tls) => Some((
                     tls.listen,

@@ -905,9 +905,9 @@ pub fn decode_from_player(
     Ok((id, message))
 }
 
-fn signed<T>(kind: &'static str, id: &PlayerId, payload: &[u8]) -> Result<Signed<T>, WireError> {
+fn signed<T: SignedPayload>(id: &PlayerId, payload: &[u8]) -> Result<Signed<T>, WireError> {
     Ok(Signed {
-        envelope: decode(kind, payload)?,
+        envelope: decode(T::KIND, payload)?,
         topic_player: id.clone(),
         kind: std::marker::PhantomData,
     })
@@ -921,11 +921,9 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
         _ => player_topic(topic, Direction::ControllerToPlayer)?,
     };
     let message = match kind {
-        PlayerTopic::Config => ToPlayer::Config(signed("config", &id, payload)?),
-        PlayerTopic::Manifest => ToPlayer::Manifest(signed("manifest", &id, payload)?),
-        PlayerTopic::ScreenshotRequest => {
-            ToPlayer::ScreenshotRequest(signed("screenshot_request", &id, payload)?)
-        }
+        PlayerTopic::Config => ToPlayer::Config(signed(&id, payload)?),
+        PlayerTopic::Manifest => ToPlayer::Manifest(signed(&id, payload)?),
+        PlayerTopic::ScreenshotRequest => ToPlayer::ScreenshotRequest(signed(&id, payload)?),
         PlayerTopic::PlaysAck => ToPlayer::PlaysAck(decode("plays_ack", payload)?),
         PlayerTopic::CountsAck => {
             let ack: CountsAck = decode("counts_ack", payload)?;

@@ -428,18 +428,42 @@ struct SessionView {
     csrf: Option<String>,
 }
 
-/// The peer address (loopback when the server runs without connect info, as in unit tests).
+/// The client's address (see [`crate::client_ip`]); loopback when the server runs without
+/// connect info, as in unit tests.
 struct ClientIp(IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip()),
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = peer(parts);
+        Ok(ClientIp(state.trusted_proxies.client(peer, &parts.headers)))
+    }
+}
+
+fn peer(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+/// Whether a trusted proxy says the client came over HTTPS.
+struct ForwardedHttps(bool);
+
+impl FromRequestParts<AppState> for ForwardedHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = peer(parts);
+        Ok(ForwardedHttps(
+            state.trusted_proxies.forwarded_https(peer, &parts.headers),
         ))
     }
 }
@@ -447,7 +471,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    ForwardedHttps(https): ForwardedHttps,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
     if body.account.is_empty() || body.account.len() > MAX_ACCOUNT_NAME {
@@ -517,10 +541,7 @@ async fn login(
     };
     caller.audit(&state.store, "login", None, "ok", None).await;
     info!(account = %body.account, "logged in");
-    let secure = state.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes() == b"https");
+    let secure = state.secure_cookies || https;
     let cookie = format!(
         "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         SESSION_HOURS * 3600,

@@ -37,6 +37,16 @@ pub struct HttpSection {
     /// The base URL players reach the controller's HTTP API under (manifests and content
     /// downloads), e.g. `http://signage.example:8080`; default: the local listen address.
     pub public_url: Option<String>,
+    /// Reverse proxies (addresses or networks like `10.0.0.0/8`) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; from anyone else those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Open HTTP connections at most (default 2048), and from one address (default 256).
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    /// Seconds a client may take to send a request's headers, and an idle connection stays
+    /// open (default 15).
+    pub header_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +113,8 @@ pub struct ControllerConfig {
     pub alerts: crate::alerting::AlertsConfig,
     /// `mqtts://` on the embedded broker.
     pub mqtt_tls: Option<MqttTls>,
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
+    pub http_limits: crate::http_server::ConnectionLimits,
 }
 
 /// The embedded broker's TLS listener.
@@ -233,8 +245,39 @@ impl ControllerConfig {
         {
             bail!("config key http.public_url must start with http:// or https://, got {url:?}");
         }
+        let trusted_proxies =
+            crate::client_ip::TrustedProxies::parse(&file.http.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("config key http.trusted_proxies: {e}"))?;
+        let mut http_limits = crate::http_server::ConnectionLimits::default();
+        for (key, given, slot) in [
+            (
+                "http.max_connections",
+                file.http.max_connections,
+                &mut http_limits.max_connections,
+            ),
+            (
+                "http.max_connections_per_address",
+                file.http.max_connections_per_address,
+                &mut http_limits.max_per_address,
+            ),
+        ] {
+            match given {
+                Some(0) => bail!("config key {key} must be greater than 0"),
+                Some(n) => *slot = n,
+                None => {}
+            }
+        }
+        match file.http.header_timeout_secs {
+            Some(s @ 1..=600) => http_limits.header_timeout = std::time::Duration::from_secs(s),
+            Some(s) => {
+                bail!("config key http.header_timeout_secs must be between 1 and 600, got {s}")
+            }
+            None => {}
+        }
         let alerts = crate::alerting::AlertsConfig::resolve(file.alerts)?;
         Ok(ControllerConfig {
+            trusted_proxies,
+            http_limits,
             alerts,
             mqtt_tls,
             public_http_url,
@@ -319,6 +362,15 @@ mod tests {
             ControllerConfig::resolve(bad_url, Overrides::default()).unwrap_err()
         );
         assert!(err.contains("mqtt.url") && err.contains("scheme"), "{err}");
+        let proxies = parse("[http]\ntrusted_proxies = [\"10.0.0.0/80\"]\n").unwrap();
+        let err = format!(
+            "{:#}",
+            ControllerConfig::resolve(proxies, Overrides::default()).unwrap_err()
+        );
+        assert!(
+            err.contains("http.trusted_proxies") && err.contains("10.0.0.0/80"),
+            "{err}"
+        );
         let stray = parse("[mqtt]\npassword = \"p\"\n").unwrap();
         assert!(ControllerConfig::resolve(stray, Overrides::default()).is_err());
     }

@@ -34,6 +34,10 @@ pub struct AppState {
     pub alerts: std::sync::Arc<crate::alerting::AlertService>,
     /// People-flow history (Parquet) behind `/api/v1/reports`.
     pub history: crate::history::History,
+    /// Reverse proxies whose `X-Forwarded-*` headers count.
+    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
+    /// Request slots per lane (see [`crate::http_server`]).
+    pub lanes: crate::http_server::Lanes,
 }
 
 /// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
@@ -55,6 +59,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::enforce,
+        ))
+        // Outermost: a busy lane answers before any authentication work.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.lanes.clone(),
+            crate::http_server::limit,
         ))
         .fallback(not_found)
         .with_state(state)

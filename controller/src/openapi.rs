@@ -345,6 +345,8 @@ mod tests {
             screens: Default::default(),
             login_limiter: Default::default(),
             secure_cookies: false,
+            trusted_proxies: Default::default(),
+            lanes: crate::http_server::Lanes::new(Default::default()),
             alerts: crate::alerting::AlertService::start(store.clone(), dir, Default::default())
                 .await
                 .unwrap(),

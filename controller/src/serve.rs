@@ -220,6 +220,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         config.data_dir.display()
     );
 
+    let refusals = Arc::new(crate::http_server::Refusals::default());
     let app = router(AppState {
         store,
         link: status,
@@ -236,14 +237,17 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
         history,
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        lanes: crate::http_server::Lanes::new(refusals.clone()),
     });
-    axum::serve(
+    crate::http_server::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        config.http_limits,
+        refusals,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTP server failed")?;
+    .await;
 
     info!("shutting down");
     let payload = controller_presence(PresenceState::Offline, &session);

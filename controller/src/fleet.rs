@@ -410,9 +410,15 @@ impl Fleet {
                 Ok(())
             }
             FromPlayer::Health(health) => {
-                debug!(player = %id, frames = health.frames_rendered, "health");
-                self.screens.record_health(&id, (**health).clone());
-                Ok(())
+                // Kept in memory per id: only registered players may add an entry.
+                self.store.is_registered(id.as_str()).await.map(|known| {
+                    if known {
+                        debug!(player = %id, frames = health.frames_rendered, "health");
+                        self.screens.record_health(&id, (**health).clone());
+                    } else {
+                        warn!(player = %id, "dropped the health of an unregistered player");
+                    }
+                })
             }
             FromPlayer::AlertAck(ack) => {
                 debug!(player = %id, alert = %ack.alert, state = ?ack.state, "alert acknowledgement");

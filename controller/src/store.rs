@@ -400,6 +400,14 @@ impl Store {
         Ok(stored.is_some_and(|digest| digest == token_digest(token)))
     }
 
+    pub async fn is_registered(&self, id: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM players WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn players(&self) -> Result<Vec<PlayerRecord>> {
         let rows = sqlx::query(
             "SELECT id, ward, player_group, online, last_seen, version, config_revision,

@@ -154,3 +154,44 @@ fn a_packet_beyond_the_broker_limit_costs_only_the_sender_its_connection() {
         || controller.is_online("kita-1"),
     );
 }
+
+/// Mosquitto knows an account the controller does not (a player removed from the controller,
+/// or added to the broker by hand): its health is not kept, while a registered player's is.
+#[test]
+fn health_is_kept_only_for_registered_players() {
+    let dir = tempfile::tempdir().unwrap();
+    let mosquitto = e2e::Mosquitto::start(dir.path());
+    let controller = Controller::start(dir.path(), Broker::External(&mosquitto));
+    let config = mosquitto.enrol(&controller, "kita-1", "kita", 5);
+    mosquitto.add_user("ghost-1", "ghost-password-1");
+    mosquitto.reload();
+    let health = r#"{"at":"2026-12-07T00:00:00Z","pipeline_state":"playing","frames_rendered":7,"frames_dropped":0,"rebuilds":0,"uptime_s":1}"#;
+    let ghost = connect(&mosquitto.url(), "ghost-1", "ghost-1", "ghost-password-1");
+    ghost
+        .wait_connected(Duration::from_secs(5))
+        .expect("the broker knows the ghost");
+    ghost.publish("signage/v1/players/ghost-1/health", health);
+    let real = connect(
+        &mosquitto.url(),
+        "kita-1",
+        "kita-1",
+        &player_password(&config),
+    );
+    real.wait_connected(Duration::from_secs(5)).expect("kita-1");
+    real.publish("signage/v1/players/kita-1/health", health);
+    wait_until(Duration::from_secs(10), "kita-1's health kept", || {
+        controller
+            .player("kita-1")
+            .is_some_and(|p| p["health"]["frames_rendered"] == 7)
+    });
+    wait_until(
+        Duration::from_secs(10),
+        "the ghost's health dropped",
+        || {
+            controller
+                .proc
+                .log()
+                .contains("dropped the health of an unregistered player player=ghost-1")
+        },
+    );
+}

@@ -940,4 +940,43 @@ mod tests {
         assert!(check_password_strength("short").is_err());
         assert!(check_password_strength("long enough pass").is_ok());
     }
+
+    async fn client_of(state: &AppState, peer: &str, forwarded: &str) -> (IpAddr, bool) {
+        let request = axum::http::Request::get("/api/v1/login")
+            .header("x-forwarded-for", forwarded)
+            .header("x-forwarded-proto", "https")
+            .extension(ConnectInfo(peer.parse::<SocketAddr>().unwrap()))
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        let ClientIp(ip) = ClientIp::from_request_parts(&mut parts, state)
+            .await
+            .unwrap();
+        let ForwardedHttps(https) = ForwardedHttps::from_request_parts(&mut parts, state)
+            .await
+            .unwrap();
+        (ip, https)
+    }
+
+    #[tokio::test]
+    async fn the_login_limiter_counts_the_forwarded_client_only_behind_a_trusted_proxy() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = crate::http::test_state(dir.path()).await;
+        let spoofed = "198.51.100.7";
+        assert_eq!(
+            client_of(&state, "203.0.113.9:5000", spoofed).await,
+            ("203.0.113.9".parse().unwrap(), false)
+        );
+        state.trusted_proxies = std::sync::Arc::new(
+            crate::client_ip::TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap(),
+        );
+        assert_eq!(
+            client_of(&state, "10.0.0.2:5000", spoofed).await,
+            (spoofed.parse().unwrap(), true)
+        );
+        assert_eq!(
+            client_of(&state, "203.0.113.9:5000", spoofed).await,
+            ("203.0.113.9".parse().unwrap(), false)
+        );
+    }
 }

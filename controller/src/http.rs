@@ -38,6 +38,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
     /// Request slots per lane (see [`crate::http_server`]).
     pub lanes: crate::http_server::Lanes,
+    /// Report computations running and per caller.
+    pub reports: Arc<crate::reports_api::ReportSlots>,
 }
 
 /// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
@@ -183,5 +185,33 @@ impl IntoResponse for ApiError {
             body.as_object_mut().expect("object").extend(more);
         }
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A whole [`AppState`] on a fresh data directory, for router tests.
+#[cfg(test)]
+pub async fn test_state(dir: &std::path::Path) -> AppState {
+    let store = crate::store::Store::open(dir).await.unwrap();
+    let (replies, _) = crate::history::reply_channel();
+    AppState {
+        store: store.clone(),
+        link: Default::default(),
+        started: std::time::Instant::now(),
+        mqtt_mode: "embedded",
+        mqtt_url: String::new(),
+        library: crate::library::ContentLibrary::open(dir).unwrap(),
+        max_upload_bytes: 1,
+        screens: Default::default(),
+        login_limiter: Default::default(),
+        secure_cookies: false,
+        trusted_proxies: Default::default(),
+        reports: Default::default(),
+        lanes: crate::http_server::Lanes::new(Default::default()),
+        alerts: crate::alerting::AlertService::start(store.clone(), dir, Default::default())
+            .await
+            .unwrap(),
+        history: crate::history::History::open(dir, store, replies)
+            .await
+            .unwrap(),
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,7 +63,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
-    let per_address = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));
+    let per_address = PerKey::<IpAddr>::default();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -86,7 +87,7 @@ pub async fn serve(
             );
             continue;
         };
-        let Some(slot) = AddressSlot::take(&per_address, peer.ip(), limits.max_per_address) else {
+        let Some(slot) = per_address.take(&peer.ip(), limits.max_per_address) else {
             refused(
                 &refusals,
                 peer,
@@ -135,34 +136,49 @@ fn refused(refusals: &Refusals, peer: SocketAddr, why: &str) {
     }
 }
 
-/// One open connection counted against its address; the count drops with it.
-struct AddressSlot {
-    table: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    ip: IpAddr,
+/// Counts of things held per key (connections per address, reports per caller), each
+/// capped; a [`Held`] gives its unit back when dropped.
+pub struct PerKey<K: Hash + Eq + Clone>(Arc<Mutex<HashMap<K, usize>>>);
+
+impl<K: Hash + Eq + Clone> Default for PerKey<K> {
+    fn default() -> Self {
+        PerKey(Arc::default())
+    }
 }
 
-impl AddressSlot {
-    fn take(table: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
-        let mut open = table.lock().expect("address table");
-        let n = open.entry(ip).or_default();
+impl<K: Hash + Eq + Clone> PerKey<K> {
+    /// One more for `key`, unless it already holds `max`.
+    pub fn take(&self, key: &K, max: usize) -> Option<Held<K>> {
+        let mut held = self.0.lock().expect("per-key table");
+        let n = held.entry(key.clone()).or_default();
         if *n >= max {
             return None;
         }
         *n += 1;
-        Some(AddressSlot {
-            table: table.clone(),
-            ip,
+        Some(Held {
+            table: self.0.clone(),
+            key: key.clone(),
         })
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.0.lock().expect("per-key table").is_empty()
     }
 }
 
-impl Drop for AddressSlot {
+pub struct Held<K: Hash + Eq + Clone> {
+    table: Arc<Mutex<HashMap<K, usize>>>,
+    key: K,
+}
+
+impl<K: Hash + Eq + Clone> Drop for Held<K> {
     fn drop(&mut self) {
-        let mut open = self.table.lock().expect("address table");
-        if let Some(n) = open.get_mut(&self.ip) {
+        let mut held = self.table.lock().expect("per-key table");
+        if let Some(n) = held.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                open.remove(&self.ip);
+                held.remove(&self.key);
             }
         }
     }
@@ -299,16 +315,16 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_its_share_and_gets_it_back() {
-        let table = Arc::new(Mutex::new(HashMap::new()));
+        let table = PerKey::default();
         let ip: IpAddr = [192, 0, 2, 1].into();
-        let first = AddressSlot::take(&table, ip, 2).expect("first");
-        let second = AddressSlot::take(&table, ip, 2).expect("second");
-        assert!(AddressSlot::take(&table, ip, 2).is_none());
-        assert!(AddressSlot::take(&table, [192, 0, 2, 2].into(), 2).is_some());
+        let first = table.take(&ip, 2).expect("first");
+        let second = table.take(&ip, 2).expect("second");
+        assert!(table.take(&ip, 2).is_none());
+        assert!(table.take(&[192, 0, 2, 2].into(), 2).is_some());
         drop(first);
-        let third = AddressSlot::take(&table, ip, 2).expect("freed");
+        let third = table.take(&ip, 2).expect("freed");
         drop((second, third));
-        assert!(table.lock().unwrap().is_empty());
+        assert!(table.is_empty());
     }
 
     #[test]

@@ -331,35 +331,10 @@ mod tests {
             .collect()
     }
 
-    async fn state(dir: &Path) -> AppState {
-        let store = crate::store::Store::open(dir).await.unwrap();
-        let (replies, _) = crate::history::reply_channel();
-        AppState {
-            store: store.clone(),
-            link: Default::default(),
-            started: std::time::Instant::now(),
-            mqtt_mode: "embedded",
-            mqtt_url: String::new(),
-            library: crate::library::ContentLibrary::open(dir).unwrap(),
-            max_upload_bytes: 1,
-            screens: Default::default(),
-            login_limiter: Default::default(),
-            secure_cookies: false,
-            trusted_proxies: Default::default(),
-            lanes: crate::http_server::Lanes::new(Default::default()),
-            alerts: crate::alerting::AlertService::start(store.clone(), dir, Default::default())
-                .await
-                .unwrap(),
-            history: crate::history::History::open(dir, store, replies)
-                .await
-                .unwrap(),
-        }
-    }
-
     #[tokio::test]
     async fn the_router_serves_exactly_the_rows_of_the_table() {
         let dir = tempfile::tempdir().unwrap();
-        let router = crate::http::router(state(dir.path()).await);
+        let router = crate::http::router(crate::http::test_state(dir.path()).await);
         let paths = routed_paths(&router);
         let table: BTreeSet<(String, String)> = ENDPOINTS
             .iter()

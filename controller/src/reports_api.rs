@@ -3,11 +3,12 @@
 //! polars runs in `spawn_blocking`, holding a snapshot of the history's files meanwhile.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate};
@@ -19,6 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::http::{ApiError, AppState};
+use crate::http_server::PerKey;
+use tokio::sync::Semaphore;
 
 /// Longest date range of one request, in days.
 pub const MAX_DAYS: i64 = 366;
@@ -188,6 +191,25 @@ fn parse(name: &str, p: Params) -> Result<Query_, ApiError> {
     })
 }
 
+/// Reports computed at once (each may take a core), and a caller's reports in flight, waiting
+/// included: one analyst's script cannot queue up the host's cores for everyone else.
+const REPORTS_RUNNING: usize = 2;
+const REPORTS_PER_CALLER: usize = 2;
+
+pub struct ReportSlots {
+    running: Arc<Semaphore>,
+    callers: PerKey<String>,
+}
+
+impl Default for ReportSlots {
+    fn default() -> Self {
+        ReportSlots {
+            running: Arc::new(Semaphore::new(REPORTS_RUNNING)),
+            callers: PerKey::default(),
+        }
+    }
+}
+
 async fn report(
     State(state): State<AppState>,
     caller: crate::auth::Caller,
@@ -196,6 +218,30 @@ async fn report(
 ) -> Result<Response, ApiError> {
     caller.require(crate::auth::READ)?;
     let q = parse(&name, params)?;
+    let Some(mine) = state
+        .reports
+        .callers
+        .take(&caller.account, REPORTS_PER_CALLER)
+    else {
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{REPORTS_PER_CALLER} reports of yours are still being computed; ask again when they are done"
+            ),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return Ok(response);
+    };
+    let running = state
+        .reports
+        .running
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let store = state.history.store().clone();
     let scratch = state.history.scratch_dir();
     let filter = Filter {
@@ -205,6 +251,8 @@ async fn report(
     };
     let (report, player) = (q.report, q.player.clone());
     let mut df = tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even when the request was dropped meanwhile.
+        let _slots = (mine, running);
         run(&store, &scratch, &filter, &report, player.as_deref())
     })
     .await
@@ -426,5 +474,58 @@ mod tests {
         );
         assert!(error("dwell", &[("format", "xlsx")]).contains("format"));
         assert!(error("dwell", &[("player", "Bad Id")]).contains("player id"));
+    }
+
+    async fn get_report(router: &axum::Router, token: &str) -> StatusCode {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get("/api/v1/reports/footfall-daily")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        router.clone().oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn a_caller_with_reports_in_flight_waits_while_others_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::http::test_state(dir.path()).await;
+        let mut tokens = Vec::new();
+        for label in ["script", "analyst"] {
+            let token = crate::broker::random_token();
+            let id = state
+                .store
+                .create_token(
+                    &token,
+                    &crate::store::NewToken {
+                        role: crate::auth::Role::Viewer,
+                        label: label.into(),
+                        created_by: "cli".into(),
+                        expires_at: None,
+                    },
+                )
+                .await
+                .unwrap();
+            tokens.push((id, token));
+        }
+        let router = crate::http::router(state.clone());
+        assert_eq!(get_report(&router, &tokens[0].1).await, StatusCode::OK);
+        // The script's two reports are still being computed.
+        let script = format!("token:{}", tokens[0].0);
+        let held: Vec<_> = (0..REPORTS_PER_CALLER)
+            .map(|_| {
+                state
+                    .reports
+                    .callers
+                    .take(&script, REPORTS_PER_CALLER)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            get_report(&router, &tokens[0].1).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(get_report(&router, &tokens[1].1).await, StatusCode::OK);
+        drop(held);
+        assert_eq!(get_report(&router, &tokens[0].1).await, StatusCode::OK);
     }
 }

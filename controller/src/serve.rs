@@ -238,6 +238,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
             .is_some_and(|u| u.starts_with("https://")),
         history,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        reports: Default::default(),
         lanes: crate::http_server::Lanes::new(refusals.clone()),
     });
     crate::http_server::serve(

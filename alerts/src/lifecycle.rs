@@ -18,9 +18,13 @@
 //!   look real (the screen marks them 訓練 / TEST), and an update can never turn one into an
 //!   Actual alert (issue a new alert for that).
 //! - CAP `Draft` and `System` messages are never shown; submitting one is refused.
-//! - Update replaces what screens show at once (no second confirmation: correcting a live alert
-//!   must be one step); its CAP message is rewritten as msgType Update referencing every earlier
-//!   revision, and must carry a new CAP identifier.
+//! - Updating a live Actual alert (new text, wider targets, a higher level) is held as a
+//!   pending update, and screens keep showing the current revision, until a second person
+//!   confirms it (or, single-operator, the submitter types the phrase); reject drops it. A
+//!   drill's update replaces what screens show at once. The CAP message is rewritten as
+//!   msgType Update referencing every earlier revision, and must carry a new CAP identifier.
+//! - The second person is a different *person*: an API token acts for the account that
+//!   created it, so a token never confirms what its creator submitted, nor the reverse.
 //! - Cancel and All-clear take one step and clear the screens; an ended alert stays ended.
 //! - [`AlertLifecycle::expire`] ends alerts whose CAP `expires` has passed.
 //! - Every command, applied or refused, appends one [`AuditEvent`] (who, when, what, outcome);
@@ -57,14 +61,27 @@ impl Role {
 pub struct Actor {
     pub account: String,
     pub role: Role,
+    /// The person answerable for the act: the account itself, or for an API token the account
+    /// that created it. The two-person rule compares persons.
+    person: String,
 }
 
 impl Actor {
     pub fn new(account: &str, role: Role) -> Self {
+        Self::acting_for(account, role, account)
+    }
+
+    /// `account` (an API token, say) acting for `person`.
+    pub fn acting_for(account: &str, role: Role, person: &str) -> Self {
         Self {
             account: account.to_owned(),
             role,
+            person: person.to_owned(),
         }
+    }
+
+    pub fn person(&self) -> &str {
+        &self.person
     }
 }
 
@@ -124,6 +141,9 @@ pub enum Command {
     /// Replace a live alert's content, targets or level.
     Update {
         message: Box<AlertMessage>,
+        /// Single-operator mode: the phrase, for an Actual alert.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        typed_confirmation: Option<String>,
     },
     Cancel {
         id: AlertId,
@@ -136,7 +156,7 @@ pub enum Command {
 impl Command {
     pub fn alert_id(&self) -> &AlertId {
         match self {
-            Command::Draft { message } | Command::Update { message } => &message.id,
+            Command::Draft { message } | Command::Update { message, .. } => &message.id,
             Command::Submit { id, .. }
             | Command::Confirm { id }
             | Command::Reject { id, .. }
@@ -176,7 +196,7 @@ pub enum LifecycleError {
         expected: &'static str,
     },
     #[error(
-        "{account} submitted this alert and cannot also confirm it; a second authorised person must"
+        "{account} submitted this (or acts for the person who did) and cannot also confirm it; a second authorised person must"
     )]
     SamePerson { account: String },
     #[error(
@@ -240,8 +260,14 @@ pub struct AlertRecord {
     pub drafted_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_by: Option<String>,
+    /// The person behind `submitted_by` (see [`Actor::person`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_person: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_by: Option<String>,
+    /// An update of this live Actual alert waiting for a second person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_update: Option<PendingUpdate>,
     /// CAP identifiers of every revision issued, oldest first.
     #[serde(default)]
     pub cap_identifiers: Vec<String>,
@@ -252,7 +278,28 @@ pub struct AlertRecord {
     pub expiry_bound: Option<DateTime<Utc>>,
 }
 
+/// A submitted update, not yet on screens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingUpdate {
+    /// Ready to show: msgType Update, references, next revision.
+    pub message: AlertMessage,
+    pub submitted_by: String,
+    pub submitted_person: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
 impl AlertRecord {
+    /// Whether `actor` is the person who submitted what waits for confirmation.
+    fn same_person(
+        submitted_by: Option<&str>,
+        submitted_person: Option<&str>,
+        actor: &Actor,
+    ) -> bool {
+        // Records from before persons were kept name the account only.
+        submitted_person.or(submitted_by) == Some(actor.person())
+            || submitted_by == Some(actor.account.as_str())
+    }
+
     /// The tombstone that takes this alert off every screen, with the expiry bound that lets
     /// players forget it later.
     pub fn clear(&self, reason: ClearReason, at: DateTime<Utc>) -> Broadcast {
@@ -343,7 +390,7 @@ impl AlertLifecycle {
         let action = command.name();
         let before = self.alerts.get(&id).map(|r| r.phase);
         let drill_hint = match &command {
-            Command::Draft { message } | Command::Update { message } => message.is_drill(),
+            Command::Draft { message } | Command::Update { message, .. } => message.is_drill(),
             _ => self.alerts.get(&id).is_some_and(|r| r.message.is_drill()),
         };
         let result = self.transition(actor, command, now);
@@ -382,6 +429,7 @@ impl AlertLifecycle {
             let record = self.alerts.get_mut(&id).expect("collected above");
             let from = record.phase;
             record.phase = Phase::Expired;
+            record.pending_update = None;
             let drill = record.message.is_drill();
             if from.is_live() {
                 out.push(record.clear(ClearReason::Expired, now));
@@ -463,11 +511,13 @@ impl AlertLifecycle {
                     return Err(LifecycleError::AlreadyExpired(id));
                 }
                 record.submitted_by = Some(actor.account.clone());
+                record.submitted_person = Some(actor.person().to_owned());
                 let issue_now = match (status, &policy) {
                     (Status::Actual, ConfirmationPolicy::TwoPerson) => false,
                     (Status::Actual, ConfirmationPolicy::SingleOperator { phrase }) => {
-                        if typed_confirmation.as_deref().map(str::trim) != Some(phrase.trim()) {
+                        if !phrase_matches(typed_confirmation.as_deref(), phrase) {
                             record.submitted_by = None;
+                            record.submitted_person = None;
                             return Err(LifecycleError::ConfirmationPhraseMismatch);
                         }
                         true
@@ -484,11 +534,43 @@ impl AlertLifecycle {
                     })
                 }
             }
+            Command::Confirm { .. } if record.phase.is_live() => {
+                let Some(pending) = &record.pending_update else {
+                    return Err(wrong(
+                        "confirm",
+                        "pending confirmation, or live with an update pending",
+                    ));
+                };
+                if AlertRecord::same_person(
+                    Some(&pending.submitted_by),
+                    Some(&pending.submitted_person),
+                    actor,
+                ) {
+                    return Err(LifecycleError::SamePerson {
+                        account: actor.account.clone(),
+                    });
+                }
+                if pending.message.cap.expires().is_some_and(|e| e <= now) {
+                    return Err(LifecycleError::AlreadyExpired(id));
+                }
+                let pending = record.pending_update.take().expect("checked above");
+                record.submitted_by = Some(pending.submitted_by);
+                record.submitted_person = Some(pending.submitted_person);
+                record.confirmed_by = Some(actor.account.clone());
+                Ok(apply_update(record, pending.message, now))
+            }
             Command::Confirm { .. } => {
                 if record.phase != Phase::PendingConfirmation {
-                    return Err(wrong("confirm", "pending confirmation"));
+                    return Err(wrong(
+                        "confirm",
+                        "pending confirmation, or live with an update pending",
+                    ));
                 }
-                if record.submitted_by.as_deref() == Some(actor.account.as_str()) {
+                if AlertRecord::same_person(
+                    record.submitted_by.as_deref(),
+                    record.submitted_person.as_deref(),
+                    actor,
+                ) {
                     return Err(LifecycleError::SamePerson {
                         account: actor.account.clone(),
                     });
@@ -499,18 +581,34 @@ impl AlertLifecycle {
                 record.confirmed_by = Some(actor.account.clone());
                 Ok(issue(record, now))
             }
+            Command::Reject { .. } if record.phase.is_live() => {
+                if record.pending_update.take().is_none() {
+                    return Err(wrong(
+                        "reject",
+                        "pending confirmation, or live with an update pending",
+                    ));
+                }
+                Ok(Transition {
+                    phase: record.phase,
+                    broadcast: None,
+                })
+            }
             Command::Reject { .. } => {
                 if record.phase != Phase::PendingConfirmation {
                     return Err(wrong("reject", "pending confirmation"));
                 }
                 record.phase = Phase::Draft;
                 record.submitted_by = None;
+                record.submitted_person = None;
                 Ok(Transition {
                     phase: record.phase,
                     broadcast: None,
                 })
             }
-            Command::Update { message } => {
+            Command::Update {
+                message,
+                typed_confirmation,
+            } => {
                 if !record.phase.is_live() {
                     return Err(wrong("update", "issued or updated"));
                 }
@@ -522,7 +620,13 @@ impl AlertLifecycle {
                         to: message.cap.status,
                     });
                 }
-                if record.cap_identifiers.contains(&message.cap.identifier) {
+                let pending = record
+                    .pending_update
+                    .as_ref()
+                    .map(|p| &p.message.cap.identifier);
+                if record.cap_identifiers.contains(&message.cap.identifier)
+                    || pending == Some(&message.cap.identifier)
+                {
                     return Err(LifecycleError::IdentifierReused(message.cap.identifier));
                 }
                 let previous = &record.message.cap;
@@ -532,18 +636,32 @@ impl AlertLifecycle {
                 message.cap.references = references;
                 cap::validate(&message.cap)?;
                 message.revision = record.message.revision + 1;
-                message.issued_at = now;
-                record.expiry_bound = record
-                    .expiry_bound
-                    .zip(message.cap.expires())
-                    .map(|(a, b)| a.max(b));
-                record.cap_identifiers.push(message.cap.identifier.clone());
-                record.message = message;
-                record.phase = Phase::Updated;
-                Ok(Transition {
-                    phase: record.phase,
-                    broadcast: Some(Broadcast::Show(Box::new(record.message.clone()))),
-                })
+                let held = match (from, &policy) {
+                    (Status::Actual, ConfirmationPolicy::TwoPerson) => true,
+                    (Status::Actual, ConfirmationPolicy::SingleOperator { phrase }) => {
+                        if !phrase_matches(typed_confirmation.as_deref(), phrase) {
+                            return Err(LifecycleError::ConfirmationPhraseMismatch);
+                        }
+                        false
+                    }
+                    _ => false,
+                };
+                if held {
+                    // A later update replaces one still waiting: the newest is confirmed.
+                    record.pending_update = Some(PendingUpdate {
+                        message,
+                        submitted_by: actor.account.clone(),
+                        submitted_person: actor.person().to_owned(),
+                        submitted_at: now,
+                    });
+                    return Ok(Transition {
+                        phase: record.phase,
+                        broadcast: None,
+                    });
+                }
+                record.submitted_by = Some(actor.account.clone());
+                record.submitted_person = Some(actor.person().to_owned());
+                Ok(apply_update(record, message, now))
             }
             Command::Cancel { .. } => {
                 if record.phase.is_ended() {
@@ -551,6 +669,7 @@ impl AlertLifecycle {
                 }
                 let was_live = record.phase.is_live();
                 record.phase = Phase::Cancelled;
+                record.pending_update = None;
                 Ok(Transition {
                     phase: record.phase,
                     broadcast: was_live.then(|| record.clear(ClearReason::Cancelled, now)),
@@ -561,6 +680,7 @@ impl AlertLifecycle {
                     return Err(wrong("all_clear", "issued or updated"));
                 }
                 record.phase = Phase::AllClear;
+                record.pending_update = None;
                 Ok(Transition {
                     phase: record.phase,
                     broadcast: Some(record.clear(ClearReason::AllClear, now)),
@@ -588,13 +708,39 @@ impl AlertLifecycle {
             phase: Phase::Draft,
             drafted_by: actor.account.clone(),
             submitted_by: None,
+            submitted_person: None,
             confirmed_by: None,
+            pending_update: None,
         };
         self.alerts.insert(record.message.id.clone(), record);
         Ok(Transition {
             phase: Phase::Draft,
             broadcast: None,
         })
+    }
+}
+
+fn phrase_matches(typed: Option<&str>, phrase: &str) -> bool {
+    typed.map(str::trim) == Some(phrase.trim())
+}
+
+/// Puts an update (already checked, with its references and revision) on screens.
+fn apply_update(
+    record: &mut AlertRecord,
+    mut message: AlertMessage,
+    now: DateTime<Utc>,
+) -> Transition {
+    message.issued_at = now;
+    record.expiry_bound = record
+        .expiry_bound
+        .zip(message.cap.expires())
+        .map(|(a, b)| a.max(b));
+    record.cap_identifiers.push(message.cap.identifier.clone());
+    record.message = message;
+    record.phase = Phase::Updated;
+    Transition {
+        phase: record.phase,
+        broadcast: Some(Broadcast::Show(Box::new(record.message.clone()))),
     }
 }
 

@@ -84,8 +84,11 @@ fn at_phase(phase: Phase, status: Status) -> AlertLifecycle {
                 alice.clone(),
                 Command::Update {
                     message: Box::new(message("a1", status, "cap-2")),
+                    typed_confirmation: None,
                 },
             ),
+            // An Actual alert's update waits for a second person.
+            (bob.clone(), Command::Confirm { id: id("a1") }),
         ],
         Phase::Cancelled => vec![
             (alice.clone(), submit),
@@ -140,6 +143,7 @@ fn transition_table() {
     };
     let update = |cap_id: &str| Command::Update {
         message: Box::new(message("a1", Status::Actual, cap_id)),
+        typed_confirmation: None,
     };
 
     let cases: Vec<(&str, Phase, Actor, Command, Expect)> = vec![
@@ -228,18 +232,18 @@ fn transition_table() {
             Refused("WrongPhase"),
         ),
         (
-            "update live alert",
+            "update live alert waits for a second person",
             Issued,
             alice.clone(),
             update("cap-9"),
-            To(Updated, Some("show")),
+            To(Issued, None),
         ),
         (
-            "update again",
+            "update again waits too",
             Updated,
             carol.clone(),
             update("cap-9"),
-            To(Updated, Some("show")),
+            To(Updated, None),
         ),
         (
             "update reusing cap identifier",
@@ -289,6 +293,7 @@ fn transition_table() {
             alice.clone(),
             Command::Update {
                 message: Box::new(message("a1", Status::Exercise, "cap-9")),
+                typed_confirmation: None,
             },
             Refused("StatusChange"),
         ),
@@ -495,6 +500,7 @@ fn drills_are_issued_by_one_person_and_marked() {
                 &alice,
                 Command::Update {
                     message: Box::new(message("d1", Status::Actual, "c2")),
+                    typed_confirmation: None,
                 },
                 t0(),
             )
@@ -577,14 +583,17 @@ fn single_operator_mode_needs_the_typed_phrase() {
 fn update_references_every_earlier_revision() {
     let mut lc = at_phase(Phase::Updated, Status::Actual);
     let alice = disaster("alice");
+    lc.apply(
+        &alice,
+        Command::Update {
+            message: Box::new(message("a1", Status::Actual, "cap-3")),
+            typed_confirmation: None,
+        },
+        t0(),
+    )
+    .unwrap();
     let t = lc
-        .apply(
-            &alice,
-            Command::Update {
-                message: Box::new(message("a1", Status::Actual, "cap-3")),
-            },
-            t0(),
-        )
+        .apply(&disaster("bob"), Command::Confirm { id: id("a1") }, t0())
         .unwrap();
     let Some(Broadcast::Show(m)) = t.broadcast else {
         panic!()
@@ -797,7 +806,7 @@ mod properties {
                     0 => Command::Draft { message: msg() },
                     1 => Command::Submit { id: alert.clone(), typed_confirmation: None },
                     2 | 3 => Command::Confirm { id: alert.clone() },
-                    4 => Command::Update { message: msg() },
+                    4 => Command::Update { message: msg(), typed_confirmation: None },
                     5 => Command::Cancel { id: alert.clone() },
                     6 => Command::AllClear { id: alert.clone() },
                     _ => Command::Reject { id: alert.clone(), reason: "no".into() },
@@ -850,12 +859,19 @@ fn a_player_holds_alerts_in_revision_order_and_never_revives_a_cleared_one() {
     use alerts::message::{Applied, HeldAlerts};
     let mut lc = at_phase(Phase::Issued, Status::Actual);
     let first = lc.live(t0())[0].clone();
+    lc.apply(
+        &disaster("alice"),
+        Command::Update {
+            message: Box::new(message("a1", Status::Actual, "cap-2")),
+            typed_confirmation: None,
+        },
+        t0() + Duration::minutes(1),
+    )
+    .unwrap();
     let update = lc
         .apply(
-            &disaster("alice"),
-            Command::Update {
-                message: Box::new(message("a1", Status::Actual, "cap-2")),
-            },
+            &disaster("bob"),
+            Command::Confirm { id: id("a1") },
             t0() + Duration::minutes(1),
         )
         .unwrap()
@@ -944,10 +960,13 @@ fn the_tombstone_carries_the_latest_expiry_of_every_revision() {
             &alice,
             Command::Update {
                 message: Box::new(m),
+                typed_confirmation: None,
             },
             t0(),
         )
         .unwrap();
+        lc.apply(&disaster("bob"), Command::Confirm { id: id("a1") }, t0())
+            .unwrap();
     };
     // Issued expiring at t0 + 2 h, then updated to expire sooner.
     let mut shortened = at_phase(Phase::Issued, Status::Actual);
@@ -1062,4 +1081,167 @@ fn restore_rebuilds_the_persisted_records() {
         .unwrap();
     assert_eq!(t.phase, Phase::Issued);
     assert!(t.broadcast.is_some());
+}
+
+fn update_cmd(cap_id: &str, status: Status, typed: Option<&str>) -> Command {
+    Command::Update {
+        message: Box::new(message("a1", status, cap_id)),
+        typed_confirmation: typed.map(str::to_owned),
+    }
+}
+
+#[test]
+fn a_live_actual_alerts_update_waits_for_a_second_person_and_never_its_submitters_token() {
+    let mut lc = at_phase(Phase::Issued, Status::Actual);
+    let alice = disaster("alice");
+    // Alice's API token acts for her; the CLI's token for nobody else.
+    let alices_token = Actor::acting_for("token:tok-1", Role::Disaster, "alice");
+    let carol = disaster("carol");
+    let at = t0() + Duration::minutes(1);
+    let held = lc
+        .apply(&alice, update_cmd("cap-2", Status::Actual, None), at)
+        .unwrap();
+    assert_eq!((held.phase, held.broadcast), (Phase::Issued, None));
+    // Screens keep the first revision meanwhile.
+    assert_eq!(lc.live(at)[0].revision, 1);
+    let pending = lc.get(&id("a1")).unwrap().pending_update.clone().unwrap();
+    assert_eq!(
+        (pending.submitted_by.as_str(), pending.message.revision),
+        ("alice", 2)
+    );
+    for same in [&alice, &alices_token] {
+        assert!(matches!(
+            lc.apply(same, Command::Confirm { id: id("a1") }, at),
+            Err(LifecycleError::SamePerson { .. })
+        ));
+    }
+    let shown = lc
+        .apply(&carol, Command::Confirm { id: id("a1") }, at)
+        .unwrap();
+    let Some(Broadcast::Show(m)) = shown.broadcast else {
+        panic!("the update is shown on confirmation")
+    };
+    assert_eq!((shown.phase, m.revision), (Phase::Updated, 2));
+    let record = lc.get(&id("a1")).unwrap();
+    assert_eq!(record.confirmed_by.as_deref(), Some("carol"));
+    assert!(record.pending_update.is_none());
+
+    // The token submits; its creator cannot confirm; reject drops the update.
+    lc.apply(&alices_token, update_cmd("cap-3", Status::Actual, None), at)
+        .unwrap();
+    assert!(matches!(
+        lc.apply(&alice, Command::Confirm { id: id("a1") }, at),
+        Err(LifecycleError::SamePerson { .. })
+    ));
+    let rejected = lc
+        .apply(
+            &carol,
+            Command::Reject {
+                id: id("a1"),
+                reason: "wrong ward".into(),
+            },
+            at,
+        )
+        .unwrap();
+    assert_eq!((rejected.phase, rejected.broadcast), (Phase::Updated, None));
+    assert!(lc.get(&id("a1")).unwrap().pending_update.is_none());
+    assert!(matches!(
+        lc.apply(&carol, Command::Confirm { id: id("a1") }, at),
+        Err(LifecycleError::WrongPhase { .. })
+    ));
+
+    // A pending update goes with the alert when it is cancelled.
+    lc.apply(&alice, update_cmd("cap-4", Status::Actual, None), at)
+        .unwrap();
+    lc.apply(&alice, Command::Cancel { id: id("a1") }, at)
+        .unwrap();
+    assert!(lc.get(&id("a1")).unwrap().pending_update.is_none());
+}
+
+#[test]
+fn a_submitters_token_never_confirms_the_alert_itself() {
+    let mut lc = at_phase(Phase::PendingConfirmation, Status::Actual);
+    let token = Actor::acting_for("token:tok-9", Role::Admin, "alice");
+    assert!(matches!(
+        lc.apply(&token, Command::Confirm { id: id("a1") }, t0()),
+        Err(LifecycleError::SamePerson { .. })
+    ));
+    // A token of another person may.
+    let other = Actor::acting_for("token:tok-8", Role::Admin, "bob");
+    let t = lc
+        .apply(&other, Command::Confirm { id: id("a1") }, t0())
+        .unwrap();
+    assert_eq!(t.phase, Phase::Issued);
+}
+
+#[test]
+fn drills_update_at_once_and_a_single_operator_types_the_phrase() {
+    let mut drill = AlertLifecycle::new(ConfirmationPolicy::TwoPerson);
+    drill
+        .apply(
+            &disaster("alice"),
+            Command::Draft {
+                message: Box::new(message("a1", Status::Exercise, "cap-1")),
+            },
+            t0(),
+        )
+        .unwrap();
+    let issued = drill
+        .apply(
+            &disaster("alice"),
+            Command::Submit {
+                id: id("a1"),
+                typed_confirmation: None,
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(issued.phase, Phase::Issued);
+    let t = drill
+        .apply(
+            &disaster("alice"),
+            update_cmd("cap-2", Status::Exercise, None),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(t.phase, Phase::Updated);
+    assert!(matches!(t.broadcast, Some(Broadcast::Show(_))));
+
+    let phrase = "緊急発信";
+    let mut lc = AlertLifecycle::new(ConfirmationPolicy::SingleOperator {
+        phrase: phrase.into(),
+    });
+    let alice = disaster("alice");
+    lc.apply(
+        &alice,
+        Command::Draft {
+            message: Box::new(message("a1", Status::Actual, "cap-1")),
+        },
+        t0(),
+    )
+    .unwrap();
+    lc.apply(
+        &alice,
+        Command::Submit {
+            id: id("a1"),
+            typed_confirmation: Some(phrase.into()),
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(
+        lc.apply(&alice, update_cmd("cap-2", Status::Actual, None), t0())
+            .unwrap_err(),
+        LifecycleError::ConfirmationPhraseMismatch
+    );
+    assert_eq!(lc.live(t0())[0].revision, 1);
+    let t = lc
+        .apply(
+            &alice,
+            update_cmd("cap-2", Status::Actual, Some(phrase)),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(t.phase, Phase::Updated);
+    assert_eq!(lc.live(t0())[0].revision, 2);
 }

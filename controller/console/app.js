@@ -648,6 +648,21 @@ function alertCard(a) {
         if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/confirm`, {}, t('confirmed'))) render();
       } }, t('confirm_issue')));
     }
+    const pu = a.pending_update;
+    if (pu && (phase === 'issued' || phase === 'updated')) {
+      card.append(h('div', { class: 'panel pending-update', 'data-pending-revision': pu.revision },
+        h('p', {}, h('strong', {}, t('update_pending', { revision: pu.revision })),
+          ` · ${pu.headline || ''} · ${t('targets')}: ${(pu.targets || []).map(x => x.id || x.kind).join(', ') || '—'} · ${t('by')}: ${pu.submitted_by}`)));
+      if (pu.submitted_by === me) actions.append(h('span', {}, t('await_second')));
+      else {
+        actions.append(h('button', { type: 'button', class: 'confirm confirm-update', onclick: async () => {
+          if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/confirm`, {}, t('update_confirmed'))) render();
+        } }, t('confirm_update')));
+        actions.append(h('button', { type: 'button', class: 'secondary reject-update', onclick: async () => {
+          if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/reject`, {}, t('update_rejected'))) render();
+        } }, t('reject_update')));
+      }
+    }
     if (!ENDED.includes(phase)) {
       actions.append(h('button', { type: 'button', class: 'danger cancel', onclick: async () => {
         if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/cancel`, {}, t('cancelled'))) render();

@@ -53,6 +53,9 @@ pub struct Caller {
     /// The account name, or `token:{id}` for API tokens.
     pub account: String,
     pub role: Role,
+    /// Who answers for the act: the account, or the account that created the token (the
+    /// token itself when made on the command line).
+    pub person: String,
 }
 
 impl Caller {
@@ -76,9 +79,18 @@ impl Caller {
         }
     }
 
+    /// An account acting for itself (a session, or the controller's own `system`).
+    pub fn account(account: &str, role: Role) -> Caller {
+        Caller {
+            account: account.to_owned(),
+            role,
+            person: account.to_owned(),
+        }
+    }
+
     /// The caller as the alert lifecycle knows it.
     pub fn actor(&self) -> Actor {
-        Actor::new(&self.account, self.role)
+        Actor::acting_for(&self.account, self.role, &self.person)
     }
 
     /// Appends an audit entry in the caller's name; a failing audit write is logged, never
@@ -187,10 +199,16 @@ fn is_safe(method: &Method) -> bool {
 async fn staff(parts: &Parts, store: &Store) -> Result<Option<Caller>, Response> {
     if let Some(token) = bearer(&parts.headers) {
         return match store.check_token(token).await {
-            Ok(Some((id, role))) => Ok(Some(Caller {
-                account: format!("token:{id}"),
-                role,
-            })),
+            Ok(Some((id, role, creator))) => {
+                let account = format!("token:{id}");
+                // A token made on the command line answers for itself.
+                let person = creator.unwrap_or_else(|| account.clone());
+                Ok(Some(Caller {
+                    account,
+                    role,
+                    person,
+                }))
+            }
             Ok(None) => Err(unauthorised()),
             Err(e) => Err(ApiError::internal(e).into_response()),
         };
@@ -213,10 +231,7 @@ async fn staff(parts: &Parts, store: &Store) -> Result<Option<Caller>, Response>
             .into_response());
         }
     }
-    Ok(Some(Caller {
-        account: session.account,
-        role: session.role,
-    }))
+    Ok(Some(Caller::account(&session.account, session.role)))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -535,10 +550,7 @@ async fn login(
         )
         .await
         .map_err(ApiError::internal)?;
-    let caller = Caller {
-        account: body.account.clone(),
-        role,
-    };
+    let caller = Caller::account(&body.account, role);
     caller.audit(&state.store, "login", None, "ok", None).await;
     info!(account = %body.account, "logged in");
     let secure = state.secure_cookies || https;
@@ -929,10 +941,7 @@ mod tests {
 
     #[test]
     fn roles_are_checked_and_names_validated() {
-        let viewer = Caller {
-            account: "v".into(),
-            role: Role::Viewer,
-        };
+        let viewer = Caller::account("v", Role::Viewer);
         assert!(viewer.require(READ).is_ok());
         assert!(viewer.require(CONTENT).is_err());
         assert!(check_account_name("yamada.t").is_ok());

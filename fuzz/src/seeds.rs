@@ -420,7 +420,7 @@ max_cap_bytes = 1048576
 tombstone_keep_secs = 86400
 
 [alerts.cap_intake]
-trusted_senders = ["jma-feed@city.osaka.example"]
+feeds = [{ token = "tok-0123456789ab", senders = ["jma-feed@city.osaka.example"] }]
 auto_issue = [{ severity = "Extreme", urgency = "Immediate" }]
 
 [alerts.areas]

@@ -187,6 +187,17 @@ fn a_live_alert_needs_a_second_person_and_reaches_exactly_its_ward() {
         Some(&update),
     );
     assert_eq!(status, 200, "{answer}");
+    // A live Actual alert's update waits for a second person too.
+    assert_eq!(
+        (answer["phase"].as_str(), answer["revision"].as_u64()),
+        (Some("issued"), Some(1)),
+        "{answer}"
+    );
+    assert_eq!(answer["pending_update"]["revision"], 2, "{answer}");
+    let (status, _) = step(&ctl, &first, &id, "confirm");
+    assert_eq!(status, 403, "the update's submitter cannot confirm it");
+    let (status, answer) = step(&ctl, &second, &id, "confirm");
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(
         (answer["phase"].as_str(), answer["revision"].as_u64()),
         (Some("updated"), Some(2))
@@ -352,20 +363,26 @@ fn every_cap_sample_is_accepted_or_refused_and_xxe_reads_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let canary = dir.path().join("canary.txt");
     std::fs::write(&canary, CANARY).unwrap();
+    // The feed's token exists before the controller reads the configuration naming it.
+    let data_dir = dir.path().join("controller-data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let token = e2e::create_token(&data_dir, "disaster");
+    let feed_id = format!("tok-{}", &e2e::sha256_hex(token.as_bytes())[..12]);
     // The whole world is one ward, so every polygon or circle area maps somewhere.
     let config = dir.path().join("controller.toml");
     std::fs::write(
         &config,
         r#"
 [alerts.cap_intake]
-trusted_senders = ["w-nws.webmaster@noaa.gov"]
+feeds = [{ token = "FEED", senders = ["w-nws.webmaster@noaa.gov"] }]
 
 [[alerts.areas.wards]]
 ward = "kita"
 boundary = { points = [
   { lat = -89.0, lon = -179.0 }, { lat = -89.0, lon = 179.0 },
   { lat = 89.0, lon = 179.0 }, { lat = 89.0, lon = -179.0 }, { lat = -89.0, lon = -179.0 } ] }
-"#,
+"#
+        .replace("FEED", &feed_id),
     )
     .unwrap();
     let ctl = Controller::start_with(
@@ -373,7 +390,6 @@ boundary = { points = [
         Broker::Embedded,
         &["--config", config.to_str().unwrap()],
     );
-    let token = ctl.token_for("disaster");
     let mut files: Vec<PathBuf> = walk(&samples);
     files.retain(|f| f.extension().is_some_and(|e| e != "xsd"));
     files.sort();
@@ -458,6 +474,27 @@ boundary = { points = [
     );
     let issued_sent = answer["alert"]["cap_identifier"].clone();
     assert_eq!(issued_sent, "t-1");
+    // The trusted sender's name in a document posted with any other credential earns nothing.
+    let staff = ctl.token_for("disaster");
+    let (status, answer) = post_raw(
+        &ctl,
+        &staff,
+        fresh_cap(
+            "s-1",
+            trusted,
+            "Actual",
+            "Alert",
+            "Extreme",
+            "Immediate",
+            "",
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        (status, answer["decision"].as_str()),
+        (200, Some("pending_confirmation")),
+        "{answer}"
+    );
     let (status, answer) = post(fresh_cap(
         "t-2", trusted, "Actual", "Alert", "Severe", "Expected", "",
     ));

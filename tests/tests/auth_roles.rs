@@ -147,7 +147,11 @@ fn raw(
             r.call()
         }
         _ => {
-            let mut r = agent.post(&url);
+            let mut r = if method == "PUT" {
+                agent.put(&url)
+            } else {
+                agent.post(&url)
+            };
             for (k, v) in headers {
                 r = r.header(*k, *v);
             }
@@ -302,4 +306,112 @@ fn console_sessions_need_csrf_and_logins_are_rate_limited_and_audited() {
             "{expected:?} not in {entries:?}"
         );
     }
+}
+
+/// The two-person rule counts people, not credentials: a token its creator made never
+/// confirms what the creator submitted, and the creator never confirms the token's update.
+#[test]
+fn a_token_never_confirms_what_its_creator_submitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    add_user(&ctl.data_dir, "sato", "admin", "a long password 3");
+    let login = raw(
+        &ctl,
+        "POST",
+        "/api/v1/login",
+        &[],
+        Some(json!({"account": "sato", "password": "a long password 3"})),
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let cookie = login.cookie.unwrap().split(';').next().unwrap().to_string();
+    let csrf = login.body["csrf"].as_str().unwrap().to_string();
+    let as_sato = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let made = raw(
+        &ctl,
+        "POST",
+        "/api/v1/tokens",
+        &as_sato,
+        Some(json!({"role": "disaster", "label": "sato's script"})),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let satos_token = format!("Bearer {}", made.body["token"].as_str().unwrap());
+    let as_token = [("Authorization", satos_token.as_str())];
+    let other = format!("Bearer {}", ctl.token_for("disaster"));
+    let as_other = [("Authorization", other.as_str())];
+
+    let quake = |kind: &str| {
+        json!({"template": {"kind": kind}, "placeholders": {"area": "北区", "shelter": "扇町公園"},
+            "targets": [{"kind": "all"}], "status": "Actual"})
+    };
+    let alert = raw(
+        &ctl,
+        "POST",
+        "/api/v1/alerts",
+        &as_sato,
+        Some(quake("earthquake")),
+    );
+    assert_eq!(alert.status, 201, "{}", alert.body);
+    let id = alert.body["id"].as_str().unwrap().to_string();
+    let confirm = |who: &[(&str, &str)]| {
+        raw(
+            &ctl,
+            "POST",
+            &format!("/api/v1/alerts/{id}/confirm"),
+            who,
+            None,
+        )
+    };
+    let refused = confirm(&as_token);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("second authorised person"),
+        "{}",
+        refused.body
+    );
+    let issued = confirm(&as_other);
+    assert_eq!(
+        (issued.status, issued.body["phase"].as_str()),
+        (200, Some("issued")),
+        "{}",
+        issued.body
+    );
+
+    // The token updates the live alert: held, screens keep revision 1.
+    let update = raw(
+        &ctl,
+        "PUT",
+        &format!("/api/v1/alerts/{id}"),
+        &as_token,
+        Some(quake("tsunami")),
+    );
+    assert_eq!(update.status, 200, "{}", update.body);
+    assert_eq!(
+        (
+            update.body["phase"].as_str(),
+            update.body["revision"].as_u64()
+        ),
+        (Some("issued"), Some(1)),
+        "{}",
+        update.body
+    );
+    assert_eq!(
+        update.body["pending_update"]["revision"], 2,
+        "{}",
+        update.body
+    );
+    assert_eq!(confirm(&as_sato).status, 403, "the token's creator");
+    let updated = confirm(&as_other);
+    assert_eq!(
+        (
+            updated.body["phase"].as_str(),
+            updated.body["revision"].as_u64()
+        ),
+        (Some("updated"), Some(2)),
+        "{}",
+        updated.body
+    );
+    assert!(updated.body["pending_update"].is_null());
 }

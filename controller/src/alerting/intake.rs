@@ -2,12 +2,18 @@
 //! `alerts` crate (no DTD, no entities, size-limited), mapped onto wards through the
 //! configured area table, then issued or staged by the configured policy:
 //!
-//! - Alert, Actual, trusted sender, an info matching an `auto_issue` rule: issued at once,
-//!   the configured policy standing in as the second person (`cap-policy`, audited).
-//! - Alert, Exercise/Test, trusted sender: issued (marked as a drill on screen).
+//! A document is *trusted* when it is posted with the API token of a configured feed and names
+//! a sender that feed may speak for (`alerts.cap_intake.feeds`); the `<sender>` alone proves
+//! nothing, since anyone can write it.
+//!
+//! - Alert, Actual, trusted, an info matching an `auto_issue` rule: issued at once, the
+//!   configured policy standing in as the second person (`cap-policy`, audited).
+//! - Alert, Exercise/Test, trusted: issued (marked as a drill on screen).
 //! - Alert, Actual otherwise: pending confirmation by a person.
-//! - Alert, Exercise/Test from an untrusted sender: a draft, for a person to submit.
-//! - Update / Cancel referencing an alert this controller holds from the same sender: applied.
+//! - Alert, Exercise/Test, untrusted: a draft, for a person to submit.
+//! - Cancel referencing an alert this controller holds from the same sender: applied.
+//! - Update of such an alert: applied at once when trusted (the policy as second person); from
+//!   anyone else an Actual alert's update waits for a second person like any other update.
 //! - Everything else is refused with the reason; nothing is stored.
 
 use alerts::cap::{self, CapError};
@@ -93,11 +99,7 @@ async fn intake(
             r.deref_uri = None;
         }
     }
-    let trusted = state
-        .alerts
-        .config()
-        .trusted_senders
-        .contains(&alert.sender);
+    let trusted = state.alerts.config().trusts(caller, &alert.sender);
     let wards = state
         .alerts
         .config()
@@ -164,18 +166,44 @@ async fn intake(
                 message.cap = alert;
                 check_size(state, &message)
                     .map_err(|e| (e, "size-limit".into(), "signed alert too large".into()))?;
-                (
-                    vec![(
-                        caller.clone(),
-                        Command::Update {
-                            message: Box::new(message),
-                        },
-                    )],
-                    "updated",
-                    "a CAP Update of a live alert from the same sender replaces it at once"
-                        .to_string(),
-                    id,
-                )
+                let actual = message.cap.status == Status::Actual;
+                let policy = state.alerts.config().policy.clone();
+                let typed = match &policy {
+                    ConfirmationPolicy::SingleOperator { phrase } if trusted => {
+                        Some(phrase.clone())
+                    }
+                    _ => None,
+                };
+                let mut commands = vec![(
+                    caller.clone(),
+                    Command::Update {
+                        message: Box::new(message),
+                        typed_confirmation: typed,
+                    },
+                )];
+                let held = actual && !trusted && policy == ConfirmationPolicy::TwoPerson;
+                if actual && trusted && policy == ConfirmationPolicy::TwoPerson {
+                    commands.push((
+                        Caller::account("cap-policy", Role::Disaster),
+                        Command::Confirm { id: id.clone() },
+                    ));
+                }
+                if held {
+                    (
+                        commands,
+                        "update_pending_confirmation",
+                        "a CAP Update of a live Actual alert, not from a trusted feed: held until a second person confirms it".to_string(),
+                        id,
+                    )
+                } else {
+                    (
+                        commands,
+                        "updated",
+                        "a CAP Update of a live alert from the same sender replaces it at once"
+                            .to_string(),
+                        id,
+                    )
+                }
             }
         }
         MsgType::Alert => {
@@ -225,10 +253,7 @@ async fn intake(
                     ConfirmationPolicy::TwoPerson => {
                         commands.push((caller.clone(), submit(None)));
                         commands.push((
-                            Caller {
-                                account: "cap-policy".into(),
-                                role: Role::Disaster,
-                            },
+                            Caller::account("cap-policy", Role::Disaster),
                             Command::Confirm { id: id.clone() },
                         ));
                     }

@@ -87,11 +87,23 @@ pub struct AlertsSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CapIntakeSection {
-    /// CAP senders whose Actual alerts may be issued without a person (when a rule matches).
+    /// Replaced by `feeds`; named only to explain the change when an old file has it.
+    pub trusted_senders: Option<Vec<String>>,
+    /// The feeds trusted to issue without a person (when a rule matches): each an API token
+    /// and the CAP senders it may speak for.
     #[serde(default)]
-    pub trusted_senders: Vec<String>,
+    pub feeds: Vec<Feed>,
     /// Which Actual alerts of a trusted sender issue at once; default Extreme + Immediate.
     pub auto_issue: Option<Vec<AutoIssueRule>>,
+}
+
+/// A trusted CAP feed: documents posted with this API token (its id, `tok-...`) naming one of
+/// these senders. The same sender from any other credential is not trusted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feed {
+    pub token: String,
+    pub senders: Vec<String>,
 }
 
 /// An Actual CAP alert from a trusted sender issues at once when one of its infos matches.
@@ -109,7 +121,7 @@ pub struct AlertsConfig {
     pub sender: String,
     pub max_cap_bytes: usize,
     pub tombstone_keep: TimeDelta,
-    pub trusted_senders: Vec<String>,
+    pub feeds: Vec<Feed>,
     pub auto_issue: Vec<AutoIssueRule>,
     pub areas: AreaTable,
 }
@@ -123,7 +135,28 @@ impl Default for AlertsConfig {
 }
 
 impl AlertsConfig {
+    /// Whether a CAP document naming `sender` comes from a feed trusted for it: trust is the
+    /// credential's, never the document's own claim.
+    pub fn trusts(&self, caller: &crate::auth::Caller, sender: &str) -> bool {
+        self.feeds.iter().any(|feed| {
+            caller.account.strip_prefix("token:") == Some(feed.token.as_str())
+                && feed.senders.iter().any(|s| s == sender)
+        })
+    }
+
     pub fn resolve(section: AlertsSection) -> anyhow::Result<AlertsConfig> {
+        if section.cap_intake.trusted_senders.is_some() {
+            bail!(
+                "config key alerts.cap_intake.trusted_senders was replaced by alerts.cap_intake.feeds = [{{ token = \"tok-...\", senders = [...] }}]: trust now comes from the feed's API token (see `signage-controller token list`), not from the sender a document names"
+            );
+        }
+        for (i, feed) in section.cap_intake.feeds.iter().enumerate() {
+            if !feed.token.starts_with("tok-") || feed.senders.is_empty() {
+                bail!(
+                    "config key alerts.cap_intake.feeds[{i}] needs token = the API token's id (tok-...) and at least one sender"
+                );
+            }
+        }
         let policy = match section.confirmation.as_deref().unwrap_or("two_person") {
             "two_person" => {
                 if section.confirmation_phrase.is_some() {
@@ -176,7 +209,7 @@ impl AlertsConfig {
             sender,
             max_cap_bytes,
             tombstone_keep: TimeDelta::seconds(keep_secs as i64),
-            trusted_senders: section.cap_intake.trusted_senders,
+            feeds: section.cap_intake.feeds,
             auto_issue: section.cap_intake.auto_issue.unwrap_or_else(|| {
                 vec![AutoIssueRule {
                     severity: Severity::Extreme,
@@ -458,10 +491,7 @@ impl AlertService {
             warn!(%e, "cannot store expired alerts; retrying");
             return;
         }
-        let system = Caller {
-            account: "system".into(),
-            role: Role::Admin,
-        };
+        let system = Caller::account("system", Role::Admin);
         for event in &events {
             system
                 .audit(
@@ -696,7 +726,7 @@ confirmation = "single_operator"
 confirmation_phrase = "本番の警報を発令します"
 sender = "signage@city.osaka.example"
 [alerts.cap_intake]
-trusted_senders = ["jma-feed@city.osaka.example"]
+feeds = [{ token = "tok-0123456789ab", senders = ["jma-feed@city.osaka.example"] }]
 auto_issue = [{ severity = "Extreme", urgency = "Immediate" }]
 [alerts.areas]
 city_geocodes = [{ value_name = "JIS", value = "27100" }]
@@ -712,6 +742,17 @@ boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.5
             c.policy,
             ConfirmationPolicy::SingleOperator { .. }
         ));
+        let feed = crate::auth::Caller {
+            account: "token:tok-0123456789ab".into(),
+            role: Role::Disaster,
+            person: "cli".into(),
+        };
+        let sender = "jma-feed@city.osaka.example";
+        assert!(c.trusts(&feed, sender));
+        assert!(!c.trusts(&feed, "someone-else@example"));
+        // Staff naming the feed's sender in a document of their own are not the feed.
+        let staff = crate::auth::Caller::account("tok-0123456789ab", Role::Disaster);
+        assert!(!c.trusts(&staff, sender));
         let mut area = alerts::model::Area::described("北区");
         area.geocodes
             .push(alerts::model::ValuePair::new("JIS", "27127"));
@@ -761,6 +802,11 @@ boundary = { points = [{ lat = 34.69, lon = 135.48 }, { lat = 34.69, lon = 135.5
         assert!(err("[alerts]\nsender = \"a b\"\n").contains("alerts.sender"));
         assert!(err("[alerts]\nconfirm = 1\n").contains("confirm"));
         assert!(err("[alerts]\ntombstone_keep_secs = 0\n").contains("tombstone_keep_secs"));
+        assert!(err("[alerts.cap_intake]\ntrusted_senders = [\"a@b\"]\n").contains("feeds"));
+        assert!(
+            err("[alerts.cap_intake]\nfeeds = [{ token = \"abc\", senders = [\"a@b\"] }]\n")
+                .contains("feeds[0]")
+        );
         assert!(
             err("[[alerts.areas.wards]]\nward = \"k\"\nboundary = { points = [{ lat = 1.0, lon = 1.0 }] }\n")
                 .contains("closed ring")

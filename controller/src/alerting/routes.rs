@@ -268,13 +268,16 @@ pub fn check_id(id: &str) -> Result<AlertId, ApiError> {
     }
 }
 
+/// The English headline (or event) of an alert.
+fn headline(m: &AlertMessage) -> Option<String> {
+    m.cap
+        .info_for("en")
+        .map(|i| i.headline.clone().unwrap_or_else(|| i.event.clone()))
+}
+
 /// An alert as the API shows it.
 pub fn summary(record: &AlertRecord) -> Value {
     let m = &record.message;
-    let headline = m
-        .cap
-        .info_for("en")
-        .and_then(|i| i.headline.clone().or_else(|| Some(i.event.clone())));
     json!({
         "id": m.id,
         "phase": record.phase,
@@ -284,12 +287,20 @@ pub fn summary(record: &AlertRecord) -> Value {
         "revision": m.revision,
         "level": m.level,
         "targets": m.targets,
-        "headline": headline,
+        "headline": headline(m),
         "issued_at": (m.revision > 0).then_some(m.issued_at),
         "expires": m.cap.expires(),
         "drafted_by": record.drafted_by,
         "submitted_by": record.submitted_by,
         "confirmed_by": record.confirmed_by,
+        "pending_update": record.pending_update.as_ref().map(|p| json!({
+            "revision": p.message.revision,
+            "level": p.message.level,
+            "targets": p.message.targets,
+            "headline": headline(&p.message),
+            "submitted_by": p.submitted_by,
+            "submitted_at": p.submitted_at,
+        })),
         "cap_identifier": m.cap.identifier,
         "cap_identifiers": record.cap_identifiers,
     })
@@ -357,10 +368,10 @@ async fn update(
             ));
         };
         let next = current.message.revision + 1;
-        Ok(build_message(&state, &id, next, req)?.0)
+        build_message(&state, &id, next, req)
     };
-    let message = match built.await {
-        Ok(message) => message,
+    let (message, typed) = match built.await {
+        Ok(built) => built,
         Err(e) => return Err(refuse(&state, &caller, "alert.update", Some(&id), e).await),
     };
     state
@@ -369,6 +380,7 @@ async fn update(
             caller,
             Command::Update {
                 message: Box::new(message),
+                typed_confirmation: typed,
             },
         )])
         .await

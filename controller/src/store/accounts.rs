@@ -333,11 +333,13 @@ impl Store {
         Ok(id)
     }
 
-    /// The token's id and role, unless unknown, revoked, expired, or made by an account that
-    /// has since been disabled.
-    pub async fn check_token(&self, token: &str) -> Result<Option<(String, Role)>> {
+    /// The token's id, role and the account that created it (`None` when made on the command
+    /// line), unless unknown, revoked, expired, or made by an account since disabled.
+    pub async fn check_token(&self, token: &str) -> Result<Option<(String, Role, Option<String>)>> {
         let row = sqlx::query(
-            "SELECT id, role FROM api_tokens t
+            "SELECT id, role,
+                    (SELECT a.name FROM accounts a WHERE a.name = t.created_by) AS creator
+             FROM api_tokens t
              WHERE token_sha256 = $1 AND revoked_at IS NULL
                AND (expires_at IS NULL OR expires_at > $2)
                AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.name = t.created_by AND a.disabled != 0)",
@@ -350,6 +352,7 @@ impl Store {
             Ok((
                 row.try_get("id")?,
                 stored_role(&row.try_get::<String, _>("role")?)?,
+                row.try_get("creator")?,
             ))
         })
         .transpose()
@@ -505,7 +508,7 @@ mod tests {
         let id = store.create_token("secret-token", &new).await.unwrap();
         assert_eq!(
             store.check_token("secret-token").await.unwrap(),
-            Some((id.clone(), Role::Viewer))
+            Some((id.clone(), Role::Viewer, None))
         );
         assert!(store.revoke_token(&id).await.unwrap());
         assert_eq!(store.check_token("secret-token").await.unwrap(), None);

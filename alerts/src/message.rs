@@ -21,12 +21,26 @@ pub struct AlertMessage {
     /// When the lifecycle issued this revision.
     pub issued_at: DateTime<Utc>,
     pub cap: Alert,
+    /// The end of this signed copy's validity, set by the controller each time it signs and
+    /// renewed while the alert stands: a captured message cannot be replayed for ever, even of
+    /// an alert without CAP `expires`. Players refuse a `show` without one or past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 impl AlertMessage {
     /// Exercise and Test alerts: the player must mark them 訓練 / TEST in every language.
     pub fn is_drill(&self) -> bool {
         self.cap.is_drill()
+    }
+
+    /// When a screen stops showing this copy: the CAP expiry or the end of the signed
+    /// validity, whichever comes first.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        match (self.cap.expires(), self.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The content model's view, for the selection (`content::selection::select`).
@@ -36,7 +50,7 @@ impl AlertMessage {
             targets: self.targets.clone(),
             level: self.level.get(),
             issued_at: self.issued_at,
-            expires_at: self.cap.expires(),
+            expires_at: self.expires_at(),
         }
     }
 }
@@ -191,6 +205,8 @@ pub enum Applied {
     Shown,
     Replaced,
     IgnoredStale,
+    /// The same revision signed again with a later validity: nothing changes on screen.
+    Renewed,
     IgnoredCleared,
     Cleared,
     /// A clear for an alert this player never held (it is remembered all the same).
@@ -206,6 +222,14 @@ impl HeldAlerts {
                     return Applied::IgnoredCleared;
                 }
                 match self.showing.get(&message.id) {
+                    Some(held)
+                        if held.revision == message.revision
+                            && message.valid_until > held.valid_until =>
+                    {
+                        self.showing
+                            .insert(message.id.clone(), std::sync::Arc::from(message));
+                        Applied::Renewed
+                    }
                     Some(held) if held.revision >= message.revision => Applied::IgnoredStale,
                     held => {
                         let outcome = if held.is_some() {
@@ -267,7 +291,7 @@ impl HeldAlerts {
     pub fn prune(&mut self, now: DateTime<Utc>) {
         let (left, forget_at) = (&mut self.left, &mut self.forget_at);
         self.showing.retain(|id, m| {
-            let end = m.cap.expires().filter(|end| *end <= now);
+            let end = m.expires_at().filter(|end| *end <= now);
             if let Some(end) = end {
                 left.insert(id.clone(), m.revision);
                 // Only `left` hangs on this: a later tombstone says when the id may go.
@@ -326,6 +350,7 @@ mod tests {
                 status,
                 infos,
             ),
+            valid_until: None,
         }))
     }
 
@@ -370,5 +395,40 @@ mod tests {
                 .to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_later_signed_copy_renews_and_its_validity_bounds_the_screen() {
+        let Broadcast::Show(first) = show() else {
+            unreachable!()
+        };
+        let t = first.issued_at;
+        let copy = |until: i64| {
+            let mut m = first.clone();
+            m.valid_until = Some(t + chrono::TimeDelta::hours(until));
+            Broadcast::Show(m)
+        };
+        let mut held = HeldAlerts::default();
+        assert_eq!(held.apply(copy(6)), Applied::Shown);
+        assert_eq!(held.apply(copy(6)), Applied::IgnoredStale);
+        assert_eq!(held.apply(copy(5)), Applied::IgnoredStale);
+        assert_eq!(held.apply(copy(7)), Applied::Renewed);
+        let end = held.active(t)[0].expires_at;
+        assert_eq!(end, Some(t + chrono::TimeDelta::hours(7)));
+        // Not renewed in time: the screen lets it go, and a renewal brings it back.
+        held.prune(t + chrono::TimeDelta::hours(7));
+        assert!(held.active(t + chrono::TimeDelta::hours(7)).is_empty());
+        assert_eq!(held.apply(copy(9)), Applied::Shown);
+    }
+
+    #[test]
+    fn the_earlier_of_cap_expiry_and_signed_validity_ends_an_alert() {
+        let Broadcast::Show(mut m) = show() else {
+            unreachable!()
+        };
+        let t = m.issued_at;
+        assert_eq!(m.expires_at(), m.cap.expires());
+        m.valid_until = Some(t + chrono::TimeDelta::hours(1));
+        assert_eq!(m.expires_at(), Some(t + chrono::TimeDelta::hours(1)));
     }
 }

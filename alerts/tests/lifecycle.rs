@@ -33,6 +33,7 @@ fn message(id: &str, status: Status, cap_id: &str) -> AlertMessage {
             status,
             templates::cap_infos(kind, &values, status, Some(sent + Duration::hours(2))).unwrap(),
         ),
+        valid_until: None,
     }
 }
 

@@ -358,6 +358,24 @@ impl AlertKeeper {
                 return;
             }
         }
+        if let Broadcast::Show(message) = &broadcast {
+            let now = self.clock.now();
+            let problem = match message.valid_until {
+                None => Some(format!(
+                    "signed alert {} carries no validity (valid_until); the controller always sets one",
+                    message.id
+                )),
+                Some(end) if end <= now => Some(format!(
+                    "signed alert {} was valid until {end}: an old copy replayed, or this screen's clock is wrong",
+                    message.id
+                )),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                self.reject(topic, REJECTED, &problem);
+                return;
+            }
+        }
         let id = match &broadcast {
             Broadcast::Show(m) => m.id.clone(),
             Broadcast::Clear { id, .. } => id.clone(),
@@ -380,7 +398,7 @@ impl AlertKeeper {
                     self.ack(&id, revision, AlertAckState::Cleared, None, None);
                 }
             }
-            Applied::Shown | Applied::Replaced | Applied::Cleared => {
+            Applied::Shown | Applied::Replaced | Applied::Renewed | Applied::Cleared => {
                 self.settle().await;
             }
         }
@@ -738,6 +756,7 @@ mod tests {
                 status,
                 infos,
             ),
+            valid_until: Some(at(3600)),
         }
     }
 

@@ -171,6 +171,7 @@ fn message(
                 infos,
             )
         },
+        valid_until: Some(now + chrono::TimeDelta::hours(1)),
     }
 }
 
@@ -344,19 +345,29 @@ fn targeted_players_show_update_cancel_and_refuse_forgeries() {
         &topic_for(&Target::All, "unsigned"),
         serde_json::to_vec(&unsigned).unwrap(),
     );
+    // Genuine signatures, but an old copy (its validity over) and one without any validity.
+    let mut lapsed = message("lapsed", 1, 5, Target::All, Status::Actual, None);
+    lapsed.valid_until = Some(Utc::now() - chrono::TimeDelta::minutes(1));
+    show(&s.observer, &s.key, &lapsed);
+    let mut timeless = message("timeless", 1, 5, Target::All, Status::Actual, None);
+    timeless.valid_until = None;
+    show(&s.observer, &s.key, &timeless);
     wait_until(
         Duration::from_secs(10),
-        "both players report two refusals",
+        "both players report four refusals",
         || {
-            s.observer.rejections("kita-1") >= before.0 + 2
-                && s.observer.rejections("naniwa-1") >= before.1 + 2
+            s.observer.rejections("kita-1") >= before.0 + 4
+                && s.observer.rejections("naniwa-1") >= before.1 + 4
         },
     );
     std::thread::sleep(Duration::from_millis(500));
     for p in ["kita-1", "naniwa-1"] {
         assert!(
-            s.observer.acks(p).iter().all(|a| a.alert.0 != "fake"),
-            "{p} acknowledged a forgery"
+            s.observer
+                .acks(p)
+                .iter()
+                .all(|a| !["fake", "lapsed", "timeless"].contains(&a.alert.0.as_str())),
+            "{p} acknowledged a forgery or a stale copy"
         );
         assert_ne!(now_kind(dir, p), "alert", "{p} shows a forgery");
     }

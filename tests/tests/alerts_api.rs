@@ -913,3 +913,56 @@ fn a_player_that_missed_the_cancel_is_cleared_when_it_comes_back() {
         "the controller did not resend the tombstone"
     );
 }
+
+/// Every signed `show` carries a validity, and the controller signs a live alert again before
+/// it ends (here a 60 s window: again after 10 s).
+#[test]
+fn live_alerts_are_signed_again_before_their_validity_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("controller.toml");
+    std::fs::write(&config, "[alerts]\nshow_validity_secs = 60\n").unwrap();
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", config.to_str().unwrap()],
+    );
+    let player = ctl.add_player("kita-1", "kita", 5);
+    let token = ctl.token_for("disaster");
+    let drill = create(&ctl, &token, &quake("Exercise", json!([{"kind": "all"}])));
+    let id = drill["id"].as_str().unwrap().to_string();
+    let topic = format!("signage/v1/alerts/all/{id}");
+    let client = mqtt::connect(
+        &ctl.mqtt,
+        "kita-1",
+        "kita-1",
+        &e2e::player_password(&player),
+    );
+    client.wait_connected(Duration::from_secs(5)).unwrap();
+    let valid_until = |payload: &[u8]| {
+        let envelope: Value = serde_json::from_slice(payload).unwrap();
+        let shown: Value = serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(shown["kind"], "show", "{shown}");
+        shown["valid_until"]
+            .as_str()
+            .expect("a signed show always carries valid_until")
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    let first = valid_until(&client.first_message(&topic, Duration::from_secs(10)));
+    let left = first - chrono::Utc::now();
+    assert!(
+        left > chrono::TimeDelta::seconds(40) && left <= chrono::TimeDelta::seconds(61),
+        "valid for {left} more"
+    );
+    let mut renewed = None;
+    wait_until(Duration::from_secs(30), "the alert signed again", || {
+        if let Some(payload) = client.next_publish(Duration::from_millis(500)) {
+            let until = valid_until(&payload);
+            if until > first {
+                renewed = Some(until);
+            }
+        }
+        renewed.is_some()
+    });
+    assert!(renewed.unwrap() - first >= chrono::TimeDelta::seconds(5));
+}

@@ -234,6 +234,7 @@ async fn intake(
                 level,
                 issued_at: Utc::now(),
                 cap: alert,
+                valid_until: None,
             };
             check_size(state, &message)
                 .map_err(|e| (e, "size-limit".into(), "signed alert too large".into()))?;

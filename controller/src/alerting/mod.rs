@@ -9,6 +9,10 @@
 //! - After every (re)connection to the broker, all live alerts and the tombstones of the last
 //!   day are published again (the broker may be new or emptied).
 //! - A 1 s tick ends expired alerts and publishes their Clears.
+//! - Every signed `show` carries `valid_until` (`[alerts] show_validity_secs`, default 6 h
+//!   from signing); the tick signs a live alert again when a sixth of its window has passed,
+//!   so a copy captured off the broker cannot be replayed onto screens for ever, while a
+//!   controller that is down leaves screens showing the alert for hours.
 //! - A tombstone stays on the broker for a day (`[alerts] tombstone_keep_secs`) after it was
 //!   last sent, then is deleted (an empty retained message), so the broker does not hand every
 //!   alert ever cancelled to each screen that connects, for years.
@@ -77,6 +81,9 @@ pub struct AlertsSection {
     /// How long the broker keeps an ended alert's signed tombstone after it was last sent
     /// (default a day).
     pub tombstone_keep_secs: Option<u64>,
+    /// How long a signed `show` is valid from signing (default 6 h, 60 s to a week); the
+    /// controller signs live alerts again well before.
+    pub show_validity_secs: Option<u64>,
     #[serde(default)]
     pub cap_intake: CapIntakeSection,
     /// CAP areas onto wards.
@@ -121,6 +128,7 @@ pub struct AlertsConfig {
     pub sender: String,
     pub max_cap_bytes: usize,
     pub tombstone_keep: TimeDelta,
+    pub show_validity: TimeDelta,
     pub feeds: Vec<Feed>,
     pub auto_issue: Vec<AutoIssueRule>,
     pub areas: AreaTable,
@@ -204,11 +212,16 @@ impl AlertsConfig {
                 );
             }
         }
+        let validity_secs = section.show_validity_secs.unwrap_or(6 * 3600);
+        if !(60..=7 * 86_400).contains(&validity_secs) {
+            bail!("config key alerts.show_validity_secs must be between 60 and 604800 (a week)");
+        }
         Ok(AlertsConfig {
             policy,
             sender,
             max_cap_bytes,
             tombstone_keep: TimeDelta::seconds(keep_secs as i64),
+            show_validity: TimeDelta::seconds(validity_secs as i64),
             feeds: section.cap_intake.feeds,
             auto_issue: section.cap_intake.auto_issue.unwrap_or_else(|| {
                 vec![AutoIssueRule {
@@ -275,6 +288,8 @@ pub struct AlertService {
     state: Mutex<State>,
     client: OnceLock<AsyncClient>,
     acks: crate::gather::Queue<(PlayerId, AlertAck, DateTime<Utc>)>,
+    /// The `valid_until` of the last signed `show` published for each live alert.
+    signed_until: std::sync::Mutex<HashMap<AlertId, DateTime<Utc>>>,
 }
 
 impl AlertService {
@@ -316,6 +331,7 @@ impl AlertService {
             }),
             client: OnceLock::new(),
             acks,
+            signed_until: Default::default(),
         });
         tokio::spawn(write_acks(service.clone(), inbox));
         let ticking = service.clone();
@@ -332,6 +348,7 @@ impl AlertService {
             loop {
                 tick.tick().await;
                 ticking.expire(Utc::now()).await;
+                ticking.renew(Utc::now()).await;
                 if swept.elapsed() >= sweep_every {
                     swept = tokio::time::Instant::now();
                     ticking.delete_stale_tombstones(Utc::now()).await;
@@ -604,6 +621,38 @@ impl AlertService {
         }
     }
 
+    /// Signs each live alert again once a sixth of its signed validity has passed.
+    async fn renew(&self, now: DateTime<Utc>) {
+        let due = now + self.config.show_validity - self.config.show_validity / 6;
+        let state = self.state.lock().await;
+        let stale: Vec<&AlertRecord> = {
+            let signed = self.signed_until.lock().expect("signed_until");
+            state
+                .lifecycle
+                .alerts()
+                .filter(|r| r.phase.is_live())
+                .filter(|r| signed.get(&r.message.id).is_none_or(|until| *until < due))
+                .collect()
+        };
+        for record in stale {
+            tracing::debug!(alert = %record.message.id, "signing a live alert again");
+            let broadcast = Broadcast::Show(Box::new(record.message.clone()));
+            self.publish(&state.lifecycle, &broadcast).await;
+        }
+    }
+
+    /// `broadcast` as it is signed now: a `show` valid for the configured window.
+    fn stamped(&self, broadcast: &Broadcast, now: DateTime<Utc>) -> Broadcast {
+        match broadcast {
+            Broadcast::Show(m) => {
+                let mut m = m.clone();
+                m.valid_until = Some(now + self.config.show_validity);
+                Broadcast::Show(m)
+            }
+            clear => clear.clone(),
+        }
+    }
+
     /// Signs `broadcast` and publishes it retained on each target's topic of its alert.
     async fn publish(&self, lifecycle: &AlertLifecycle, broadcast: &Broadcast) {
         let Some(client) = self.client.get() else {
@@ -616,8 +665,16 @@ impl AlertService {
         let Some(record) = lifecycle.get(id) else {
             return;
         };
-        let envelope = signing::sign(broadcast, &self.key);
+        let stamped = self.stamped(broadcast, Utc::now());
+        let envelope = signing::sign(&stamped, &self.key);
         let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
+        {
+            let mut signed = self.signed_until.lock().expect("signed_until");
+            match &stamped {
+                Broadcast::Show(m) => signed.insert(id.clone(), m.valid_until.expect("stamped")),
+                Broadcast::Clear { .. } => signed.remove(id),
+            };
+        }
         if let Err(e) = retain_on_targets(client, record, payload).await {
             warn!(%e, alert = %id, "cannot publish an alert");
         }
@@ -632,9 +689,12 @@ impl AlertService {
 
     /// The size of the signed message players would get, to refuse what MQTT cannot carry.
     pub fn signed_size(&self, broadcast: &Broadcast) -> usize {
-        serde_json::to_vec(&signing::sign(broadcast, &self.key))
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX)
+        serde_json::to_vec(&signing::sign(
+            &self.stamped(broadcast, Utc::now()),
+            &self.key,
+        ))
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
     }
 }
 

@@ -224,6 +224,7 @@ fn build_message(
         level,
         issued_at: Utc::now(),
         cap,
+        valid_until: None,
     };
     check_size(state, &message)?;
     Ok((message, req.typed_confirmation))

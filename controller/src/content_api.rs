@@ -7,12 +7,12 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, put};
 use chrono::Utc;
-use content::asset::{Asset, AssetKind, MediaFile, Sha256};
+use content::asset::{Asset, AssetKind, Sha256};
 use content::audience::Audience;
 use content::ids::LayoutId;
 use content::layout::Layout;
@@ -28,9 +28,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::auth::{self, Caller, Principal};
 use crate::http::{ApiError, AppState};
-use crate::library::probe::{self, MediaError};
-use crate::library::{MediaType, RangeRequest, parse_range};
-use crate::store::{Blob, ObjectKind, PutOutcome};
+use crate::library::{RangeRequest, parse_range};
+use crate::store::{ObjectKind, PutOutcome};
+
+mod upload;
 
 /// Multipart framing and small fields on top of the file itself.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -40,7 +41,7 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/content",
-            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+            post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
         )
         .route("/api/v1/content/{id}", get(download))
         .route("/api/v1/assets", get(list::<Asset>).post(create_asset))
@@ -393,203 +394,6 @@ async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<
     }
     value["revision"] = revision.into();
     Ok(Json(value))
-}
-
-/// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
-/// length cannot be probed (WebM), an optional field `duration_ms`. Images and videos larger
-/// than players decode are refused with 422 (see [`probe::inspect`]).
-async fn upload(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    mut multipart: Multipart,
-) -> Result<Response, ApiError> {
-    caller.require(auth::CONTENT)?;
-    let limit = state.max_upload_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the file exceeds the upload limit of {limit} bytes (content.max_upload_bytes in the controller configuration)"
-            ),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
-        return Err(too_large());
-    }
-    let multipart_error = |e: axum::extract::multipart::MultipartError| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the upload is incomplete or malformed ({}); send the whole file again",
-                    e.body_text()
-                ),
-            )
-        }
-    };
-    let mut received = None;
-    let mut duration_ms: Option<u64> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("file") => {
-                if received.is_some() {
-                    return Err(bad_request("send exactly one field named \"file\""));
-                }
-                if let Some(name) = field.file_name() {
-                    check_file_name(name)?;
-                }
-                let mut upload = state
-                    .library
-                    .begin_upload()
-                    .await
-                    .map_err(ApiError::internal)?;
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    if upload.size() + chunk.len() as u64 > limit {
-                        return Err(too_large());
-                    }
-                    upload.write(&chunk).await.map_err(ApiError::internal)?;
-                    if upload.head().len() >= MediaType::SNIFF_BYTES {
-                        sniffed(upload.head())?;
-                    }
-                }
-                let done = upload.finish().await.map_err(ApiError::internal)?;
-                if done.size_bytes == 0 {
-                    return Err(bad_request("the file is empty"));
-                }
-                sniffed(&done.head)?;
-                received = Some(done);
-            }
-            Some("duration_ms") => {
-                let text = field.text().await.map_err(multipart_error)?;
-                duration_ms = Some(text.trim().parse().map_err(|_| {
-                    bad_request(format!(
-                        "duration_ms {text:?} is not a whole number of milliseconds"
-                    ))
-                })?);
-            }
-            other => {
-                return Err(bad_request(format!(
-                    "unexpected field {:?}; send the file in field \"file\" (and optionally duration_ms)",
-                    other.unwrap_or("")
-                )));
-            }
-        }
-    }
-    let Some(received) = received else {
-        return Err(bad_request(
-            "no file: send it as multipart/form-data in field \"file\"",
-        ));
-    };
-    let media = sniffed(&received.head)?;
-    // Off the async workers: it reads the file (a bounded amount, but from disk).
-    let path = received.path().to_path_buf();
-    let info = tokio::task::spawn_blocking(move || {
-        probe::inspect(media, std::io::BufReader::new(std::fs::File::open(path)?))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| match e {
-        MediaError::Io(e) => ApiError::internal(e),
-        refused => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string()),
-    })?;
-    duration_ms = duration_ms.or(info.duration_ms);
-    let sha256 = received.sha256.clone();
-    let size_bytes = received.size_bytes;
-    let library = state.library.clone();
-    tokio::task::spawn_blocking(move || received.store(&library))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    state
-        .store
-        .insert_blob(&Blob {
-            sha256: sha256.to_string(),
-            size_bytes,
-            media_type: media.mime().into(),
-        })
-        .await
-        .map_err(ApiError::internal)?;
-    caller
-        .audit(
-            &state.store,
-            "content.upload",
-            Some(&sha256.to_string()),
-            "ok",
-            Some(json!({ "bytes": size_bytes, "media_type": media.mime() })),
-        )
-        .await;
-    let file = MediaFile {
-        sha256: sha256.clone(),
-        size_bytes,
-    };
-    let asset = Asset {
-        id: sha256.to_string().as_str().into(),
-        kind: if media.is_video() {
-            AssetKind::Video { file, duration_ms }
-        } else {
-            AssetKind::Image { file }
-        },
-    };
-    let outcome = state
-        .store
-        .put_object(ObjectKind::Asset, &asset.id.0, &asset, true)
-        .await
-        .map_err(ApiError::internal)?;
-    let duplicate = outcome.is_none();
-    tracing::info!(%sha256, size_bytes, media_type = media.mime(), duplicate, "content uploaded");
-    let code = if duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        code,
-        Json(json!({
-            "id": asset.id,
-            "sha256": sha256,
-            "size_bytes": size_bytes,
-            "media_type": media.mime(),
-            "kind": if media.is_video() { "video" } else { "image" },
-            "duration_ms": duration_ms,
-            "duplicate": duplicate,
-            "url": crate::manifest::content_path(&sha256.to_string()),
-        })),
-    )
-        .into_response())
-}
-
-fn sniffed(head: &[u8]) -> Result<MediaType, ApiError> {
-    MediaType::sniff(head).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the file is not a PNG, JPEG, MP4/QuickTime or WebM/Matroska file (recognised from its first bytes, not its name); convert it and upload again",
-        )
-    })
-}
-
-/// The name is only informative (files are stored by hash), but a name with a path in it
-/// signals a broken or hostile client: refuse it rather than guess.
-fn check_file_name(name: &str) -> Result<(), ApiError> {
-    let bad = name.contains('/')
-        || name.contains('\\')
-        || name.contains("..")
-        || name.chars().any(char::is_control)
-        || name.len() > 255;
-    if bad {
-        return Err(bad_request(format!(
-            "file name {:?} is refused: send a plain file name without directories or \"..\"",
-            name.chars().take(80).collect::<String>()
-        )));
-    }
-    Ok(())
 }
 
 /// `GET /api/v1/content/{sha256}` with `Range` support, so players resume downloads.

@@ -6,6 +6,7 @@
 //! File names given by clients are never used as paths: a blob's name is its SHA-256.
 //! What a file holds is read by the bounded probes in [`probe`].
 
+pub mod multipart;
 pub mod probe;
 
 use std::path::{Path, PathBuf};

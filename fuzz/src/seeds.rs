@@ -455,3 +455,26 @@ pub fn mqtt() -> Seeds {
     ];
     Seeds::built(messages.iter().map(|m| m.as_bytes().to_vec()).collect())
 }
+
+pub fn multipart() -> Seeds {
+    let part = |name: &str, body: &str| {
+        format!(
+            "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n{body}\r\n"
+        )
+    };
+    let bodies = [
+        format!(
+            "{}--b0undary--\r\n",
+            part("file", "\u{89}PNG\r\n--b0und not yet")
+        ),
+        format!(
+            "preamble\r\n{}{}--b0undary--",
+            part("file", "x"),
+            part("duration_ms", "5000")
+        ),
+        "--b0undary\r\nContent-Disposition: form-data; name=file\r\n\r\n--b0undary--".into(),
+        "--b0undary--".into(),
+        part("file", "unterminated"),
+    ];
+    Seeds::built(bodies.iter().map(|b| b.as_bytes().to_vec()).collect())
+}

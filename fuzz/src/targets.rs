@@ -70,6 +70,12 @@ pub const TARGETS: &[Target] = &[
         run: mqtt,
         seeds: seeds::mqtt,
     },
+    Target {
+        name: "multipart",
+        shape: Shape::Text,
+        run: multipart,
+        seeds: seeds::multipart,
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Target> {
@@ -242,5 +248,50 @@ fn class(outcome: Result<(), String>) -> String {
             .take_while(|c| !matches!(c, '"' | '`' | '\'' | '0'..='9'))
             .take(80)
             .collect(),
+    }
+}
+
+/// What a multipart body reads as: each part's name and joined bytes, or the error.
+fn read_parts(input: &[u8], chunk: usize) -> Result<Vec<(String, Vec<u8>)>, String> {
+    use controller::library::multipart::{Event, Reader};
+    let mut reader = Reader::new("b0undary");
+    let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        reader
+            .push(piece, &mut |event| {
+                match event {
+                    Event::Part { name, .. } => parts.push((name, Vec::new())),
+                    Event::Data(bytes) => match parts.last_mut() {
+                        Some(part) => part.1.extend_from_slice(bytes),
+                        None => panic!("data before any part"),
+                    },
+                    Event::End => {}
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    reader.finish().map_err(|e| e.to_string())?;
+    Ok(parts)
+}
+
+/// The upload's multipart reader: whatever the chunking, the same parts (or the same error
+/// class), and never more body bytes out than went in.
+fn multipart(input: &[u8]) -> String {
+    let whole = read_parts(input, input.len());
+    let chunk = 1 + input.first().map_or(0, |b| *b as usize % 17);
+    let split = read_parts(input, chunk);
+    match (&whole, &split) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "chunks of {chunk} read differently");
+            let out: usize = a.iter().map(|(_, d)| d.len()).sum();
+            assert!(out <= input.len());
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!("whole {whole:?} but in chunks of {chunk} {split:?}"),
+    }
+    match whole {
+        Ok(parts) => format!("{} parts", parts.len()),
+        Err(e) => e,
     }
 }

@@ -126,3 +126,72 @@ fn bad_uploads_are_refused_clearly_and_leave_nothing_behind() {
     assert_eq!(controller.stored_files().0.len(), 1);
     assert!(controller.stored_files().1.is_empty());
 }
+
+/// Multipart framing built to make a reader buffer and rescan: a part header that never ends,
+/// a preamble without a boundary, a body of many tiny parts. Each is refused as soon as it
+/// passes its small bound, with a 400 that says which.
+#[test]
+fn hostile_multipart_framing_is_refused_at_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::start(dir.path(), Broker::Embedded);
+    // Raw TCP: the controller answers and closes before the rest of the body is sent.
+    let post = |body: Vec<u8>| {
+        let addr = controller.http.trim_start_matches("http://").to_string();
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /api/v1/content HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n",
+            controller.token,
+            body.len()
+        )
+        .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(&body);
+        });
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        drop(stream);
+        let _ = sender.join();
+        let text = String::from_utf8_lossy(&answer).to_string();
+        let status: u16 = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {text:?}"));
+        let json = text
+            .split_once("\r\n\r\n")
+            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(b).ok())
+            .unwrap_or_default();
+        (status, json)
+    };
+    let mut endless = b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\nX: ".to_vec();
+    endless.resize(endless.len() + (8 << 20), b'a');
+    let mut preamble = vec![b'p'; 8 << 20];
+    preamble.extend_from_slice(b"\r\n--b--");
+    let mut tiny = Vec::new();
+    for _ in 0..1000 {
+        tiny.extend_from_slice(
+            b"--b\r\nContent-Disposition: form-data; name=\"duration_ms\"\r\n\r\n1\r\n",
+        );
+    }
+    tiny.extend_from_slice(b"--b--");
+    for (what, body, says) in [
+        ("endless part headers", endless, "headers exceed"),
+        ("endless preamble", preamble, "no boundary"),
+        ("a thousand parts", tiny, "more than"),
+    ] {
+        let (status, answer) = post(body);
+        assert_eq!(status, 400, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(says),
+            "{what}: {answer}"
+        );
+    }
+    assert_nothing_stored(&controller, "hostile framing");
+    let (status, answer) = controller.upload("fine.png", &test_png(3));
+    assert_eq!(status, 201, "{answer}");
+}

@@ -617,6 +617,8 @@ pub fn player_password(config: &Path) -> String {
 }
 
 /// A plain MQTT client for tests that act as a (possibly hostile) participant.
+pub mod fleet;
+
 pub mod mqtt {
     use std::sync::mpsc;
     use std::time::Duration;

@@ -23,14 +23,16 @@
 //! `--player-dir DIR` puts them elsewhere.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use e2e::{Proc, bin, create_token, wait_until};
+use e2e::create_token;
+use e2e::fleet::{
+    Http, Players, ms_since, percentile, register, start_controller, toml_value, wait_online,
+};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
 
@@ -107,69 +109,6 @@ fn player_state_root(args: &Args, run_dir: &Path) -> anyhow::Result<tempfile::Te
         })
 }
 
-struct Http {
-    base: String,
-    token: String,
-    agent: ureq::Agent,
-}
-
-impl Http {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}{path}", self.base);
-        let auth = format!("Bearer {}", self.token);
-        let mut response = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call()?,
-            ("POST", Some(b)) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .send_json(b)?,
-            ("POST", None) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .send_empty()?,
-            _ => bail!("unsupported {method}"),
-        };
-        let status = response.status().as_u16();
-        Ok((
-            status,
-            response.body_mut().read_json().unwrap_or(Value::Null),
-        ))
-    }
-}
-
-fn start_controller(dir: &Path, broker: Option<&str>) -> anyhow::Result<(Proc, PathBuf, Value)> {
-    let data_dir = dir.join("controller-data");
-    std::fs::create_dir_all(&data_dir)?;
-    let mut cmd = Command::new(bin("signage-controller"));
-    cmd.arg("serve")
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args(["--http", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn");
-    match broker {
-        Some(url) => cmd.args(["--mqtt-url", url]),
-        None => cmd.args(["--mqtt-listen", "127.0.0.1:0"]),
-    };
-    let mut proc = Proc::spawn(&mut cmd, dir, "controller");
-    let endpoints = data_dir.join("endpoints.json");
-    wait_until(Duration::from_secs(30), "the controller to start", || {
-        assert!(proc.is_running(), "controller exited:\n{}", proc.log());
-        endpoints.exists()
-    });
-    let e: Value = serde_json::from_slice(&std::fs::read(&endpoints)?)?;
-    Ok((proc, data_dir, e))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// The alert message reaching the observer's own subscription to the ward's alerts: when
 /// the broker started fanning it out.
 struct Delivered {
@@ -214,77 +153,26 @@ fn main() -> anyhow::Result<()> {
         "players' state directories under {}",
         state_root.path().display()
     );
-    let (controller, data_dir, endpoints) = start_controller(dir.path(), args.broker.as_deref())?;
-    let http = Http {
-        base: endpoints["http"].as_str().unwrap().to_string(),
-        token: create_token(&data_dir, "disaster"),
-        agent: ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into(),
-    };
+    let (controller, data_dir, endpoints) =
+        start_controller(dir.path(), args.broker.as_deref(), &[])?;
+    let http = Http::new(
+        endpoints["http"].as_str().unwrap(),
+        create_token(&data_dir, "disaster"),
+    );
     let mqtt_url = endpoints["mqtt"].as_str().unwrap().to_string();
 
     // N players and one observer, registered in one process.
     let registered = Instant::now();
     let configs = dir.path().join("players");
-    let out = Command::new(bin("signage-controller"))
-        .args(["player", "add-many", "--prefix", "bench", "--ward", WARD])
-        .arg("--count")
-        .arg((n + 1).to_string())
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--out-dir")
-        .arg(&configs)
-        .output()?;
-    if !out.status.success() {
-        bail!("player add-many: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    register(&data_dir, "bench", WARD, n + 1, &configs)?;
     eprintln!("registered {} players in {:?}", n + 1, registered.elapsed());
     let observer_id = format!("bench-{:05}", n + 1);
     let observer_password: String =
         toml_value(&configs.join(format!("{observer_id}.toml")), "password")?;
 
-    // The players run on one single-threaded runtime per core, as many devices would each on
-    // their own: no work stealing or waking between threads for what is one player's work.
-    let shards: Vec<tokio::runtime::Handle> = (0..std::thread::available_parallelism()
-        .map_or(2, |n| n.get()))
-        .map(|i| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let handle = runtime.handle().clone();
-            std::thread::Builder::new()
-                .name(format!("players-{i}"))
-                .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
-            Ok(handle)
-        })
-        .collect::<anyhow::Result<_>>()?;
     let started = Instant::now();
-    // At the end every player says goodbye (a clean disconnect) before the controller stops.
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let mut players = Vec::new();
-    for i in 1..=n {
-        let id = format!("bench-{i:05}");
-        let config = player::config::PlayerConfig::load(
-            &configs.join(format!("{id}.toml")),
-            player::config::Overrides {
-                cache_dir: Some(state_root.path().join(&id)),
-                display: Some(content::protocol::DisplayMode::Headless),
-                render: Some(args.render),
-                ..Default::default()
-            },
-        )?;
-        let mut stopping = stopping.clone();
-        players.push(shards[i as usize % shards.len()].spawn(async move {
-            let shutdown = async move {
-                let _ = stopping.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) = player::session::Session::run_until(config, shutdown).await {
-                eprintln!("player {id} stopped: {e:#}");
-            }
-        }));
-    }
+    let ids: Vec<String> = (1..=n).map(|i| format!("bench-{i:05}")).collect();
+    let players = Players::start(&configs, &ids, state_root.path(), args.render)?;
 
     // The observer: the alert message itself, stamped on arrival (a player of the ward: it may
     // read nothing else). Reconnections are counted by the players themselves.
@@ -343,25 +231,11 @@ fn main() -> anyhow::Result<()> {
     });
 
     // Every player online, with its configuration (ward) acknowledged: subscribed.
-    let deadline = Instant::now() + Duration::from_secs(60 + u64::from(n) / 20);
-    loop {
-        let (_, players) = http.call("GET", "/api/v1/players", None)?;
-        let ready = players
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|p| p["online"] == true && p["acked_revision"] == 1)
-                    .count()
-            })
-            .unwrap_or(0);
-        if ready >= n as usize {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("only {ready}/{n} players came online");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_online(
+        &http,
+        n as usize,
+        Duration::from_secs(60 + u64::from(n) / 20),
+    )?;
     eprintln!(
         "{n} players online and configured after {:?}",
         started.elapsed()
@@ -431,11 +305,7 @@ fn main() -> anyhow::Result<()> {
                 break alert["players"].as_array().cloned().unwrap_or_default();
             }
         };
-        let since_trigger = |v: &Value| {
-            v.as_str()
-                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
-                .map(|t| (t - t0_utc).num_microseconds().unwrap_or(0) as f64 / 1000.0)
-        };
+        let since_trigger = |v: &Value| ms_since(t0_utc, v);
         let mut got = 0;
         for row in rows.iter().filter(|r| r["state"] == "showing") {
             got += 1;
@@ -514,25 +384,7 @@ fn main() -> anyhow::Result<()> {
     );
     arrival_ms.sort_by(f64::total_cmp);
     finished.store(true, Ordering::Relaxed);
-    let _ = stop.send(true);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            let all = async {
-                for player in players {
-                    let _ = player.await;
-                }
-            };
-            if tokio::time::timeout(Duration::from_secs(30), all)
-                .await
-                .is_err()
-            {
-                eprintln!("some players did not stop within 30 s");
-            }
-            // Their last status files land before the directory holding them goes.
-            player::disk::flush().await;
-        });
+    players.stop()?;
     drop(controller);
     println!(
         "alert-fanout players={n} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} acked={worst_acked}/{n}",
@@ -677,12 +529,4 @@ fn signature_check(message: &[u8], config: &Path) -> anyhow::Result<Duration> {
         verify_payload(&envelope, &key)?;
     }
     Ok(started.elapsed() / CHECKS)
-}
-
-fn toml_value(path: &Path, key: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-        .map(|v| v.trim().trim_matches('"').to_string())
-        .with_context(|| format!("{key} in {}", path.display()))
 }

@@ -20,6 +20,7 @@ pub mod http;
 pub mod http_server;
 pub mod library;
 pub mod manifest;
+pub mod memory;
 pub mod mqtt_gate;
 pub mod mqtt_tls;
 pub mod openapi;

@@ -205,6 +205,7 @@ fn init_logging() {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    controller::memory::return_large_blocks();
     match cli.command {
         Command::Serve {
             common,

@@ -478,3 +478,36 @@ pub fn multipart() -> Seeds {
     ];
     Seeds::built(bodies.iter().map(|b| b.as_bytes().to_vec()).collect())
 }
+
+/// The smallest JMA sample of each kind (the code ending the file name, e.g. `VPWW53`): the
+/// kinds differ in body, and the largest samples only repeat areas.
+pub fn jma() -> Seeds {
+    let dir = format!("{DATA}/jma");
+    let mut paths = Vec::new();
+    collect(Path::new(&dir), &["xml"], &mut paths);
+    let mut smallest: std::collections::BTreeMap<String, (u64, PathBuf)> = Default::default();
+    for path in paths {
+        let kind = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.rsplit('_').next())
+            .unwrap_or_default()
+            .to_string();
+        let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
+        if smallest.get(&kind).is_none_or(|(s, _)| size < *s) {
+            smallest.insert(kind, (size, path));
+        }
+    }
+    let mut seeds = Seeds::built(vec![
+        b"<Report xmlns=\"http://xml.kishou.go.jp/jmaxml1/\"><Control><Title>t</Title></Control></Report>".to_vec(),
+    ]);
+    if smallest.is_empty() {
+        seeds.skipped = Some(format!(
+            "no .xml files in {dir} (the shared test data beside the repository): built-in seeds only"
+        ));
+    }
+    seeds
+        .inputs
+        .extend(smallest.values().filter_map(|(_, p)| std::fs::read(p).ok()));
+    seeds
+}

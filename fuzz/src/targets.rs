@@ -71,6 +71,12 @@ pub const TARGETS: &[Target] = &[
         seeds: seeds::mqtt,
     },
     Target {
+        name: "jma",
+        shape: Shape::Text,
+        run: jma,
+        seeds: seeds::jma,
+    },
+    Target {
         name: "multipart",
         shape: Shape::Text,
         run: multipart,
@@ -293,5 +299,13 @@ fn multipart(input: &[u8]) -> String {
     match whole {
         Ok(parts) => format!("{} parts", parts.len()),
         Err(e) => e,
+    }
+}
+
+/// A JMA disaster-information document.
+fn jma(input: &[u8]) -> String {
+    match jma::read(input) {
+        Ok(doc) => format!("read {}", doc.summary.info_kind.chars().count()),
+        Err(e) => e.rule().into(),
     }
 }

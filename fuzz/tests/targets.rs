@@ -73,6 +73,7 @@ targets! {
     player_config => "player-config",
     controller_config => "controller-config",
     mqtt => "mqtt",
+    jma => "jma",
     multipart => "multipart",
 }
 

@@ -388,6 +388,9 @@ fn hostile_mqtt(
     Ok(vec![reader, writer])
 }
 
+/// Seconds since start, the phase, the controller's resident kB.
+type RssSample = (u64, &'static str, u64);
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -437,7 +440,7 @@ fn main() -> anyhow::Result<()> {
     eprintln!("{n} players online");
 
     let pid = controller.child.id();
-    let samples: Arc<Mutex<Vec<(u64, &'static str, u64)>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<RssSample>>> = Arc::default();
     let phase: Arc<Mutex<&'static str>> = Arc::new(Mutex::new("quiet"));
     let sampling = Arc::new(AtomicBool::new(false));
     let sampler = {
@@ -493,7 +496,7 @@ fn main() -> anyhow::Result<()> {
     for (what, count) in tally.0.lock().unwrap().iter() {
         eprintln!("  {what}: {count}");
     }
-    let rss: Vec<(u64, &str, u64)> = samples.lock().unwrap().clone();
+    let rss: Vec<RssSample> = samples.lock().unwrap().clone();
     for (at, label, kb) in &rss {
         eprintln!("  rss {at:>5} s {label:<7} {:.1} MiB", *kb as f64 / 1024.0);
     }

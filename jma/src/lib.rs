@@ -65,11 +65,86 @@ pub enum InfoType {
     Cancelled,
 }
 
+/// What a document is about, from its `Control/Title`: the first step of every decision.
+/// Which ones may issue alerts, and where, is decided from the body (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 緊急地震速報（警報）
+    EarthquakeEarlyWarning,
+    /// 緊急地震速報（予報）, （地震動予報）: forecasts for receivers, never shown.
+    EarthquakeForecast,
+    /// 震度速報, 震源・震度に関する情報
+    SeismicIntensity,
+    /// 震源に関する情報: no intensities.
+    Hypocenter,
+    /// 津波警報・注意報・予報
+    TsunamiWarning,
+    /// 津波情報: arrival times and heights of a standing tsunami warning.
+    TsunamiInformation,
+    /// 気象特別警報・警報・注意報 and the 2026 (R06) documents per phenomenon.
+    WeatherWarning,
+    /// 気象警報・注意報時系列情報: the time series behind a warning.
+    WeatherWarningTimeSeries,
+    /// 土砂災害警戒情報
+    LandslideAlert,
+    /// 指定河川洪水予報, 水位周知河川に関する情報
+    RiverFlood,
+    /// 記録的短時間大雨情報
+    RecordRainfall,
+    /// 竜巻注意情報
+    Tornado,
+    /// 南海トラフ地震臨時情報
+    NankaiTroughExtra,
+    /// 南海トラフ地震関連解説情報
+    NankaiTroughCommentary,
+    Other,
+}
+
+impl Kind {
+    pub fn of(title: &str) -> Kind {
+        // Titles carry suffixes: 津波警報・注意報・予報a, 気象警報・注意報（Ｒ０６）（大雨）.
+        let starts = |p: &str| title.starts_with(p);
+        if starts("緊急地震速報（警報）") {
+            Kind::EarthquakeEarlyWarning
+        } else if starts("緊急地震速報") {
+            Kind::EarthquakeForecast
+        } else if starts("震度速報") || starts("震源・震度に関する情報") {
+            Kind::SeismicIntensity
+        } else if starts("震源に関する情報") {
+            Kind::Hypocenter
+        } else if starts("津波警報・注意報・予報") {
+            Kind::TsunamiWarning
+        } else if starts("津波情報") {
+            Kind::TsunamiInformation
+        } else if starts("気象警報・注意報時系列") {
+            Kind::WeatherWarningTimeSeries
+        } else if starts("気象特別警報・警報・注意報") || starts("気象警報・注意報")
+        {
+            Kind::WeatherWarning
+        } else if starts("土砂災害警戒情報") {
+            Kind::LandslideAlert
+        } else if starts("指定河川洪水予報") || starts("水位周知河川") {
+            Kind::RiverFlood
+        } else if starts("記録的短時間大雨情報") {
+            Kind::RecordRainfall
+        } else if starts("竜巻注意情報") {
+            Kind::Tornado
+        } else if starts("南海トラフ地震臨時情報") {
+            Kind::NankaiTroughExtra
+        } else if starts("南海トラフ地震関連解説情報") {
+            Kind::NankaiTroughCommentary
+        } else {
+            Kind::Other
+        }
+    }
+}
+
 /// What every decision needs of a document, whatever its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// `Control/Title`, e.g. 気象特別警報・警報・注意報, 震源・震度に関する情報.
     pub title: String,
+    pub kind: Kind,
     pub status: Status,
     pub info_type: InfoType,
     /// `Head/InfoKind`, e.g. 気象警報・注意報, 震度速報, 津波警報・注意報・予報.
@@ -145,6 +220,7 @@ fn summary(report: &Report) -> Result<Summary, JmaError> {
         }
     };
     Ok(Summary {
+        kind: Kind::of(&control.title),
         title: control.title.clone(),
         status,
         info_type,
@@ -155,4 +231,29 @@ fn summary(report: &Report) -> Result<Summary, JmaError> {
         headline: head.headline.text.clone(),
         office: control.editorial_office.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_the_title_whatever_its_suffix() {
+        assert_eq!(
+            Kind::of("緊急地震速報（警報）"),
+            Kind::EarthquakeEarlyWarning
+        );
+        assert_eq!(Kind::of("緊急地震速報（予報）"), Kind::EarthquakeForecast);
+        assert_eq!(Kind::of("津波警報・注意報・予報a"), Kind::TsunamiWarning);
+        assert_eq!(
+            Kind::of("気象警報・注意報（Ｒ０６）（大雨）"),
+            Kind::WeatherWarning
+        );
+        assert_eq!(
+            Kind::of("気象警報・注意報時系列情報（Ｒ０６）"),
+            Kind::WeatherWarningTimeSeries
+        );
+        assert_eq!(Kind::of("季節観測"), Kind::Other);
+        assert_eq!(Kind::of(""), Kind::Other);
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use jma::{InfoType, JmaError, Status, read};
+use jma::{InfoType, JmaError, Kind, Status, read};
 
 fn samples() -> Option<Vec<std::path::PathBuf>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/jma");
@@ -35,6 +35,8 @@ fn every_sample_reads_or_is_refused_with_a_reason() {
                 read_ok += 1;
                 let s = &doc.summary;
                 assert!(!s.title.is_empty(), "{}", file.display());
+                // Every kind of sample JMA publishes is known by its title.
+                assert_ne!(s.kind, Kind::Other, "{}: {}", file.display(), s.title);
                 assert!(!s.info_kind.is_empty(), "{}", file.display());
             }
             Ok(Err(e)) => refused.push(format!("{}: {} ({e})", file.display(), e.rule())),
@@ -67,6 +69,33 @@ fn named_samples_say_what_they_are() {
     assert_eq!(warning.title, "気象特別警報・警報・注意報");
     assert_eq!(warning.status, Status::Normal);
     assert_eq!(warning.info_type, InfoType::Issued);
+    for (name, kind) in [
+        ("15_08_01_130412_VPWW53.xml", Kind::WeatherWarning),
+        ("15_16_03_241226_VPWW55.xml", Kind::WeatherWarning),
+        ("81_01_01_241031_VPWP50.xml", Kind::WeatherWarningTimeSeries),
+        ("16_01_01_220728_VXKOii.xml", Kind::RiverFlood),
+        ("91_01_01_241031_VXSUii.xml", Kind::RiverFlood),
+        ("17_01_01_190529_VXWW50.xml", Kind::LandslideAlert),
+        ("18_01_01_100806_VPOA50.xml", Kind::RecordRainfall),
+        ("19_04_01_140425_VPHW51.xml", Kind::Tornado),
+        ("32-35_01_01_100806_VXSE51.xml", Kind::SeismicIntensity),
+        ("32-35_01_03_100514_VXSE53.xml", Kind::SeismicIntensity),
+        ("32-39_11_02_250206_VTSE41.xml", Kind::TsunamiWarning),
+        ("32-39_11_03_250206_VTSE51.xml", Kind::TsunamiInformation),
+        ("36_01_01_240613_VXSE44.xml", Kind::EarthquakeForecast),
+        ("37_01_01_240613_VXSE43.xml", Kind::EarthquakeEarlyWarning),
+        ("77_01_01_240613_VXSE45.xml", Kind::EarthquakeForecast),
+        ("74_01_01_200512_VYSE50.xml", Kind::NankaiTroughExtra),
+        ("75_01_01_200512_VYSE51.xml", Kind::NankaiTroughCommentary),
+    ] {
+        assert_eq!(by_name(name).kind, kind, "{name}");
+    }
+    // A drill says so.
+    let drill = by_name("32-35_01_02_240613_VXSE52.xml");
+    assert_eq!(
+        (drill.kind, drill.status),
+        (Kind::Hypocenter, Status::Exercise)
+    );
 }
 
 #[test]

@@ -79,6 +79,15 @@ struct Health {
     database: &'static str,
     mqtt: MqttHealth,
     players: PlayerCounts,
+    http: RefusalCounts,
+}
+
+/// What the HTTP listener turned away since start (see [`crate::http_server`]).
+#[derive(Serialize)]
+struct RefusalCounts {
+    refused_connections: u64,
+    busy_requests: u64,
+    timed_out_requests: u64,
 }
 
 #[derive(Serialize)]
@@ -113,6 +122,16 @@ async fn health(State(state): State<AppState>) -> Response {
             connected,
         },
         players: PlayerCounts { total, online },
+        http: {
+            let r = &state.lanes.refusals;
+            let read =
+                |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            RefusalCounts {
+                refused_connections: read(&r.connections),
+                busy_requests: read(&r.requests),
+                timed_out_requests: read(&r.timeouts),
+            }
+        },
     };
     let code = if healthy {
         StatusCode::OK

@@ -80,6 +80,10 @@ fn slow_headers_are_cut_and_one_address_holds_only_its_share() {
         ctl.proc.log().contains("HTTP connection refused"),
         "the refusal is logged"
     );
+    assert!(
+        health["http"]["refused_connections"].as_u64() >= Some(1),
+        "{health}"
+    );
 }
 
 #[test]
@@ -123,8 +127,13 @@ fn stalled_uploads_fill_their_lane_while_alerts_still_go_out() {
     });
     let (status, answer) = ctl.send_json("POST", "/api/v1/alerts", &drill);
     assert_eq!(status, 201, "{answer}");
-    // Other reads still answer too.
+    // Other reads still answer too, and health counts the refusals.
     assert_eq!(ctl.get("/api/v1/assets").0, 200);
+    let (_, health) = ctl.get("/api/v1/health");
+    assert!(
+        health["http"]["busy_requests"].as_u64() >= Some(1),
+        "{health}"
+    );
     // When the stalled clients go, uploads are served again.
     drop(stalled);
     wait_until(Duration::from_secs(10), "uploads served again", || {

@@ -443,50 +443,36 @@ struct SessionView {
     csrf: Option<String>,
 }
 
-/// The client's address (see [`crate::client_ip`]); loopback when the server runs without
-/// connect info, as in unit tests.
-struct ClientIp(IpAddr);
+/// Who the client is as far as the network says: its address (see [`crate::client_ip`];
+/// loopback when the server runs without connect info, as in unit tests) and whether a
+/// trusted proxy says it came over HTTPS.
+struct Client {
+    ip: IpAddr,
+    https: bool,
+}
 
-impl FromRequestParts<AppState> for ClientIp {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = peer(parts);
-        Ok(ClientIp(state.trusted_proxies.client(peer, &parts.headers)))
-    }
-}
-
-fn peer(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
-}
-
-/// Whether a trusted proxy says the client came over HTTPS.
-struct ForwardedHttps(bool);
-
-impl FromRequestParts<AppState> for ForwardedHttps {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = peer(parts);
-        Ok(ForwardedHttps(
-            state.trusted_proxies.forwarded_https(peer, &parts.headers),
-        ))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        let proxies = &state.trusted_proxies;
+        Ok(Client {
+            ip: proxies.client(peer, &parts.headers),
+            https: proxies.forwarded_https(peer, &parts.headers),
+        })
     }
 }
 
 async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    ForwardedHttps(https): ForwardedHttps,
+    Client { ip, https }: Client,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
     if body.account.is_empty() || body.account.len() > MAX_ACCOUNT_NAME {
@@ -958,12 +944,7 @@ mod tests {
             .body(())
             .unwrap();
         let (mut parts, ()) = request.into_parts();
-        let ClientIp(ip) = ClientIp::from_request_parts(&mut parts, state)
-            .await
-            .unwrap();
-        let ForwardedHttps(https) = ForwardedHttps::from_request_parts(&mut parts, state)
-            .await
-            .unwrap();
+        let Client { ip, https } = Client::from_request_parts(&mut parts, state).await.unwrap();
         (ip, https)
     }
 

@@ -11,3 +11,4 @@ pub mod schedule_set;
 pub mod selection;
 pub mod tokyo;
 pub mod validation;
+pub mod wards;

@@ -6,6 +6,10 @@
 //! `jmaxml`, generated from JMA's own schemas, for the typed reading. See
 //! `docs/adr/0003-jma-xml.md`.
 
+pub mod areas;
+pub mod decide;
+pub mod text;
+
 use alerts::cap::CapError;
 use alerts::cap::xml;
 use chrono::{DateTime, Utc};

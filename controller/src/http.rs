@@ -80,6 +80,9 @@ struct Health {
     mqtt: MqttHealth,
     players: PlayerCounts,
     http: RefusalCounts,
+    /// Polled JMA feeds by URL (absent when none is configured).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    feeds: std::collections::BTreeMap<String, crate::feeds::FeedStatus>,
 }
 
 /// What the HTTP listener turned away since start (see [`crate::http_server`]).
@@ -132,6 +135,15 @@ async fn health(State(state): State<AppState>) -> Response {
                 timed_out_requests: read(&r.timeouts),
             }
         },
+        feeds: state
+            .alerts
+            .feeds
+            .get()
+            .map(|f| {
+                let f = f.lock().expect("not poisoned");
+                f.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            })
+            .unwrap_or_default(),
     };
     let code = if healthy {
         StatusCode::OK

@@ -13,6 +13,7 @@ pub mod content_api;
 pub mod counts;
 pub mod demo;
 pub mod enrol;
+pub mod feeds;
 pub mod fleet;
 pub mod gather;
 pub mod history;

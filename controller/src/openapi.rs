@@ -77,6 +77,7 @@ const MEDIA: &[&str] = &[
 /// CAP's registered media type: what the export answers and what the intake is sent (it
 /// parses the body as CAP whatever the header says).
 const CAP: &[&str] = &["application/cap+xml"];
+const XML: &[&str] = &["application/xml"];
 const REPORT: &[&str] = &[
     "application/json",
     "text/csv",
@@ -137,6 +138,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("POST", "/api/v1/alerts/{id}/all-clear", Staff(auth::ALERTS), "alerts", "All clear: screens clear at once", NONE, JSON),
     e("GET", "/api/v1/alerts/{id}/cap", Staff(auth::READ), "alerts", "The alert as CAP 1.2 XML; a cancelled alert as its CAP Cancel", NONE, CAP),
     e("POST", "/api/v1/cap", Staff(auth::ALERTS), "alerts", "CAP 1.2 intake: parsed safely, mapped to wards, issued or staged by policy", CAP, JSON),
+    e("POST", "/api/v1/jma", Staff(auth::ALERTS), "alerts", "JMA disaster-information XML from a relay (a feed token of alerts.jma.feed_tokens, or an admin's): each document once, issued, staged, ended or ignored by policy", XML, JSON),
+    e("GET", "/api/v1/alerts/{id}/documents", Staff(auth::READ), "alerts", "The documents from feeds and relays that made or changed an alert, with each decision", NONE, JSON),
+    e("GET", "/api/v1/intake/{digest}", Staff(auth::READ), "alerts", "An original document from a feed or relay, by its SHA-256", NONE, XML),
     e("GET", "/api/v1/reports", Staff(auth::READ), "reports", "The report names and formats", NONE, JSON),
     e("GET", "/api/v1/reports/{report}", Staff(auth::READ), "reports", "A people-flow report (?from&to&ward&player&level&format=json|csv|csv-excel|parquet|svg&lang)", NONE, REPORT),
 ];

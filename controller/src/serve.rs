@@ -221,6 +221,12 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     );
 
     let refusals = Arc::new(crate::http_server::Refusals::default());
+    let feeds = crate::feeds::spawn(
+        alerts.clone(),
+        store.clone(),
+        config.alerts.jma.feeds.clone(),
+    );
+    let _ = alerts.feeds.set(feeds);
     let app = router(AppState {
         store,
         link: status,

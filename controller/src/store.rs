@@ -225,12 +225,66 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (28, "ALTER TABLE api_tokens ADD COLUMN expires_at TEXT"),
     // 30-39: people-flow history.
+    // 40-49: documents from feeds and relays (controller/src/store/intake.rs). Each document
+    // once, by the SHA-256 of its bytes, with what was decided; the body is kept when it
+    // touched an alert (the console shows the original).
+    (
+        40,
+        "CREATE TABLE intake_documents (
+        digest TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        event_key TEXT,
+        reported_at TEXT,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        alert_id TEXT,
+        content_type TEXT NOT NULL,
+        body TEXT NOT NULL
+    )",
+    ),
+    (
+        41,
+        "CREATE INDEX intake_documents_alert ON intake_documents (alert_id)",
+    ),
+    // The last document applied to each JMA event, and the alert it drives.
+    (
+        42,
+        "CREATE TABLE jma_events (
+        event_key TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        reported_at TEXT NOT NULL,
+        serial TEXT
+    )",
+    ),
+    // Polled Atom feeds: conditional-request validators, and every entry already taken.
+    (
+        43,
+        "CREATE TABLE feed_state (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        checked_at TEXT NOT NULL
+    )",
+    ),
+    (
+        44,
+        "CREATE TABLE feed_entries (
+        url TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (url, entry_id, updated)
+    )",
+    ),
 ];
 
 pub mod accounts;
 pub mod alerts;
 mod catalog;
 mod counts;
+pub mod intake;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
 pub use catalog::{Blob, ObjectKind, PlaysCursor, PutOutcome, StoredManifest};
 pub use counts::CountsStored;

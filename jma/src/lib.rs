@@ -8,6 +8,7 @@
 
 pub mod areas;
 pub mod decide;
+pub mod shift;
 pub mod text;
 
 use alerts::cap::CapError;
@@ -67,6 +68,17 @@ pub enum InfoType {
     Delayed,
     /// 取消
     Cancelled,
+}
+
+impl InfoType {
+    pub fn ja(self) -> &'static str {
+        match self {
+            InfoType::Issued => "発表",
+            InfoType::Corrected => "訂正",
+            InfoType::Delayed => "遅延",
+            InfoType::Cancelled => "取消",
+        }
+    }
 }
 
 /// What a document is about, from its `Control/Title`: the first step of every decision.

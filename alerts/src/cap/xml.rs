@@ -24,6 +24,29 @@ pub struct Element {
     pub children: Vec<Element>,
     /// The concatenated character data directly inside the element.
     pub text: String,
+    /// Attributes by local name (no namespace), values unescaped; at most [`MAX_ATTRIBUTES`].
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Attributes read per element (Atom's `link` has four).
+pub const MAX_ATTRIBUTES: usize = 32;
+
+impl Element {
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The direct children named `name`.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    pub fn child<'a>(&'a self, name: &'a str) -> Option<&'a Element> {
+        self.children_named(name).next()
+    }
 }
 
 /// Decodes `bytes` according to the XML prolog. UTF-8 (with or without BOM) and US-ASCII are
@@ -119,11 +142,30 @@ pub fn parse_tree(text: &str) -> Result<Element, CapError> {
                     return Err(CapError::TooDeep(MAX_DEPTH));
                 }
                 let name = start.local_name().as_ref().to_owned();
+                let mut attributes = Vec::new();
+                for attr in start.attributes() {
+                    let attr = attr.map_err(|e| CapError::Xml(format!("bad attribute: {e}")))?;
+                    if attributes.len() == MAX_ATTRIBUTES {
+                        return Err(CapError::Xml(format!(
+                            "<{name}> has more than {MAX_ATTRIBUTES} attributes"
+                        )));
+                    }
+                    // Predefined entities and character references only: anything else is an
+                    // error here, never a lookup.
+                    let value = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| CapError::Xml(format!("bad attribute value: {e}")))?;
+                    attributes.push((
+                        attr.key.local_name().as_ref().to_owned(),
+                        value.into_owned(),
+                    ));
+                }
                 stack.push(Element {
                     ns,
                     name,
                     children: Vec::new(),
                     text: String::new(),
+                    attributes,
                 });
             }
             Event::End(_) => {

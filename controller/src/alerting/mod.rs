@@ -24,6 +24,7 @@
 //! `routes` holds the HTTP API, `intake` the CAP intake policy.
 
 mod intake;
+pub mod jma;
 mod routes;
 
 use std::collections::HashMap;
@@ -89,6 +90,9 @@ pub struct AlertsSection {
     /// CAP areas onto wards.
     #[serde(default)]
     pub areas: AreaTable,
+    /// JMA disaster-information XML: feed credentials, policy, area codes, polled feeds.
+    #[serde(default)]
+    pub jma: jma::JmaSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +136,7 @@ pub struct AlertsConfig {
     pub feeds: Vec<Feed>,
     pub auto_issue: Vec<AutoIssueRule>,
     pub areas: AreaTable,
+    pub jma: jma::JmaConfig,
 }
 
 pub const DEFAULT_SENDER: &str = "signage-controller@localhost";
@@ -230,6 +235,7 @@ impl AlertsConfig {
                 }]
             }),
             areas: section.areas,
+            jma: jma::JmaConfig::resolve(section.jma)?,
         })
     }
 }
@@ -290,6 +296,10 @@ pub struct AlertService {
     acks: crate::gather::Queue<(PlayerId, AlertAck, DateTime<Utc>)>,
     /// The `valid_until` of the last signed `show` published for each live alert.
     signed_until: std::sync::Mutex<HashMap<AlertId, DateTime<Utc>>>,
+    /// Taken by feed intake, one document at a time.
+    pub(crate) intake_lock: Mutex<()>,
+    /// The polled feeds' status, once polling started.
+    pub feeds: OnceLock<crate::feeds::Statuses>,
 }
 
 impl AlertService {
@@ -332,6 +342,8 @@ impl AlertService {
             client: OnceLock::new(),
             acks,
             signed_until: Default::default(),
+            intake_lock: Mutex::new(()),
+            feeds: OnceLock::new(),
         });
         tokio::spawn(write_acks(service.clone(), inbox));
         let ticking = service.clone();

@@ -32,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alerts/{id}/cancel", post(cancel))
         .route("/api/v1/alerts/{id}/all-clear", post(all_clear))
         .route("/api/v1/alerts/{id}/cap", get(export_cap))
+        .route("/api/v1/alerts/{id}/documents", get(documents))
         .route("/api/v1/cap", post(super::intake::post_cap))
+        .route("/api/v1/jma", post(super::jma::post_jma))
+        .route("/api/v1/intake/{digest}", get(intake_document))
 }
 
 /// What staff send to create or update an alert: a template with its placeholders, or
@@ -254,6 +257,18 @@ fn new_id() -> AlertId {
     ))
 }
 
+/// Ids staff choose; the prefixes that tell an alert's source are intake's alone.
+fn check_staff_id(id: &str) -> Result<AlertId, ApiError> {
+    let id = check_id(id)?;
+    if super::jma::source_of(&id) != "staff" {
+        return Err(bad(format!(
+            "alert id {:?} starts with a prefix kept for alerts from feeds (jma-, cap-, lalert-); choose another",
+            id.0
+        )));
+    }
+    Ok(id)
+}
+
 pub fn check_id(id: &str) -> Result<AlertId, ApiError> {
     let ok = !id.is_empty()
         && id.len() <= 64
@@ -281,6 +296,8 @@ pub fn summary(record: &AlertRecord) -> Value {
     let m = &record.message;
     json!({
         "id": m.id,
+        "source": super::jma::source_of(&m.id),
+        "staged": super::jma::is_staged(record),
         "phase": record.phase,
         "live": record.phase.is_live(),
         "status": m.cap.status,
@@ -318,7 +335,7 @@ async fn create(
         let id = req
             .id
             .as_deref()
-            .map(check_id)
+            .map(check_staff_id)
             .transpose()?
             .unwrap_or_else(new_id);
         let (message, typed) = build_message(&state, &id, 0, req)?;
@@ -599,4 +616,79 @@ async fn export_cap(
         alerts::cap::to_xml(&cap),
     )
         .into_response())
+}
+
+/// The documents from feeds and relays that made or changed an alert, newest last.
+async fn documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(auth::READ)?;
+    let id = check_id(&id)?;
+    if state.alerts.record(&id).await.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no alert {}", id.0),
+        ));
+    }
+    let docs = state
+        .store
+        .alert_documents(&id.0)
+        .await
+        .map_err(ApiError::internal)?;
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).expect("serialises");
+            v["href"] = json!(format!("/api/v1/intake/{}", d.digest));
+            v
+        })
+        .collect();
+    Ok(Json(
+        json!({"alert": id.0, "source": super::jma::source_of(&id), "documents": list}),
+    ))
+}
+
+/// An original document as it was received.
+async fn intake_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(digest): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(auth::READ)?;
+    let valid = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+    let found = if valid {
+        state
+            .store
+            .intake_document(&digest)
+            .await
+            .map_err(ApiError::internal)?
+    } else {
+        None
+    };
+    match found {
+        Some(d) if !d.body.is_empty() => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    format!("{}; charset=utf-8", d.content_type),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{}.xml\"", &d.digest[..16]),
+                ),
+            ],
+            d.body,
+        )
+            .into_response()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "that document changed no alert, so only its digest and decision were kept".to_string(),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no document with that SHA-256 digest was received".to_string(),
+        )),
+    }
 }

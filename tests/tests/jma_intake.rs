@@ -1,0 +1,461 @@
+//! JMA disaster-information XML end to end: a real local HTTP server serves an Atom feed that
+//! changes over time (issue, follow-up, 取消) to a controller restarted in the middle; relays
+//! post documents with `jma-replay`; drills never look live; a rendering player's screen shows
+//! the alert that came from a feed entry.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use e2e::{Broker, Controller, bin, player_cache, start_player, wait_until};
+use serde_json::Value;
+
+fn samples() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/jma");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found (JMA's sample documents)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn sample(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// A JMA sample made live (通常 instead of 訓練), as if reported now.
+fn live_now(text: &str) -> String {
+    let live = text.replace("<Status>訓練</Status>", "<Status>通常</Status>");
+    jma::shift::report_at(&live, chrono::Utc::now()).unwrap()
+}
+
+/// What a local Atom feed serves: entries (id, updated, body), newest last.
+#[derive(Default)]
+struct FeedContent {
+    entries: Vec<(String, String, String)>,
+}
+
+/// A minimal HTTP/1.1 server for one feed and its documents, answering conditional requests.
+struct FeedServer {
+    url: String,
+    content: Arc<Mutex<FeedContent>>,
+    not_modified: Arc<AtomicU64>,
+    /// When each document was last written to a client, by entry index.
+    served_at: Arc<Mutex<Vec<Option<Instant>>>>,
+}
+
+impl FeedServer {
+    fn start() -> FeedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
+        let content: Arc<Mutex<FeedContent>> = Arc::default();
+        let not_modified = Arc::new(AtomicU64::new(0));
+        let served_at: Arc<Mutex<Vec<Option<Instant>>>> = Arc::default();
+        let (c, n, s) = (content.clone(), not_modified.clone(), served_at.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (c, n, s) = (c.clone(), n.clone(), s.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).is_err() {
+                        return;
+                    }
+                    let mut if_none_match = None;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("if-none-match:") {
+                            if_none_match = Some(v.trim().to_string());
+                        }
+                    }
+                    let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+                    let (status, etag, body) = {
+                        let content = c.lock().unwrap();
+                        if path == "/feed.xml" {
+                            let feed = atom(&content.entries);
+                            let etag = format!("\"{}\"", &e2e::sha256_hex(feed.as_bytes())[..16]);
+                            if if_none_match.as_deref() == Some(etag.as_str()) {
+                                n.fetch_add(1, Ordering::Relaxed);
+                                (304, Some(etag), String::new())
+                            } else {
+                                (200, Some(etag), feed)
+                            }
+                        } else if let Some(i) = path
+                            .strip_prefix("/docs/")
+                            .and_then(|p| p.strip_suffix(".xml"))
+                            .and_then(|i| i.parse::<usize>().ok())
+                            .filter(|i| *i < content.entries.len())
+                        {
+                            (200, None, content.entries[i].2.clone())
+                        } else {
+                            (404, None, String::new())
+                        }
+                    };
+                    let reason = match status {
+                        200 => "OK",
+                        304 => "Not Modified",
+                        _ => "Not Found",
+                    };
+                    let mut head = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        body.len()
+                    );
+                    if let Some(etag) = etag {
+                        head.push_str(&format!("ETag: {etag}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(body.as_bytes());
+                    let _ = stream.flush();
+                    if let Some(i) = path
+                        .strip_prefix("/docs/")
+                        .and_then(|p| p.strip_suffix(".xml"))
+                        .and_then(|i| i.parse::<usize>().ok())
+                    {
+                        let mut served = s.lock().unwrap();
+                        if served.len() <= i {
+                            served.resize(i + 1, None);
+                        }
+                        served[i] = Some(Instant::now());
+                    }
+                    let mut rest = Vec::new();
+                    let _ = reader.read_to_end(&mut rest);
+                });
+            }
+        });
+        FeedServer {
+            url,
+            content,
+            not_modified,
+            served_at,
+        }
+    }
+
+    fn publish(&self, body: String) {
+        let mut content = self.content.lock().unwrap();
+        let n = content.entries.len();
+        let updated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        content
+            .entries
+            .push((format!("urn:uuid:e2e-{n}"), updated, body));
+    }
+}
+
+fn atom(entries: &[(String, String, String)]) -> String {
+    let mut feed = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" lang=\"ja\"><title>高頻度（随時）</title><id>urn:e2e</id>",
+    );
+    // JMA lists the newest first.
+    for (i, (id, updated, _)) in entries.iter().enumerate().rev() {
+        feed.push_str(&format!(
+            "<entry><title>津波警報・注意報・予報a</title><id>{id}</id><updated>{updated}</updated><author><name>気象庁</name></author><link type=\"application/xml\" href=\"docs/{i}.xml\"/></entry>"
+        ));
+    }
+    feed.push_str("</feed>");
+    feed
+}
+
+fn config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("controller.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn jma_alerts(ctl: &Controller) -> Vec<Value> {
+    let (status, list) = ctl.get("/api/v1/alerts");
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .or_else(|| list["alerts"].as_array())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["source"] == "jma")
+        .collect()
+}
+
+fn detail(ctl: &Controller, id: &str) -> Value {
+    let (status, body) = ctl.get(&format!("/api/v1/alerts/{id}"));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn held(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(player_cache(dir, name).join("alerts.json")).unwrap_or_default()
+}
+
+#[test]
+fn a_changing_feed_issues_updates_and_cancels_once_across_a_restart() {
+    let Some(samples) = samples() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = FeedServer::start();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[alerts.jma.feeds]\nurls = [\"{}\"]\ninterval_secs = 1\n",
+            server.url
+        ),
+    );
+    let mut ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let player_cfg = ctl.add_player("minato-1", "minato", 2);
+    let _player = start_player(dir.path(), &player_cfg, "minato-1");
+    wait_until(Duration::from_secs(20), "the player online", || {
+        ctl.is_online("minato-1")
+    });
+
+    // 1. 大津波警報 for 大阪府 (tsunami region 510): issued at once, every ward.
+    server.publish(live_now(&sample(&samples, "32-39_12_03_250206_VTSE51.xml")));
+    let mut alert = Value::Null;
+    wait_until(Duration::from_secs(20), "the JMA alert issued", || {
+        alert = jma_alerts(&ctl).into_iter().next().unwrap_or_default();
+        alert["phase"] == "issued"
+    });
+    let id = alert["id"].as_str().unwrap().to_string();
+    assert_eq!(alert["drill"], false);
+    assert_eq!(alert["level"], 5);
+    assert_eq!(alert["targets"], serde_json::json!([{"kind": "all"}]));
+    assert_eq!(alert["confirmed_by"], "jma-policy");
+    wait_until(
+        Duration::from_secs(20),
+        "the screen holds the alert",
+        || held(dir.path(), "minato-1").contains(&id),
+    );
+    let cap = ctl.get_bytes(&format!("/api/v1/alerts/{id}/cap"), None).1;
+    let cap = String::from_utf8(cap).unwrap();
+    assert!(
+        cap.contains("<status>Actual</status>") && cap.contains("大津波警報"),
+        "{cap}"
+    );
+
+    // 2. The controller goes down; the feed moves on meanwhile: a follow-up.
+    ctl.stop();
+    server.publish(live_now(&sample(&samples, "32-39_12_07_250206_VTSE41.xml")));
+    ctl.restart();
+    wait_until(Duration::from_secs(20), "the follow-up applied", || {
+        detail(&ctl, &id)["revision"] == 2
+    });
+    // The first entry, listed again after the restart, made no second alert.
+    let all = jma_alerts(&ctl);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let (_, docs) = ctl.get(&format!("/api/v1/alerts/{id}/documents"));
+    let docs = docs["documents"].as_array().unwrap().clone();
+    assert_eq!(docs.len(), 2, "{docs:#?}");
+    assert_eq!(docs[0]["decision"], "auto");
+    assert_eq!(docs[1]["decision"], "updated");
+    // The original document is kept as received.
+    let href = docs[0]["href"].as_str().unwrap();
+    let (status, original, _) = ctl.get_bytes(href, None);
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&original).contains("<InfoType>発表</InfoType>"));
+
+    // 3. 取消: JMA withdraws it; the screen clears.
+    let withdrawn = sample(&samples, "32-39_12_07_250206_VTSE41.xml")
+        .replace("<InfoType>発表</InfoType>", "<InfoType>取消</InfoType>");
+    server.publish(live_now(&withdrawn));
+    wait_until(Duration::from_secs(20), "the alert cancelled", || {
+        detail(&ctl, &id)["phase"] == "cancelled"
+    });
+    wait_until(Duration::from_secs(20), "the screen cleared", || {
+        detail(&ctl, &id)["counts"]["cleared"] == 1
+    });
+    assert_eq!(jma_alerts(&ctl).len(), 1);
+    // Conditional requests: an unchanged feed is answered 304.
+    wait_until(
+        Duration::from_secs(10),
+        "a 304 for an unchanged feed",
+        || server.not_modified.load(Ordering::Relaxed) > 0,
+    );
+    let (_, health) = ctl.get("/api/v1/health");
+    let feed = &health["feeds"][&server.url];
+    assert!(
+        feed["last_ok"].is_string() && feed["failures"] == 0,
+        "{health:#}"
+    );
+}
+
+/// `jma-replay --now` plays years-old 訓練 samples as fresh drills: shown, marked, never live.
+#[test]
+fn replayed_drill_samples_are_drills_and_feed_credentials_are_checked() {
+    let Some(samples) = samples() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("controller-data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let relay = e2e::create_token(&data_dir, "disaster");
+    let relay_id = format!("tok-{}", &e2e::sha256_hex(relay.as_bytes())[..12]);
+    let stranger = e2e::create_token(&data_dir, "disaster");
+    let cfg = config(
+        dir.path(),
+        &format!("[alerts.jma]\nfeed_tokens = [\"{relay_id}\"]\n"),
+    );
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let player_cfg = ctl.add_player("kita-1", "kita", 2);
+    let _player = start_player(dir.path(), &player_cfg, "kita-1");
+    wait_until(Duration::from_secs(20), "the player online", || {
+        ctl.is_online("kita-1")
+    });
+
+    let drill = dir.path().join("drill");
+    std::fs::create_dir_all(&drill).unwrap();
+    for name in [
+        "32-39_12_03_250206_VTSE51.xml",
+        "32-39_12_07_250206_VTSE41.xml",
+    ] {
+        std::fs::copy(samples.join(name), drill.join(name)).unwrap();
+    }
+    let replay = |token: &str, now: bool| {
+        let mut cmd = std::process::Command::new(bin("jma-replay"));
+        cmd.arg(&drill)
+            .args(["--controller", &ctl.http, "--token", token]);
+        if now {
+            cmd.arg("--now");
+        }
+        cmd.output().unwrap()
+    };
+    // A disaster token that is no feed credential is refused, and says how to fix it.
+    let out = replay(&stranger, true);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("403") && err.contains("feed_tokens"), "{err}");
+    // Without --now the 2016 documents are far past the age limit: logged, not shown.
+    let out = replay(&relay, false);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("ignored") && said.contains("age limit"),
+        "{said}"
+    );
+    assert!(jma_alerts(&ctl).is_empty());
+
+    let out = replay(&relay, true);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("auto") && said.contains("updated"), "{said}");
+    let alerts = jma_alerts(&ctl);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    assert_eq!(alert["drill"], true);
+    assert_eq!(alert["status"], "Exercise");
+    let id = alert["id"].as_str().unwrap();
+    wait_until(
+        Duration::from_secs(20),
+        "the screen holds the drill",
+        || held(dir.path(), "kita-1").contains(id),
+    );
+    let held_text = held(dir.path(), "kita-1");
+    assert!(
+        held_text.contains("Exercise") && !held_text.contains("\"Actual\""),
+        "{held_text}"
+    );
+    let cap =
+        String::from_utf8(ctl.get_bytes(&format!("/api/v1/alerts/{id}/cap"), None).1).unwrap();
+    assert!(
+        cap.contains("<status>Exercise</status>") && cap.contains("訓練"),
+        "{cap}"
+    );
+    // The same documents again are duplicates: nothing changes.
+    let out = replay(&relay, false);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already taken") || out.status.success());
+    assert_eq!(detail(&ctl, id)["revision"], 2);
+}
+
+/// From a feed entry to the pixels of a rendering player: the level-5 black takeover. Prints
+/// the time from the feed answering the document to the player's composed frame.
+#[test]
+fn a_feed_entry_reaches_a_rendering_players_screen() {
+    let Some(samples) = samples() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = FeedServer::start();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[alerts.jma.feeds]\nurls = [\"{}\"]\ninterval_secs = 1\n",
+            server.url
+        ),
+    );
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let player_cfg = ctl.add_player("kita-r", "kita", 2);
+    let player = e2e::start_rendering_player(dir.path(), &player_cfg, "kita-r", (640, 360), 30);
+    wait_until(Duration::from_secs(30), "the player online", || {
+        ctl.is_online("kita-r")
+    });
+    ctl.text_slide_layout("welcome", "Welcome");
+    ctl.put(
+        "/api/v1/schedule/fallback",
+        serde_json::json!({"layout": "welcome"}),
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the welcome slide on screen",
+        || e2e::player_now(dir.path(), "kita-r").is_some_and(|n| n["kind"] == "fallback"),
+    );
+
+    server.publish(live_now(&sample(&samples, "32-39_12_03_250206_VTSE51.xml")));
+    let mut id = String::new();
+    wait_until(
+        Duration::from_secs(30),
+        "the alert showing on the screen",
+        || {
+            if let Some(a) = jma_alerts(&ctl).into_iter().next() {
+                id = a["id"].as_str().unwrap().to_string();
+                return detail(&ctl, &id)["counts"]["showing"] == 1;
+            }
+            false
+        },
+    );
+    let d = detail(&ctl, &id);
+    let served = server.served_at.lock().unwrap()[0].expect("the document was fetched");
+    eprintln!(
+        "feed answered the document -> screen showing: seen by the test after {:?}; counts {}",
+        served.elapsed(),
+        d["counts"]
+    );
+    let (code, png, _) = ctl.get_bytes("/api/v1/players/kita-r/screenshot?max_width=640", None);
+    assert_eq!(code, 200, "{}", player.log());
+    // Level 5: JMA's black (12, 0, 12) takes the screen.
+    let black = share(&png, |p| p[0] < 40 && p[1] < 30 && p[2] < 40);
+    assert!(black > 0.4, "the level-5 black covers only {black:.2}");
+}
+
+/// Share of the picture's pixels (RGB) for which `pick` holds.
+fn share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
+    let mut decoder = png::Decoder::new(png_bytes);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut data = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut data).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = &data[..info.buffer_size()];
+    let total = pixels.len() / channels;
+    let hits = pixels.chunks(channels).filter(|p| pick(p)).count();
+    hits as f64 / total as f64
+}

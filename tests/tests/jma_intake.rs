@@ -446,6 +446,87 @@ fn a_feed_entry_reaches_a_rendering_players_screen() {
     assert!(black > 0.4, "the level-5 black covers only {black:.2}");
 }
 
+/// L-Alert's EDXL-DE envelope is opened and its CAP taken; the alert shows its source and the
+/// envelope as received; an envelope with other content is refused with what it carries.
+#[test]
+fn an_l_alert_envelope_is_opened_and_other_content_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "[[alerts.areas.wards]]\nward = \"kita\"\ngeocodes = [{ value_name = \"LGCode\", value = \"27127\" }]\n",
+    );
+    let ctl = Controller::start_with(
+        dir.path(),
+        Broker::Embedded,
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let sent = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M:%S+09:00");
+    let cap = format!(
+        r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>LA-{sent}</identifier><sender>lalert@pref.osaka.example</sender><sent>{sent}</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope><info><language>ja-JP</language><category>Safety</category><event>避難指示</event><urgency>Immediate</urgency><severity>Severe</severity><certainty>Observed</certainty><headline>避難指示（北区）</headline><area><areaDesc>大阪市北区</areaDesc><geocode><valueName>LGCode</valueName><value>27127</value></geocode></area></info></alert>"#
+    );
+    let envelope = |content: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><EDXLDistribution xmlns="urn:oasis:names:tc:emergency:EDXL:DE:1.0"><distributionID>d-1</distributionID><senderID>lalert@pref.osaka.example</senderID><dateTimeSent>{sent}</dateTimeSent><distributionStatus>Actual</distributionStatus><distributionType>Report</distributionType><combinedConfidentiality>UNCLASSIFIED</combinedConfidentiality><contentObject><xmlContent><embeddedXMLContent>{content}</embeddedXMLContent></xmlContent></contentObject></EDXLDistribution>"#
+        )
+    };
+    let post = |body: &str| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut r = agent
+            .post(format!("{}/api/v1/cap", ctl.http))
+            .header("Authorization", format!("Bearer {}", ctl.token))
+            .header("Content-Type", "application/xml")
+            .send(body.as_bytes())
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            r.body_mut().read_json::<Value>().unwrap_or_default(),
+        )
+    };
+    let wrapped = envelope(&cap);
+    let (status, answer) = post(&wrapped);
+    assert_eq!(status, 200, "{answer}");
+    // Not a trusted feed: an Actual alert waits for a person, staged at the top.
+    assert_eq!(answer["decision"], "pending_confirmation", "{answer}");
+    let alert = &answer["alert"];
+    assert_eq!(
+        (alert["source"].as_str(), alert["staged"].as_bool()),
+        (Some("l-alert"), Some(true))
+    );
+    let id = alert["id"].as_str().unwrap();
+    assert!(id.starts_with("lalert-"), "{id}");
+    let (_, docs) = ctl.get(&format!("/api/v1/alerts/{id}/documents"));
+    let href = docs["documents"][0]["href"].as_str().unwrap().to_string();
+    let (code, original, _) = ctl.get_bytes(&href, None);
+    assert_eq!(code, 200);
+    assert_eq!(String::from_utf8(original).unwrap(), wrapped);
+
+    let (status, answer) = post(&envelope(r#"<report xmlns="urn:example:other"/>"#));
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["rule"], "edxl-content");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("urn:example:other"),
+        "{answer}"
+    );
+    // Staff cannot take the prefixes that tell the source.
+    let (status, answer) = ctl.send_json(
+        "POST",
+        "/api/v1/alerts",
+        &serde_json::json!({"id": "jma-fake", "template": {"kind": "earthquake"},
+            "placeholders": {"area": "北区"}, "targets": [{"kind": "ward", "id": "kita"}],
+            "status": "Exercise"}),
+    );
+    assert_eq!(status, 400, "{answer}");
+}
+
 /// Share of the picture's pixels (RGB) for which `pick` holds.
 fn share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
     let mut decoder = png::Decoder::new(png_bytes);

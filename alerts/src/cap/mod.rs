@@ -14,6 +14,7 @@
 //! element order is not enforced. An empty `<references/>` is *not* lenient: on an Update or
 //! Cancel it is refused, because a screen could not know what to replace.
 
+pub mod edxl;
 mod read;
 mod write;
 pub mod xml;
@@ -95,7 +96,19 @@ pub fn parse_with_limit(bytes: &[u8], max_bytes: usize) -> Result<ParsedCap, Cap
     }
     let text = xml::decode(bytes)?;
     let root = xml::parse_tree(&text)?;
-    read::alert(&root)
+    match edxl::embedded_cap(&root)? {
+        Some(alert) => read::alert(alert),
+        None => read::alert(&root),
+    }
+}
+
+/// Whether `bytes` is an EDXL-DE envelope (as L-Alert relays send), without parsing further
+/// than the root element.
+pub fn is_envelope(bytes: &[u8]) -> bool {
+    xml::decode(bytes)
+        .ok()
+        .and_then(|text| xml::parse_tree(&text).ok())
+        .is_some_and(|root| edxl::is_envelope(&root))
 }
 
 /// Why a CAP document was refused. Each message names the rule and what to send instead.
@@ -200,6 +213,11 @@ pub enum CapError {
         value: String,
         sent: String,
     },
+    #[error(
+        "EDXL-DE envelope without a CAP alert (it carries: {found}); only CAP content is taken \
+         from an envelope"
+    )]
+    EnvelopeWithoutCap { found: String },
     #[error("<ceiling> given without <altitude>")]
     CeilingWithoutAltitude,
     #[error("<ceiling> {ceiling} is below <altitude> {altitude}")]
@@ -234,6 +252,7 @@ impl CapError {
             CapError::BadCircle { .. } => "circle",
             CapError::BadNumber { .. } => "number",
             CapError::ExpiresBeforeSent { .. } => "expires-after-sent",
+            CapError::EnvelopeWithoutCap { .. } => "edxl-content",
             CapError::CeilingWithoutAltitude | CapError::CeilingBelowAltitude { .. } => {
                 "ceiling-altitude"
             }

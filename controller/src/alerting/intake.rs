@@ -15,6 +15,10 @@
 //! - Update of such an alert: applied at once when trusted (the policy as second person); from
 //!   anyone else an Actual alert's update waits for a second person like any other update.
 //! - Everything else is refused with the reason; nothing is stored.
+//!
+//! An EDXL-DE envelope (L-Alert) is opened and its CAP alert taken the same way; its alert
+//! ids start `lalert-` (others `cap-`), which the console shows as the source. The document
+//! as received is kept for the console.
 
 use alerts::cap::{self, CapError};
 use alerts::lifecycle::{Command, ConfirmationPolicy, LifecycleError, Phase, Role};
@@ -84,6 +88,8 @@ async fn intake(
             "size-limit",
         )
     })?;
+    // L-Alert and other relays wrap CAP in an EDXL-DE envelope: opened by the parser.
+    let envelope = cap::is_envelope(&bytes);
     let parsed = cap::parse_with_limit(&bytes, limit).map_err(|e| {
         let status = match e {
             CapError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -215,7 +221,8 @@ async fn intake(
                 ));
             }
             let digest = sha2::Sha256::digest(format!("{}\n{}", alert.sender, alert.identifier));
-            let id = AlertId(format!("cap-{}", &hex::encode(digest)[..16]));
+            let prefix = if envelope { "lalert" } else { "cap" };
+            let id = AlertId(format!("{prefix}-{}", &hex::encode(digest)[..16]));
             let drill = alert.is_drill();
             let auto = trusted
                 && alert.status == Status::Actual
@@ -314,6 +321,23 @@ async fn intake(
         }
     })?;
     let record = state.alerts.record(&id).await.expect("stored");
+    // The original, for the console; a failure to keep it is logged, the alert stands.
+    let original = crate::store::intake::IntakeDocument {
+        digest: super::jma::digest(&bytes),
+        source: if envelope { "l-alert" } else { "cap" }.into(),
+        received_at: Utc::now(),
+        caller: caller.account.clone(),
+        event_key: None,
+        reported_at: Some(record.message.cap.sent.with_timezone(&Utc)),
+        decision: decision.into(),
+        reason: reason.clone(),
+        alert_id: Some(id.0.clone()),
+        content_type: "application/xml".into(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    if let Err(e) = state.store.record_intake(&original, None).await {
+        tracing::warn!(alert = %id.0, "the original CAP document was not kept: {e}");
+    }
     debug_assert!(record.phase != Phase::Expired || decision != "issued");
     let body: Value = json!({
         "accepted": true,

@@ -58,7 +58,6 @@ pub fn embedded_cap(root: &Element) -> Result<Option<&Element>, CapError> {
 #[cfg(test)]
 mod tests {
     use super::super::{parse, parse_with_limit};
-    use super::*;
 
     const CAP: &str = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>L-ALERT-1</identifier><sender>lalert@example.jp</sender>

@@ -533,6 +533,7 @@ function alertCounts(a) { return a.counts || a; }
 function alertTitle(a) {
   const infos = a.message?.cap?.infos || [];
   const info = infos.find(i => (i.language || '').startsWith(state.lang)) || infos[0];
+  if (!info && state.lang === 'ja' && a.headline_ja) return a.headline_ja;
   return (info && (info.headline || info.event)) || a.headline || a.id;
 }
 
@@ -548,10 +549,15 @@ async function pageAlerts(main, alive) {
   const box = h('div', { id: 'alerts' });
   main.append(h('h2', {}, t('alerts_list')), box);
   const drawList = (alerts) => {
-    const open = alerts.filter(a => !ENDED.includes(alertPhase(a)));
+    // What feeds staged waits at the top, above everything live.
+    const staged = alerts.filter(a => a.staged);
+    const open = alerts.filter(a => !a.staged && !ENDED.includes(alertPhase(a)));
     const ended = alerts.filter(a => ENDED.includes(alertPhase(a))).slice(0, 10);
-    box.replaceChildren(...open.map(alertCard), ...(ended.length ? [h('h2', {}, t('alerts_ended')), ...ended.map(alertCard)] : []));
+    box.replaceChildren(
+      ...(staged.length ? [h('div', { class: 'staged-banner', role: 'alert' }, t('staged_banner')), ...staged.map(alertCard)] : []),
+      ...open.map(alertCard), ...(ended.length ? [h('h2', {}, t('alerts_ended')), ...ended.map(alertCard)] : []));
     if (!alerts.length) box.append(h('p', {}, t('none')));
+    stagedCue(staged);
   };
   drawList(Array.isArray(list.data) ? list.data : list.data.alerts || []);
   // The live counter: each open alert's detail (counts per state) every 2 s.
@@ -620,15 +626,56 @@ function alertForm(templates, players) {
   return form;
 }
 
+// A new staged alert sounds three short tones (once per alert, while the page is open).
+const cued = new Set();
+function stagedCue(staged) {
+  const fresh = staged.filter(a => !cued.has(a.id));
+  if (!fresh.length) return;
+  fresh.forEach(a => cued.add(a.id));
+  window.__stagedCues = (window.__stagedCues || 0) + 1;
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    [0, 0.35, 0.7].forEach(at => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.2, ctx.currentTime + at);
+      gain.gain.setValueAtTime(0, ctx.currentTime + at + 0.2);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + at);
+      osc.stop(ctx.currentTime + at + 0.25);
+    });
+  } catch (_) { /* no audio device: the banner still shows */ }
+}
+
+// The documents from feeds behind an alert, loaded when opened.
+function originals(a) {
+  const list = h('ul', {});
+  const box = h('details', { class: 'originals' }, h('summary', {}, t('original_docs')), list);
+  box.addEventListener('toggle', async () => {
+    if (!box.open || list.childNodes.length) return;
+    const r = await api('GET', `/api/v1/alerts/${encodeURIComponent(a.id)}/documents`);
+    if (!r.ok) { list.append(h('li', { class: 'error' }, r.error)); return; }
+    list.append(...r.data.documents.map(d => h('li', {},
+      h('a', { href: d.href, target: '_blank', rel: 'noopener' }, `${fmtTime(d.received_at)} · ${d.decision}`),
+      ` · ${t('decision_reason')}: ${d.reason}`)));
+  });
+  return box;
+}
+
 function alertCard(a) {
   const drill = isDrill(a);
   const phase = alertPhase(a);
   const c = alertCounts(a);
   const me = state.session.account;
   const creator = a.submitted_by || a.drafted_by;
-  const card = h('article', { class: 'alert-card ' + (drill ? 'mode-drill' : 'mode-live') + (ENDED.includes(phase) ? ' ended' : ''),
-    'data-alert': a.id, 'data-phase': phase, 'data-status': alertStatus(a) },
-    h('h2', {}, h('span', { class: 'tag ' + (drill ? 'tag-drill' : 'tag-live') }, drill ? '訓練 DRILL' : 'LIVE 本番'), alertTitle(a)),
+  const source = a.source || 'staff';
+  const card = h('article', { class: 'alert-card ' + (drill ? 'mode-drill' : 'mode-live') + (ENDED.includes(phase) ? ' ended' : '') + (a.staged ? ' staged' : ''),
+    'data-alert': a.id, 'data-phase': phase, 'data-status': alertStatus(a), 'data-source': source },
+    h('h2', {}, h('span', { class: 'tag ' + (drill ? 'tag-drill' : 'tag-live') }, drill ? '訓練 DRILL' : 'LIVE 本番'),
+      h('span', { class: 'tag tag-source' }, t('source_' + source)),
+      a.staged ? h('span', { class: 'tag tag-staged' }, t('staged_tag')) : '',
+      alertTitle(a)),
     h('p', {}, `${t('phase')}: `, h('strong', { class: 'phase' }, t('phase_' + phase)), ` · ${t('targets')}: ${(a.targets || []).map(x => x.id || x.kind).join(', ') || '—'}`,
       creator ? ` · ${t('by')}: ${creator}` : '', a.issued_at ? ` · ${fmtTime(a.issued_at)}` : ''));
   if (c.targeted !== undefined) {
@@ -640,8 +687,14 @@ function alertCard(a) {
   if (a.players && a.players.length) {
     card.append(h('details', {}, h('summary', {}, t('per_screen')), h('ul', {}, a.players.map(p => h('li', {}, `${p.id || p.player}: ${t('count_' + (p.state || 'pending'))}`)))));
   }
+  if (source !== 'staff') card.append(originals(a));
   const actions = h('p', { class: 'row' });
   if (can.alerts()) {
+    if (a.staged && phase === 'draft') {
+      actions.append(h('button', { type: 'button', class: 'confirm submit-staged', onclick: async () => {
+        if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/submit`, {}, t('drill_issued'))) render();
+      } }, t('issue_staged_drill')));
+    }
     if (phase === 'pending_confirmation') {
       if (creator && creator === me) actions.append(h('span', {}, t('await_second')));
       else actions.append(h('button', { type: 'button', class: 'confirm', onclick: async () => {
@@ -664,9 +717,9 @@ function alertCard(a) {
       }
     }
     if (!ENDED.includes(phase)) {
-      actions.append(h('button', { type: 'button', class: 'danger cancel', onclick: async () => {
-        if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/cancel`, {}, t('cancelled'))) render();
-      } }, t('cancel_alert')));
+      actions.append(h('button', { type: 'button', class: 'danger cancel' + (a.staged ? ' dismiss' : ''), onclick: async () => {
+        if (await call('POST', `/api/v1/alerts/${encodeURIComponent(a.id)}/cancel`, {}, t(a.staged ? 'dismissed' : 'cancelled'))) render();
+      } }, t(a.staged ? 'dismiss' : 'cancel_alert')));
     }
     if (phase === 'issued' || phase === 'updated') {
       actions.append(h('button', { type: 'button', class: 'secondary', onclick: async () => {

@@ -200,6 +200,27 @@ try {
     }
   });
 
+  if (env.STAGED_ALERT) {
+    const staged = `.alert-card[data-alert="${env.STAGED_ALERT}"]`;
+    await step('a JMA alert staged by policy waits at the top with a cue, its source and the original', async () => {
+      await go('alerts');
+      await page.waitForSelector('#alerts .staged-banner');
+      const first = await page.waitForSelector('#alerts > .alert-card');
+      if (await first.getAttribute('data-alert') !== env.STAGED_ALERT) throw new Error('the staged alert is not the first card');
+      if (await first.getAttribute('data-source') !== 'jma') throw new Error('the staged alert does not say it came from JMA');
+      if (!(await page.evaluate(() => window.__stagedCues || 0))) throw new Error('no audible cue for the staged alert');
+      await page.click(`${staged} details.originals summary`);
+      await page.waitForSelector(`${staged} details.originals a[href^="/api/v1/intake/"]`);
+      await shot('alerts-staged');
+    });
+    await step('an administrator confirms the staged alert, then cancels it', async () => {
+      await page.click(`${staged} button.confirm`);
+      await page.waitForSelector(`${staged}[data-phase="issued"]`);
+      await page.click(`${staged} button.cancel`);
+      await page.waitForSelector(`${staged}[data-phase="cancelled"]`);
+    });
+  }
+
   let alertId;
   await step(`issue a LIVE alert to ward ${env.WARD}`, async () => {
     await page.check('#alert-form input[name=mode][value=Actual]');

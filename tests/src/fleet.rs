@@ -73,6 +73,21 @@ impl Http {
     }
 }
 
+/// Makes the harness find the binaries beside this benchmark's own executable (the harness
+/// looks beside test executables, target/*/deps/..). Call first thing in `main`, before any
+/// thread or runtime starts.
+pub fn binaries_beside_me() -> anyhow::Result<()> {
+    if std::env::var_os("SIGNAGE_BIN_DIR").is_none() {
+        let exe = std::env::current_exe()?;
+        let dir = exe
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("no directory above {}", exe.display()))?;
+        // SAFETY: called before any other thread exists (see above).
+        unsafe { std::env::set_var("SIGNAGE_BIN_DIR", dir) };
+    }
+    Ok(())
+}
+
 /// Starts `signage-controller serve` in `dir` (embedded broker unless `broker` names one);
 /// returns it, its data directory and its endpoints.
 pub fn start_controller(

@@ -617,6 +617,7 @@ pub fn player_password(config: &Path) -> String {
 }
 
 /// A plain MQTT client for tests that act as a (possibly hostile) participant.
+pub mod feed;
 pub mod fleet;
 
 pub mod mqtt {

@@ -175,6 +175,9 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         );
     }
 
+    // A JMA document the policy stages (記録的短時間大雨情報 for 大阪府), as if reported now.
+    let staged = staged_jma_alert(&controller);
+
     let image = dir.path().join("red-poster.png");
     std::fs::write(&image, solid_png(64, 36, [220, 30, 30])).unwrap();
     // The committed pictures are refreshed on request (`CONSOLE_SHOTS=docs/console`); an
@@ -200,6 +203,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         .env("SHOTS_DIR", &shots)
         .env("CHROMIUM", &chromium)
         .env("FAILURE_SHOT", &failure)
+        .env("STAGED_ALERT", staged.as_deref().unwrap_or(""))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -263,6 +267,33 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
             centre[0] > 170 && centre[1] < 90 && centre[2] < 90
         },
     );
+}
+
+/// Posts JMA's record-rainfall sample for 大阪府, moved to now; the alert id it stages. Without
+/// the shared samples the console's other steps still run (and this says so).
+fn staged_jma_alert(controller: &Controller) -> Option<String> {
+    let sample = repo().join("../shared/data/jma/18_01_01_100806_VPOA50.xml");
+    let Ok(text) = std::fs::read_to_string(&sample) else {
+        eprintln!(
+            "SKIPPED the staged-alert steps: {} not found",
+            sample.display()
+        );
+        return None;
+    };
+    let body = jma::shift::report_at(&text, chrono::Utc::now()).unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .post(format!("{}/api/v1/jma", controller.http))
+        .header("Authorization", format!("Bearer {}", controller.token))
+        .header("Content-Type", "application/xml")
+        .send(body.as_bytes())
+        .unwrap();
+    let answer: serde_json::Value = r.body_mut().read_json().unwrap();
+    assert_eq!(answer["decision"], "staged", "{answer}");
+    Some(answer["alert_id"].as_str().unwrap().to_string())
 }
 
 /// The RGB of a PNG's centre pixel.

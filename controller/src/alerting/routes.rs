@@ -286,8 +286,12 @@ pub fn check_id(id: &str) -> Result<AlertId, ApiError> {
 
 /// The English headline (or event) of an alert.
 fn headline(m: &AlertMessage) -> Option<String> {
+    headline_in(m, "en")
+}
+
+fn headline_in(m: &AlertMessage, lang: &str) -> Option<String> {
     m.cap
-        .info_for("en")
+        .info_for(lang)
         .map(|i| i.headline.clone().unwrap_or_else(|| i.event.clone()))
 }
 
@@ -306,6 +310,7 @@ pub fn summary(record: &AlertRecord) -> Value {
         "level": m.level,
         "targets": m.targets,
         "headline": headline(m),
+        "headline_ja": headline_in(m, "ja"),
         "issued_at": (m.revision > 0).then_some(m.issued_at),
         "expires": m.cap.expires(),
         "drafted_by": record.drafted_by,

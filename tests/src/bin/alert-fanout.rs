@@ -139,13 +139,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    // The harness looks for the binaries beside test executables (target/*/deps/..); this
-    // binary sits beside them already.
-    if std::env::var_os("SIGNAGE_BIN_DIR").is_none() {
-        let exe = std::env::current_exe()?;
-        // SAFETY: single-threaded here, before any runtime or thread starts.
-        unsafe { std::env::set_var("SIGNAGE_BIN_DIR", exe.parent().context("exe dir")?) };
-    }
+    e2e::fleet::binaries_beside_me()?;
     let n = args.players;
     let dir = tempfile::tempdir()?;
     let state_root = player_state_root(&args, dir.path())?;

@@ -411,11 +411,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if std::env::var_os("SIGNAGE_BIN_DIR").is_none() {
-        let exe = std::env::current_exe()?;
-        // SAFETY: single-threaded here, before any runtime or thread starts.
-        unsafe { std::env::set_var("SIGNAGE_BIN_DIR", exe.parent().context("exe dir")?) };
-    }
+    e2e::fleet::binaries_beside_me()?;
     let n = args.players;
     let dir = tempfile::tempdir()?;
     let shm = std::path::Path::new("/dev/shm");

@@ -13,8 +13,8 @@ use fuzz::{EXIT_FINDING, Options, Target};
 #[derive(Parser)]
 #[command(version, about = "Fuzzes the parsers of untrusted bytes")]
 struct Args {
-    /// A target (mp4, png, jpeg, webm, sniff, range, cap, player-config, controller-config) or
-    /// all of them, one after the other.
+    /// A target (mp4, png, jpeg, webm, sniff, range, cap, player-config, controller-config,
+    /// mqtt, jma, feed, multipart) or all of them, one after the other.
     #[arg(long, default_value = "all")]
     target: String,
     /// Seconds per target.

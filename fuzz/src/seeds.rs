@@ -354,8 +354,30 @@ const CAP: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </alert>
 "#;
 
+/// An Atom feed like JMA's, and the Atom indexes among the CAP samples.
+pub fn feed() -> Seeds {
+    Seeds::built(vec![FEED.as_bytes().to_vec()]).with_files(
+        &format!("{DATA}/cap"),
+        &["atom"],
+        |bytes| bytes,
+    )
+}
+
+const FEED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" lang="ja"><title>high frequency</title><id>urn:x</id>
+<updated>2026-12-07T01:00:00+09:00</updated>
+<entry><title>t</title><id>urn:uuid:1</id><updated>2026-12-07T00:59:00Z</updated>
+<link type="application/xml" href="https://example.jp/data/1.xml"/></entry></feed>"#;
+
+/// CAP, and the same CAP in an EDXL-DE envelope (as L-Alert sends it).
 pub fn cap() -> Seeds {
-    Seeds::built(vec![CAP.as_bytes().to_vec()]).with_files(
+    let wrapped = format!(
+        "<EDXLDistribution xmlns=\"urn:oasis:names:tc:emergency:EDXL:DE:1.0\"><contentObject><xmlContent><embeddedXMLContent>{}</embeddedXMLContent></xmlContent></contentObject></EDXLDistribution>",
+        CAP.trim_start_matches(|c| c != '<')
+            .split_once("?>")
+            .map_or(CAP, |(_, rest)| rest)
+    );
+    Seeds::built(vec![CAP.as_bytes().to_vec(), wrapped.into_bytes()]).with_files(
         &format!("{DATA}/cap"),
         &["cap", "xml", "atom"],
         |bytes| bytes,

@@ -77,6 +77,12 @@ pub const TARGETS: &[Target] = &[
         seeds: seeds::jma,
     },
     Target {
+        name: "feed",
+        shape: Shape::Text,
+        run: feed,
+        seeds: seeds::feed,
+    },
+    Target {
         name: "multipart",
         shape: Shape::Text,
         run: multipart,
@@ -303,9 +309,32 @@ fn multipart(input: &[u8]) -> String {
 }
 
 /// A JMA disaster-information document.
+/// JMA XML read, then decided (with Osaka's defaults, at its own report time) and, when shown,
+/// written in every language: a hostile document that reads must not break the decision.
 fn jma(input: &[u8]) -> String {
     match jma::read(input) {
-        Ok(doc) => format!("read {}", doc.summary.info_kind.chars().count()),
+        Ok(doc) => {
+            let areas = jma::areas::AreaCodes::default();
+            let policy = jma::decide::Policy::default();
+            let d = jma::decide::decide(&doc, &areas, &policy, doc.summary.reported_at);
+            if let jma::decide::Action::Show(show) = &d.action {
+                let infos = jma::text::infos(show, alerts::model::Status::Actual);
+                assert_eq!(infos.len(), 7, "one info per language");
+            }
+            format!(
+                "read {} {}",
+                doc.summary.info_kind.chars().count(),
+                d.name()
+            )
+        }
         Err(e) => e.rule().into(),
+    }
+}
+
+/// An Atom feed as the JMA poller reads it.
+fn feed(input: &[u8]) -> String {
+    match controller::feeds::parse_feed(input) {
+        Ok(entries) => format!("{} entries", entries.len()),
+        Err(e) => e.to_string().chars().take(40).collect(),
     }
 }

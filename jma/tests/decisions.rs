@@ -80,6 +80,31 @@ fn shown(d: &Decision) -> &jma::decide::Show {
     }
 }
 
+/// The default ward codes are the ones JMA's own intensity samples give Osaka's wards
+/// (`大阪北区` `2712700`): the citation of `jma::areas`, checked.
+#[test]
+fn default_ward_codes_are_the_ones_in_jmas_samples() {
+    let Some(dir) = dir() else { return };
+    let mut text = sample_text(&dir, "32-39_11_05_240613_VXSE53.xml");
+    text.push_str(&sample_text(&dir, "32-35_07_07_240613_VXSE53.xml"));
+    let areas = AreaCodes::default();
+    assert_eq!(areas.wards.len(), 24);
+    for ward in &content::wards::OSAKA_WARDS {
+        let codes = &areas
+            .wards
+            .iter()
+            .find(|w| w.ward.0 == ward.id)
+            .unwrap()
+            .seismic_city;
+        let named = format!("<Name>大阪{}</Name><Code>{}</Code>", ward.ja, codes[0]);
+        assert!(text.contains(&named), "{named} not in JMA's samples");
+    }
+}
+
+fn sample_text(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
 #[test]
 fn tsunami_warning_for_osaka_issues_then_lowering_ends_and_cancel_cancels() {
     let Some(dir) = dir() else { return };

@@ -246,9 +246,29 @@ fn replayed_drill_samples_are_drills_and_feed_credentials_are_checked() {
         cap.contains("<status>Exercise</status>") && cap.contains("訓練"),
         "{cap}"
     );
-    // The same documents again are duplicates: nothing changes.
+    // The same documents again are duplicates: answered with the first decision.
     let out = replay(&relay, false);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already taken") || out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.matches("already taken").count() == 2, "{said}");
+    // A document of the event reported before the last one applied changes nothing.
+    let older = jma::shift::report_at(
+        &sample(&samples, "32-39_12_03_250206_VTSE51.xml"),
+        chrono::Utc::now() - chrono::TimeDelta::minutes(5),
+    )
+    .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let answer: Value = agent
+        .post(format!("{}/api/v1/jma", ctl.http))
+        .header("Authorization", format!("Bearer {relay}"))
+        .send(older.as_bytes())
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(answer["decision"], "superseded", "{answer}");
     assert_eq!(detail(&ctl, id)["revision"], 2);
 }
 

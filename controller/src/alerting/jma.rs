@@ -561,3 +561,106 @@ pub async fn post_jma(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(at: &str, serial: Option<&str>, info_type: jma::InfoType) -> jma::Summary {
+        jma::Summary {
+            title: "震度速報".into(),
+            kind: jma::Kind::SeismicIntensity,
+            status: jma::Status::Normal,
+            info_type,
+            info_kind: "震度速報".into(),
+            reported_at: DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+            event_id: "20261207100000".into(),
+            serial: serial.map(str::to_owned),
+            headline: String::new(),
+            office: "気象庁本庁".into(),
+        }
+    }
+
+    #[test]
+    fn later_reports_and_higher_serials_win_corrections_too() {
+        let last = JmaEvent {
+            alert_id: "jma-x".into(),
+            reported_at: DateTime::parse_from_rfc3339("2026-12-07T10:00:00+09:00")
+                .unwrap()
+                .with_timezone(&Utc),
+            serial: Some("2".into()),
+        };
+        let issued = jma::InfoType::Issued;
+        assert!(decision_is_newer(
+            &summary("2026-12-07T10:01:00+09:00", Some("1"), issued),
+            &last
+        ));
+        assert!(!decision_is_newer(
+            &summary("2026-12-07T09:59:00+09:00", Some("9"), issued),
+            &last
+        ));
+        // Same time: the serial decides; a correction of the same report is taken.
+        assert!(decision_is_newer(
+            &summary("2026-12-07T10:00:00+09:00", Some("3"), issued),
+            &last
+        ));
+        assert!(!decision_is_newer(
+            &summary("2026-12-07T10:00:00+09:00", Some("2"), issued),
+            &last
+        ));
+        assert!(decision_is_newer(
+            &summary(
+                "2026-12-07T10:00:00+09:00",
+                Some("2"),
+                jma::InfoType::Corrected
+            ),
+            &last
+        ));
+        // No comparable serial at the same time: taken (exact copies stop at the digest).
+        assert!(decision_is_newer(
+            &summary("2026-12-07T10:00:00+09:00", None, issued),
+            &last
+        ));
+    }
+
+    #[test]
+    fn sources_come_from_the_reserved_prefixes() {
+        assert_eq!(source_of(&AlertId("jma-0123".into())), "jma");
+        assert_eq!(source_of(&AlertId("lalert-0123".into())), "l-alert");
+        assert_eq!(source_of(&AlertId("cap-0123".into())), "cap");
+        assert_eq!(source_of(&AlertId("a20261207-00ff00".into())), "staff");
+    }
+
+    #[test]
+    fn feed_credentials_are_listed_tokens_or_admins() {
+        let config = JmaConfig::resolve(JmaSection {
+            feed_tokens: vec!["tok-0123456789ab".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let relay = Caller {
+            account: "token:tok-0123456789ab".into(),
+            role: Role::Disaster,
+            person: "admin.kita".into(),
+        };
+        let other = Caller {
+            account: "token:tok-ffffffffffff".into(),
+            ..relay.clone()
+        };
+        assert!(config.is_feed(&relay));
+        assert!(!config.is_feed(&other));
+        assert!(config.is_feed(&Caller::account("admin.kita", Role::Admin)));
+        assert!(!config.is_feed(&Caller::account("bousai", Role::Disaster)));
+        let bad = JmaConfig::resolve(JmaSection {
+            feed_tokens: vec!["secret".into()],
+            ..Default::default()
+        });
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("alerts.jma.feed_tokens[0]")
+        );
+    }
+}

@@ -47,7 +47,14 @@ pub struct FeedsSection {
     pub interval_secs: Option<u64>,
     /// The longest wait after failures (default 600).
     pub max_backoff_secs: Option<u64>,
+    /// JMA's own feeds: the four high-frequency ones polled, their long versions read at start.
+    #[serde(default)]
+    pub jma_public: bool,
 }
+
+/// JMA's public Atom feeds (気象庁防災情報XML, PULL型), high-frequency ones.
+pub const JMA_FEEDS: [&str; 4] = ["regular", "extra", "eqvol", "other"];
+const JMA_FEED_BASE: &str = "https://www.data.jma.go.jp/developer/xml/feed/";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedsConfig {
@@ -80,9 +87,22 @@ impl FeedsConfig {
             anyhow::bail!("config key alerts.jma.feeds.interval_secs must be between 1 and 3600");
         }
         let max_backoff = section.max_backoff_secs.unwrap_or(600).max(interval);
+        let (mut urls, mut catch_up) = (section.urls, section.catch_up);
+        if section.jma_public {
+            for name in JMA_FEEDS {
+                let url = format!("{JMA_FEED_BASE}{name}.xml");
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+                let long = format!("{JMA_FEED_BASE}{name}_l.xml");
+                if !catch_up.contains(&long) {
+                    catch_up.push(long);
+                }
+            }
+        }
         Ok(FeedsConfig {
-            urls: section.urls,
-            catch_up: section.catch_up,
+            urls,
+            catch_up,
             interval: Duration::from_secs(interval),
             max_backoff: Duration::from_secs(max_backoff),
         })
@@ -381,6 +401,23 @@ mod tests {
         let hostile =
             br#"<!DOCTYPE feed [<!ENTITY x SYSTEM "file:///etc/passwd">]><feed>&x;</feed>"#;
         assert!(parse_feed(hostile).is_err());
+    }
+
+    #[test]
+    fn jma_public_names_jmas_feeds_once() {
+        let config = FeedsConfig::resolve(FeedsSection {
+            jma_public: true,
+            urls: vec!["https://www.data.jma.go.jp/developer/xml/feed/extra.xml".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.urls.len(), 4);
+        assert_eq!(config.catch_up.len(), 4);
+        assert!(config.catch_up.iter().all(|u| u.ends_with("_l.xml")));
+        assert!(
+            FeedsConfig::default().urls.is_empty(),
+            "nothing is polled unless configured"
+        );
     }
 
     #[test]

@@ -272,6 +272,50 @@ fn replayed_drill_samples_are_drills_and_feed_credentials_are_checked() {
     assert_eq!(detail(&ctl, id)["revision"], 2);
 }
 
+/// A staged alert that staff dismiss stays dismissed while JMA repeats the same level.
+#[test]
+fn a_dismissed_staged_alert_is_not_staged_again_at_the_same_level() {
+    let Some(samples) = samples() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    let rain = sample(&samples, "18_01_01_100806_VPOA50.xml");
+    let post = |at: chrono::DateTime<chrono::Utc>| -> Value {
+        let body = jma::shift::report_at(&rain, at).unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .post(format!("{}/api/v1/jma", ctl.http))
+            .header("Authorization", format!("Bearer {}", ctl.token))
+            .send(body.as_bytes())
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let now = chrono::Utc::now();
+    let first = post(now - chrono::TimeDelta::minutes(2));
+    assert_eq!(first["decision"], "staged", "{first}");
+    assert_eq!(first["alert"]["staged"], true);
+    let id = first["alert_id"].as_str().unwrap().to_string();
+    let disaster = ctl.token_for("disaster");
+    let (status, _) = ctl.request_as(
+        Some(&disaster),
+        "POST",
+        &format!("/api/v1/alerts/{id}/cancel"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let again = post(now - chrono::TimeDelta::minutes(1));
+    assert_eq!(again["decision"], "ignored", "{again}");
+    assert!(
+        again["reason"].as_str().unwrap().contains("dismissed"),
+        "{again}"
+    );
+    assert_eq!(jma_alerts(&ctl).len(), 1);
+}
+
 /// From a feed entry to the pixels of a rendering player: the level-5 black takeover. Prints
 /// the time from the feed answering the document to the player's composed frame.
 #[test]

@@ -216,7 +216,7 @@ pub async fn take(
             None,
         )
     } else {
-        apply(alerts, &decision, &doc, &digest, last.as_ref(), now).await?
+        apply(alerts, store, &decision, &doc, &digest, last.as_ref(), now).await?
     };
     let applied = alert_id.is_some();
     let record = IntakeDocument {
@@ -283,22 +283,51 @@ fn decision_is_newer(s: &jma::Summary, last: &JmaEvent) -> bool {
 /// The decision's name, its reason, and the alert it touched.
 type Applied = (String, String, Option<String>);
 
+/// Whether `record` is a staged alert that a person cancelled (not JMA's end or 取消).
+async fn dismissed_by_staff(store: &Store, record: &AlertRecord) -> bool {
+    if record.phase != Phase::Cancelled || record.message.revision > 0 {
+        return false;
+    }
+    match store.alert_documents(&record.message.id.0).await {
+        Ok(docs) => docs
+            .last()
+            .is_some_and(|d| !matches!(d.decision.as_str(), "end" | "cancel")),
+        Err(_) => false,
+    }
+}
+
 async fn apply(
     alerts: &AlertService,
+    store: &Store,
     decision: &Decision,
     doc: &jma::Document,
     digest: &str,
     last: Option<&JmaEvent>,
     now: DateTime<Utc>,
 ) -> Result<Applied, Refused> {
-    let current = match last {
-        Some(e) => alerts
-            .record(&AlertId(e.alert_id.clone()))
-            .await
-            .filter(|r| !r.phase.is_ended()),
+    let previous = match last {
+        Some(e) => alerts.record(&AlertId(e.alert_id.clone())).await,
         None => None,
     };
+    let current = previous.clone().filter(|r| !r.phase.is_ended());
     let reason = decision.reason.clone();
+    // Staff dismissed this event's staged alert: what JMA repeats at the same level or lower
+    // stays dismissed (no new nagging every update); a higher level, or anything the policy
+    // issues at once, comes back.
+    if let (Action::Show(show), Some(dismissed)) = (&decision.action, &previous)
+        && show.treatment == Treatment::Stage
+        && show.level <= dismissed.message.level
+        && dismissed_by_staff(store, dismissed).await
+    {
+        return Ok((
+            "ignored".into(),
+            format!(
+                "{reason}; staff dismissed this event at level {} and it has not risen",
+                dismissed.message.level.get()
+            ),
+            None,
+        ));
+    }
     let mut commands: Vec<(Caller, Command)> = Vec::new();
     let name = match (&decision.action, &current) {
         (Action::Ignore, _) => return Ok(("ignored".into(), reason, None)),

@@ -331,6 +331,7 @@ mod tests {
             &crate::templates::Placeholders {
                 area: "港区".into(),
                 shelter: Some("市岡中学校".into()),
+                ..Default::default()
             },
             status,
             None,

@@ -12,6 +12,7 @@
 //! 高齢者等避難, 緊急安全確保, J-ALERT's ミサイル発射情報); the other languages say the same
 //! thing plainly. Placeholders: `{area}` (always) and `{shelter}` (tsunami, evacuation, fire).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset};
@@ -227,11 +228,60 @@ impl TemplateKind {
 /// Values for the placeholders.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Placeholders {
-    /// Where (a ward, a floor): `{area}`.
+    /// Where (a ward, a floor): `{area}`, as Japanese readers read it.
     pub area: String,
     /// Where to go: `{shelter}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shelter: Option<String>,
+    /// The shelter's reading (ふりがな), shown beside its Japanese name in the languages that
+    /// have no name of their own for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shelter_reading: Option<String>,
+    /// Names per language key (`en`, `ko`, ...), e.g. the wards' names from their table or
+    /// a shelter's English name; a language without one gets the Japanese.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, LocalNames>,
+}
+
+/// One language's names for the placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalNames {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shelter: Option<String>,
+}
+
+impl Placeholders {
+    /// `{area}` in `lang`.
+    pub fn area_in(&self, lang: &str) -> &str {
+        self.local(lang)
+            .and_then(|n| n.area.as_deref())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or(&self.area)
+    }
+
+    /// `{shelter}` in `lang`: its own name there, else the Japanese name with its reading
+    /// (outside Japanese), else the Japanese name.
+    pub fn shelter_in(&self, lang: &str) -> Option<String> {
+        let own = self
+            .local(lang)
+            .and_then(|n| n.shelter.clone())
+            .filter(|s| !s.trim().is_empty());
+        let ja = self.shelter.clone().filter(|s| !s.trim().is_empty())?;
+        Some(own.unwrap_or_else(|| match &self.shelter_reading {
+            Some(r) if lang != "ja" && !r.trim().is_empty() => match lang {
+                "ja-easy" | "zh-Hans" | "zh-Hant" => format!("{ja}（{}）", r.trim()),
+                _ => format!("{ja} ({})", r.trim()),
+            },
+            _ => ja,
+        }))
+    }
+
+    fn local(&self, lang: &str) -> Option<&LocalNames> {
+        self.names.get(lang)
+    }
 }
 
 /// One language's text, ready for the screen.
@@ -267,15 +317,16 @@ pub fn render(
         .iter()
         .find(|(l, _, _)| *l == lang)
         .ok_or_else(|| TemplateError::UnknownLanguage(lang.to_owned()))?;
-    if values.area.trim().is_empty() {
+    let area = values.area_in(lang);
+    if area.trim().is_empty() {
         return Err(TemplateError::MissingPlaceholder("area"));
     }
-    let shelter = match (&values.shelter, kind.needs_shelter()) {
-        (Some(s), _) if !s.trim().is_empty() => s.as_str(),
-        (_, true) => return Err(TemplateError::MissingPlaceholder("shelter")),
-        _ => "",
+    let shelter = match (values.shelter_in(lang), kind.needs_shelter()) {
+        (Some(s), _) => s,
+        (None, true) => return Err(TemplateError::MissingPlaceholder("shelter")),
+        (None, false) => String::new(),
     };
-    let fill = |t: &str| fill(t, &values.area, shelter);
+    let fill = |t: &str| fill(t, area, &shelter);
     Ok(RenderedText {
         lang: lang.to_owned(),
         headline: fill(headline),

@@ -19,6 +19,7 @@ fn message(id: &str, status: Status, cap_id: &str) -> AlertMessage {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("扇町公園".into()),
+        ..Default::default()
     };
     AlertMessage {
         id: AlertId::from(id),

@@ -189,6 +189,7 @@ fn every_template_renders_in_every_language() {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("扇町公園".into()),
+        ..Default::default()
     };
     for kind in TemplateKind::all() {
         let mut headlines = std::collections::BTreeSet::new();
@@ -226,6 +227,7 @@ fn official_japanese_terms() {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("扇町公園".into()),
+        ..Default::default()
     };
     let ja = |kind| {
         render(kind, "ja", &values, Status::Actual)
@@ -254,6 +256,7 @@ fn drills_and_tests_are_marked_in_every_language() {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("1階出口".into()),
+        ..Default::default()
     };
     for lang in LANGUAGES {
         let drill = render(TemplateKind::BuildingFire, lang, &values, Status::Exercise).unwrap();
@@ -303,6 +306,7 @@ fn placeholders_are_required() {
     let no_shelter = Placeholders {
         area: "北区".into(),
         shelter: None,
+        ..Default::default()
     };
     assert_eq!(
         render(
@@ -317,6 +321,7 @@ fn placeholders_are_required() {
     let no_area = Placeholders {
         area: " ".into(),
         shelter: None,
+        ..Default::default()
     };
     assert_eq!(
         render(TemplateKind::Earthquake, "en", &no_area, Status::Actual),
@@ -358,6 +363,7 @@ fn template_infos_are_valid_cap() {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("扇町公園".into()),
+        ..Default::default()
     };
     let sent = FixedOffset::east_opt(9 * 3600)
         .unwrap()
@@ -388,7 +394,7 @@ proptest! {
     #[test]
     fn values_are_inserted_verbatim(area in "[^{}]{1,20}", shelter in ".{1,20}") {
         prop_assume!(!area.trim().is_empty() && !shelter.trim().is_empty());
-        let values = Placeholders { area: area.clone(), shelter: Some(shelter.clone()) };
+        let values = Placeholders { area: area.clone(), shelter: Some(shelter.clone()), ..Default::default() };
         for lang in LANGUAGES {
             let text = render(TemplateKind::EvacuationOrder, lang, &values, Status::Actual).unwrap();
             prop_assert!(text.headline.contains(&area));
@@ -541,4 +547,51 @@ proptest! {
         a.circles.push(Circle { center: Point::new(34.70 + dlat, 135.48 + dlon), radius_km: 0.0 });
         prop_assert_eq!(t.match_areas([&a]), wards(&["kita"]));
     }
+}
+
+/// Names per language: the wards' own names, a shelter's English name, and elsewhere the
+/// Japanese shelter name with its reading.
+#[test]
+fn names_follow_the_screen_language() {
+    use alerts::templates::LocalNames;
+    let mut values = Placeholders {
+        area: "北区".into(),
+        shelter: Some("扇町公園".into()),
+        shelter_reading: Some("おうぎまちこうえん".into()),
+        ..Default::default()
+    };
+    for (lang, area) in [("en", "Kita Ward"), ("ko", "기타구")] {
+        values.names.insert(
+            lang.into(),
+            LocalNames {
+                area: Some(area.into()),
+                shelter: None,
+            },
+        );
+    }
+    values.names.get_mut("en").unwrap().shelter = Some("Ogimachi Park".into());
+    let en = render(TemplateKind::Tsunami, "en", &values, Status::Actual).unwrap();
+    assert!(
+        en.headline.contains("Kita Ward") && !en.headline.contains("北区"),
+        "{}",
+        en.headline
+    );
+    assert!(
+        en.instruction.contains("Ogimachi Park"),
+        "{}",
+        en.instruction
+    );
+    let ko = render(TemplateKind::Tsunami, "ko", &values, Status::Actual).unwrap();
+    assert!(ko.headline.contains("기타구"), "{}", ko.headline);
+    assert!(
+        ko.instruction.contains("扇町公園 (おうぎまちこうえん)"),
+        "{}",
+        ko.instruction
+    );
+    let ja = render(TemplateKind::Tsunami, "ja", &values, Status::Actual).unwrap();
+    assert!(ja.headline.contains("北区") && ja.instruction.contains("扇町公園"));
+    assert!(!ja.instruction.contains("おうぎまち"), "{}", ja.instruction);
+    // A language with no name of its own falls back to the Japanese area.
+    let vi = render(TemplateKind::Tsunami, "vi", &values, Status::Actual).unwrap();
+    assert!(vi.headline.contains("北区"), "{}", vi.headline);
 }

@@ -6,6 +6,12 @@
 const LANG_KEY = 'signage.lang';
 const state = { session: null, lang: localStorage.getItem(LANG_KEY) || 'ja', timers: [], page: null };
 
+// A ward's name in the console's language (from GET /api/v1/wards); ids stay in values.
+function wardName(id) {
+  const w = state.wards && state.wards[id];
+  return w ? (w.names[state.lang] || w.names.ja) : id;
+}
+
 function t(key, vars) {
   const table = window.I18N[state.lang] || window.I18N.ja;
   let text = table[key] ?? window.I18N.ja[key] ?? key;
@@ -158,6 +164,10 @@ async function render() {
   const main = document.getElementById('main');
   main.replaceChildren();
   if (!state.session) { main.append(pageLogin()); return; }
+  if (!state.wards) {
+    const w = await api('GET', '/api/v1/wards');
+    state.wards = w.ok ? Object.fromEntries(w.data.map(x => [x.id, x])) : {};
+  }
   const page = currentPage();
   state.page = page.id;
   main.dataset.page = page.id;
@@ -249,7 +259,7 @@ async function pageScreens(main, alive) {
       const reported = now.ok ? now.data.reported : null;
       card.info.replaceChildren(
         h('p', {}, h('span', { class: 'badge ' + (p.online ? 'online' : 'offline') }, p.online ? t('online') : t('offline')),
-          ' ', h('span', { class: 'muted' }, `${t('ward')}: ${p.ward || '—'} / ${t('group')}: ${p.group || '—'}`)),
+          ' ', h('span', { class: 'muted' }, `${t('ward')}: ${p.ward ? wardName(p.ward) : '—'} / ${t('group')}: ${p.group || '—'}`)),
         h('dl', { class: 'facts' },
           h('dt', {}, t('showing')), h('dd', { class: 'showing' }, reported ? `${t('kind_' + reported.kind)}${reported.layout ? ' · ' + reported.layout : ''}` : '—'),
           h('dt', {}, t('why')), h('dd', {}, reported && reported.reason ? reported.reason : '—'),
@@ -454,7 +464,7 @@ async function pageSchedule(main, alive) {
   const wards = [...new Set(players.data.map(p => p.ward).filter(Boolean))].sort();
   const groups = [...new Set(players.data.map(p => p.group).filter(Boolean))].sort();
   const scopeOptions = [h('option', { value: 'all:' }, t('all_screens')),
-    ...wards.map(w => h('option', { value: 'ward:' + w }, `${t('ward')}: ${w}`)),
+    ...wards.map(w => h('option', { value: 'ward:' + w }, `${t('ward')}: ${wardName(w)}`)),
     ...groups.map(g => h('option', { value: 'group:' + g }, `${t('group')}: ${g}`)),
     ...players.data.map(p => h('option', { value: 'player:' + p.id }, `${t('screen')}: ${p.id}`))];
 
@@ -591,9 +601,15 @@ function alertForm(templates, players) {
   const template = h('select', { name: 'template' }, kinds.map(k => h('option', { value: k.value, dataset: { shelter: k.needsShelter ? '1' : '' } }, k.label)));
   const area = h('input', { name: 'area', placeholder: t('area_ph') });
   const shelter = h('input', { name: 'shelter', placeholder: t('shelter_ph') });
+  const reading = h('input', { name: 'shelter_reading', placeholder: t('shelter_reading_ph') });
+  const OTHER = ['en', 'zh-Hans', 'zh-Hant', 'ko', 'vi'];
+  const localShelter = Object.fromEntries(OTHER.map(l => [l, h('input', { name: 'shelter_' + l, lang: l })]));
+  const shelterLangs = h('details', { class: 'shelter-langs' }, h('summary', {}, t('shelter_languages')),
+    h('p', { class: 'muted' }, t('shelter_languages_hint')),
+    h('div', { class: 'row' }, field(t('shelter_reading'), reading), ...OTHER.map(l => field(l, localShelter[l]))));
   const wards = [...new Set(players.map(p => p.ward).filter(Boolean))].sort();
   const groups = [...new Set(players.map(p => p.group).filter(Boolean))].sort();
-  const checks = (kind, names) => h('div', { class: 'checks' }, names.map(n => h('label', {}, h('input', { type: 'checkbox', name: 'target', value: `${kind}:${n}` }), ' ', n,
+  const checks = (kind, names) => h('div', { class: 'checks' }, names.map(n => h('label', {}, h('input', { type: 'checkbox', name: 'target', value: `${kind}:${n}` }), ' ', kind === 'ward' ? wardName(n) : n,
     h('span', { class: 'muted' }, ` (${players.filter(p => (kind === 'ward' ? p.ward : p.group) === n).length} ${t('screens_unit')})`))));
   const modeBox = h('fieldset', { class: 'mode-drill' }, h('legend', {}, t('mode')),
     h('div', { class: 'checks' },
@@ -607,12 +623,23 @@ function alertForm(templates, players) {
     if (!targets.length) { toast(t('choose_target'), true); return; }
     if (mode === 'Actual' && !confirm(t('live_confirm'))) return;
     const kind = JSON.parse(template.value);
-    const body = { template: kind, placeholders: { area: area.value.trim() || targets.map(x => x.id).join('・') },
+    // An empty area names the targeted wards in every language (the controller's table);
+    // groups have no such names, so their ids stand in.
+    const typed = area.value.trim();
+    const onlyGroups = !targets.some(x => x.kind === 'ward');
+    const body = { template: kind, placeholders: { area: typed || (onlyGroups ? targets.map(x => x.id).join('・') : '') },
       targets, status: mode };
-    if (shelter.value.trim()) body.placeholders.shelter = shelter.value.trim();
+    if (shelter.value.trim()) {
+      body.placeholders.shelter = shelter.value.trim();
+      if (reading.value.trim()) body.placeholders.shelter_reading = reading.value.trim();
+      const names = {};
+      for (const l of OTHER) if (localShelter[l].value.trim()) names[l] = { shelter: localShelter[l].value.trim() };
+      if (Object.keys(names).length) body.placeholders.names = names;
+    }
     if (await call('POST', '/api/v1/alerts', body, mode === 'Actual' ? t('alert_pending') : t('drill_issued'))) render();
   } }, h('h2', {}, t('new_alert')),
   h('div', { class: 'row' }, field(t('template'), template), field(t('area'), area), field(t('shelter'), shelter)),
+  shelterLangs,
   h('fieldset', {}, h('legend', {}, t('targets_wards')), checks('ward', wards)),
   groups.length ? h('fieldset', {}, h('legend', {}, t('targets_groups')), checks('group', groups)) : null,
   modeBox, submit);
@@ -624,6 +651,11 @@ function alertForm(templates, players) {
     submit.textContent = live ? t('issue_live') : t('issue_drill');
   });
   return form;
+}
+
+function targetLabel(x) {
+  if (x.kind === 'all') return t('all_screens');
+  return x.kind === 'ward' ? wardName(x.id) : (x.id || x.kind);
 }
 
 // A new staged alert sounds three short tones (once per alert, while the page is open).
@@ -676,7 +708,7 @@ function alertCard(a) {
       h('span', { class: 'tag tag-source' }, t('source_' + source)),
       a.staged ? h('span', { class: 'tag tag-staged' }, t('staged_tag')) : '',
       alertTitle(a)),
-    h('p', {}, `${t('phase')}: `, h('strong', { class: 'phase' }, t('phase_' + phase)), ` · ${t('targets')}: ${(a.targets || []).map(x => x.id || x.kind).join(', ') || '—'}`,
+    h('p', {}, `${t('phase')}: `, h('strong', { class: 'phase' }, t('phase_' + phase)), ` · ${t('targets')}: ${(a.targets || []).map(targetLabel).join(', ') || '—'}`,
       creator ? ` · ${t('by')}: ${creator}` : '', a.issued_at ? ` · ${fmtTime(a.issued_at)}` : ''));
   if (c.targeted !== undefined) {
     card.append(h('div', { class: 'counter', 'aria-live': 'polite' },
@@ -705,7 +737,7 @@ function alertCard(a) {
     if (pu && (phase === 'issued' || phase === 'updated')) {
       card.append(h('div', { class: 'panel pending-update', 'data-pending-revision': pu.revision },
         h('p', {}, h('strong', {}, t('update_pending', { revision: pu.revision })),
-          ` · ${pu.headline || ''} · ${t('targets')}: ${(pu.targets || []).map(x => x.id || x.kind).join(', ') || '—'} · ${t('by')}: ${pu.submitted_by}`)));
+          ` · ${pu.headline || ''} · ${t('targets')}: ${(pu.targets || []).map(targetLabel).join(', ') || '—'} · ${t('by')}: ${pu.submitted_by}`)));
       if (pu.submitted_by === me) actions.append(h('span', {}, t('await_second')));
       else {
         actions.append(h('button', { type: 'button', class: 'confirm confirm-update', onclick: async () => {
@@ -742,7 +774,7 @@ async function pageFlow(main, alive) {
   const today = tokyoDate(new Date());
   const from = h('input', { type: 'date', name: 'from', value: addDays(today, -6) });
   const to = h('input', { type: 'date', name: 'to', value: today });
-  const ward = h('select', { name: 'ward' }, h('option', { value: '' }, t('all_wards')), wards.map(w => h('option', { value: w }, w)));
+  const ward = h('select', { name: 'ward' }, h('option', { value: '' }, t('all_wards')), wards.map(w => h('option', { value: w }, wardName(w))));
   const grid = h('div', { class: 'grid charts' });
   main.append(h('form', { class: 'panel row', onsubmit: (ev) => { ev.preventDefault(); draw(); } },
     field(t('from_date'), from), field(t('to_date'), to), field(t('ward'), ward), h('div', { class: 'field' }, h('button', { type: 'submit' }, t('show')))), grid);

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::routes())
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
+        .route("/api/v1/wards", get(wards))
         // After every route: the layer wraps them all (and sees their matched paths).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -151,6 +152,23 @@ async fn health(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
+}
+
+/// Osaka City's wards with their names in every screen language (`content::wards`): the
+/// console shows names, configuration and the wire keep the ids.
+async fn wards(caller: crate::auth::Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(crate::auth::READ)?;
+    let list: Vec<serde_json::Value> = content::wards::OSAKA_WARDS
+        .iter()
+        .map(|w| {
+            let names: serde_json::Map<String, serde_json::Value> = alerts::templates::LANGUAGES
+                .iter()
+                .map(|l| ((*l).to_owned(), w.name(l).into()))
+                .collect();
+            json!({"id": w.id, "code": w.code, "names": names})
+        })
+        .collect();
+    Ok(Json(serde_json::Value::Array(list)))
 }
 
 async fn players(

@@ -102,6 +102,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("POST", "/api/v1/tokens/{id}/revoke", Staff(auth::ADMIN), "accounts", "Revoke an API token", NONE, NONE),
     e("GET", "/api/v1/audit", Staff(&[Role::Admin, Role::Disaster]), "accounts", "The append-only audit log, newest first", NONE, JSON),
     e("GET", "/api/v1/players", Staff(auth::READ), "players", "Registered players with presence and health", NONE, JSON),
+    e("GET", "/api/v1/wards", Staff(auth::READ), "players", "Osaka City's wards: id, 全国地方公共団体コード and names in the seven screen languages", NONE, JSON),
     e("GET", "/api/v1/players/{id}/screenshot", Staff(auth::READ), "players", "The frame the player composed", NONE, PNG),
     e("PUT", "/api/v1/players/{id}/screenshot/{request_id}", Player, "players", "A player delivers a requested screenshot, or why it has none", &["image/png", "application/json"], NONE),
     e("GET", "/api/v1/players/{id}/counts", Staff(auth::READ), "players", "People counts stored for a player", NONE, JSON),

@@ -738,6 +738,7 @@ mod tests {
             &Placeholders {
                 area: "北区".into(),
                 shelter: None,
+                ..Default::default()
             },
             status,
             expires,

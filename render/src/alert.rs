@@ -600,6 +600,7 @@ fn warm_up_markups(width: u32, height: u32) -> Vec<String> {
     let values = Placeholders {
         area: "北区".into(),
         shelter: Some("北区役所".into()),
+        ..Default::default()
     };
     TemplateKind::all()
         .into_iter()

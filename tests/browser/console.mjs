@@ -269,6 +269,10 @@ try {
     if (!text.includes('訓練')) throw new Error(`the drill card does not say 訓練: ${text}`);
     await shot('alerts');
     const drillId = await card.getAttribute('data-alert');
+    // People see ward names, not ids: on the card, and in the alert's English text.
+    if (env.WARD === 'kita' && !text.includes('北区')) throw new Error(`the card names the ward by its id: ${text}`);
+    const cap = await page.evaluate(async (id) => (await fetch(`/api/v1/alerts/${id}/cap`)).text(), drillId);
+    if (env.WARD === 'kita' && !cap.includes('Kita Ward')) throw new Error('the English text does not say Kita Ward');
     await page.click(`.alert-card[data-alert="${drillId}"] button.cancel`);
     await page.waitForSelector(`.alert-card[data-alert="${drillId}"][data-phase="cancelled"]`);
   });

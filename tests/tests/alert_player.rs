@@ -145,6 +145,7 @@ fn message(
         &Placeholders {
             area: "大阪市".into(),
             shelter: None,
+            ..Default::default()
         },
         status,
         expires.map(|e| e.fixed_offset()),

@@ -184,7 +184,7 @@ fn build_message(
             ));
         }
         (Some(kind), None) => {
-            let values = req.placeholders.unwrap_or_default();
+            let values = with_ward_names(req.placeholders.unwrap_or_default(), &req.targets);
             let mut infos = templates::cap_infos(kind, &values, req.status, expires)
                 .map_err(|e| bad(e.to_string()))?;
             for info in &mut infos {
@@ -246,6 +246,54 @@ pub fn check_size(state: &AppState, message: &AlertMessage) -> Result<(), ApiErr
         ));
     }
     Ok(())
+}
+
+/// The targeted wards' names in every language (`content::wards`), when the area is empty or
+/// is just those wards' Japanese names: then an English reader reads "Kita Ward", not 北区.
+/// An area staff typed themselves (a floor, a building) stays as typed.
+fn with_ward_names(mut values: Placeholders, targets: &[Target]) -> Placeholders {
+    use content::wards::{self, OSAKA_CITY};
+    let all = targets.iter().any(|t| matches!(t, Target::All));
+    let wards: Option<Vec<&wards::Ward>> = targets
+        .iter()
+        .map(|t| match t {
+            Target::Ward(w) => wards::by_id(&w.0),
+            _ => None,
+        })
+        .collect();
+    let name = |lang: &str| -> Option<String> {
+        if all {
+            return Some(OSAKA_CITY.name(lang).to_owned());
+        }
+        let wards = wards.as_ref().filter(|w| !w.is_empty())?;
+        let sep = if matches!(lang, "en" | "ko" | "vi") {
+            ", "
+        } else {
+            "、"
+        };
+        Some(
+            wards
+                .iter()
+                .map(|w| w.name(lang))
+                .collect::<Vec<_>>()
+                .join(sep),
+        )
+    };
+    let Some(ja) = name("ja") else {
+        return values;
+    };
+    if values.area.trim().is_empty() {
+        values.area = ja.clone();
+    }
+    if values.area.trim() == ja {
+        for lang in LANGUAGES.iter().filter(|l| **l != "ja") {
+            let local = values.names.entry((*lang).to_owned()).or_default();
+            if local.area.is_none() {
+                local.area = name(lang);
+            }
+        }
+    }
+    values
 }
 
 fn new_id() -> AlertId {
@@ -565,7 +613,8 @@ async fn template_catalogue(caller: Caller) -> Result<Json<Value>, ApiError> {
                     "en",
                     &Placeholders {
                         area: "{area}".into(),
-                        shelter: Some("{shelter}".into())
+                        shelter: Some("{shelter}".into()),
+                        ..Default::default()
                     },
                     Status::Actual
                 )
@@ -695,5 +744,31 @@ async fn intake_document(
             StatusCode::NOT_FOUND,
             "no document with that SHA-256 digest was received".to_string(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod ward_name_tests {
+    use super::*;
+
+    #[test]
+    fn targeted_wards_are_named_in_each_language() {
+        let kita = vec![Target::Ward("kita".into()), Target::Ward("chuo".into())];
+        let v = with_ward_names(Placeholders::default(), &kita);
+        assert_eq!(v.area, "北区、中央区");
+        assert_eq!(v.area_in("en"), "Kita Ward, Chuo Ward");
+        assert_eq!(v.area_in("zh-Hant"), "北區、中央區");
+        let all = with_ward_names(Placeholders::default(), &[Target::All]);
+        assert_eq!(all.area_in("ko"), "오사카시");
+        // What staff typed stays, in every language.
+        let typed = Placeholders {
+            area: "北区役所 1階".into(),
+            ..Default::default()
+        };
+        let v = with_ward_names(typed, &kita);
+        assert_eq!(v.area_in("en"), "北区役所 1階");
+        // A ward outside the table, or a group: nothing to name.
+        let v = with_ward_names(Placeholders::default(), &[Target::Group("lobby".into())]);
+        assert_eq!(v.area, "");
     }
 }

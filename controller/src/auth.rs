@@ -281,7 +281,7 @@ pub async fn enforce(
             }
             roles
         }
-        Access::Staff(roles) => roles,
+        Access::Staff(roles) | Access::Feed(roles) => roles,
     };
     let (mut parts, body) = request.into_parts();
     let caller = match staff(&parts, &state.store).await {
@@ -291,6 +291,13 @@ pub async fn enforce(
     };
     if let Err(e) = caller.require(roles) {
         return e.into_response();
+    }
+    if matches!(row.access, Access::Feed(_)) && !state.alerts.config().jma.is_feed(&caller) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not a JMA feed credential: list this API token's id in alerts.jma.feed_tokens, or use an admin's token",
+        )
+        .into_response();
     }
     parts.extensions.insert(caller);
     next.run(axum::extract::Request::from_parts(parts, body))

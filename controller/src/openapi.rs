@@ -27,6 +27,9 @@ pub enum Access {
     StaffOrPlayer(&'static [Role]),
     /// Players only (HTTP basic with the player's id and MQTT password).
     Player,
+    /// A relay of JMA documents: an admin, or one of these roles holding an API token listed
+    /// in `alerts.jma.feed_tokens`.
+    Feed(&'static [Role]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +87,7 @@ const REPORT: &[&str] = &[
     "application/vnd.apache.parquet",
     "image/svg+xml",
 ];
-use Access::{Open, Player, Staff, StaffOrPlayer};
+use Access::{Feed, Open, Player, Staff, StaffOrPlayer};
 
 /// Every API route, once.
 #[rustfmt::skip]
@@ -139,7 +142,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("POST", "/api/v1/alerts/{id}/all-clear", Staff(auth::ALERTS), "alerts", "All clear: screens clear at once", NONE, JSON),
     e("GET", "/api/v1/alerts/{id}/cap", Staff(auth::READ), "alerts", "The alert as CAP 1.2 XML; a cancelled alert as its CAP Cancel", NONE, CAP),
     e("POST", "/api/v1/cap", Staff(auth::ALERTS), "alerts", "CAP 1.2 intake: parsed safely, mapped to wards, issued or staged by policy", CAP, JSON),
-    e("POST", "/api/v1/jma", Staff(auth::ALERTS), "alerts", "JMA disaster-information XML from a relay (a feed token of alerts.jma.feed_tokens, or an admin's): each document once, issued, staged, ended or ignored by policy", XML, JSON),
+    e("POST", "/api/v1/jma", Feed(auth::ALERTS), "alerts", "JMA disaster-information XML from a relay (a feed token of alerts.jma.feed_tokens, or an admin's): each document once, issued, staged, ended or ignored by policy", XML, JSON),
     e("GET", "/api/v1/alerts/{id}/documents", Staff(auth::READ), "alerts", "The documents from feeds and relays that made or changed an alert, with each decision", NONE, JSON),
     e("GET", "/api/v1/intake/{digest}", Staff(auth::READ), "alerts", "An original document from a feed or relay, by its SHA-256", NONE, XML),
     e("GET", "/api/v1/reports", Staff(auth::READ), "reports", "The report names and formats", NONE, JSON),
@@ -191,6 +194,7 @@ fn security(access: Access) -> Value {
     match access {
         Open => json!([]),
         Staff(_) => json!([{"bearer": []}, {"session": []}]),
+        Feed(_) => json!([{"bearer": []}]),
         StaffOrPlayer(_) => json!([{"bearer": []}, {"session": []}, {"player": []}]),
         Player => json!([{"player": []}]),
     }
@@ -213,6 +217,10 @@ fn roles_text(access: Access) -> String {
             role_names(roles)
         ),
         Player => "Players only (HTTP basic: id and MQTT password).".into(),
+        Feed(roles) => format!(
+            "admin; or {} with an API token listed in alerts.jma.feed_tokens.",
+            role_names(roles)
+        ),
     }
 }
 
@@ -405,6 +413,7 @@ mod tests {
                 Staff(roles) => role_names(roles),
                 StaffOrPlayer(roles) => format!("{}; a player", role_names(roles)),
                 Player => "a player".to_string(),
+                Feed(roles) => format!("admin; {} with a feed token", role_names(roles)),
             };
             out.push_str(&format!(
                 "| `{} {}` | {who} | {} | {} | {} |\n",

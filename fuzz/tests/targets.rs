@@ -74,6 +74,7 @@ targets! {
     controller_config => "controller-config",
     mqtt => "mqtt",
     jma => "jma",
+    feed => "feed",
     multipart => "multipart",
 }
 

@@ -53,7 +53,7 @@ fi
 
 display=headless
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then display=window; fi
-for id in kita-1f-lobby naka-2f-window; do
+for id in kita-1f-lobby chuo-2f-window; do
   conf="$DATA/players/$id.toml"
   if [ ! -f "$conf" ]; then
     "$BIN/signage-controller" player add "$id" --data-dir "$DATA/controller" \

@@ -236,7 +236,7 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
     let h = 360;
     let welcome = api.upload("welcome.png", &poster(w, h, [0, 51, 102], [0, 120, 180]))?;
     let kita = api.upload("kita.png", &poster(w, h, [120, 20, 40], [230, 120, 60]))?;
-    let naka = api.upload("naka.png", &poster(w, h, [10, 90, 40], [120, 200, 90]))?;
+    let chuo = api.upload("chuo.png", &poster(w, h, [10, 90, 40], [120, 200, 90]))?;
     let video = match make_video(work) {
         Some(bytes) => Some(api.upload("demo-video.mp4", &bytes)?),
         None => {
@@ -320,9 +320,9 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
             ],
         ),
         (
-            "naka-loop",
+            "chuo-loop",
             vec![
-                item(&naka, Some(8_000)),
+                item(&chuo, Some(8_000)),
                 item("opening-hours", Some(12_000)),
             ],
         ),
@@ -366,7 +366,7 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
     for (id, layout) in [
         ("office-hours", with_ticker("welcome-loop")),
         ("kita-office", with_ticker("kita-loop")),
-        ("naka-office", with_ticker("naka-loop")),
+        ("chuo-office", with_ticker("chuo-loop")),
         ("after-hours", full("after-hours-loop")),
         ("fallback", full("fallback-loop")),
         ("crowd-online", with_ticker("crowd-loop")),
@@ -388,9 +388,9 @@ fn seed_blocking(base: &str, token: &str, work: &Path) -> anyhow::Result<()> {
         json!({"id": "kita-lunch", "targets": [{"kind": "ward", "id": "kita"}], "dates": {"start": start},
                "weekdays": weekdays, "dayparts": [{"start": "12:00:00", "end": "13:00:00"}],
                "priority": 10, "layout": "kita-office"}),
-        json!({"id": "naka-lunch", "targets": [{"kind": "ward", "id": "naka"}], "dates": {"start": start},
+        json!({"id": "chuo-lunch", "targets": [{"kind": "ward", "id": "chuo"}], "dates": {"start": start},
                "weekdays": weekdays, "dayparts": [{"start": "12:00:00", "end": "13:00:00"}],
-               "priority": 10, "layout": "naka-office"}),
+               "priority": 10, "layout": "chuo-office"}),
         json!({"id": "after-hours", "targets": [{"kind": "all"}], "dates": {"start": start},
                "dayparts": [{"start": "17:30:00", "end": "08:30:00"}], "layout": "after-hours"}),
         // Evaluated on each player with a camera (`synthetic:crowd` in scripts/run.sh), with

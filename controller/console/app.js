@@ -144,7 +144,9 @@ function renderFrame() {
   if (!state.session) { who.append(langButton); return; }
   const current = currentPage();
   nav.append(h('ul', {}, PAGES.filter(p => !p.visible || p.visible()).map(p =>
-    h('li', {}, h('a', { href: '#/' + p.id, 'aria-current': p.id === current.id ? 'page' : null }, t('nav_' + p.id))))));
+    h('li', {}, h('a', { href: '#/' + p.id, 'aria-current': p.id === current.id ? 'page' : null }, t('nav_' + p.id),
+      p.id === 'alerts' ? h('span', { id: 'staged-count', class: 'staged-count', 'aria-live': 'assertive', hidden: true }) : '')))));
+  showStaged();
   who.append(
     h('span', {}, `${state.session.account} (${t('role_' + state.session.role)})`),
     langButton,
@@ -157,9 +159,32 @@ function currentPage() {
   return page || PAGES[0];
 }
 
+// Whatever page is open, staff who can act see (and hear) that a feed staged an alert: a
+// count on the 緊急情報 menu item, checked every 5 s.
+async function watchStaged() {
+  if (!state.session || !can.alerts()) return;
+  const r = await api('GET', '/api/v1/alerts');
+  if (!r.ok) return;
+  const staged = (Array.isArray(r.data) ? r.data : r.data.alerts || []).filter(a => a.staged);
+  state.staged = staged.length;
+  showStaged();
+  stagedCue(staged);
+}
+
+function showStaged() {
+  const badge = document.getElementById('staged-count');
+  if (!badge) return;
+  badge.hidden = !state.staged;
+  badge.textContent = state.staged ? t('staged_count', { n: state.staged }) : '';
+}
+
 async function render() {
   state.timers.forEach(clearInterval);
   state.timers = [];
+  if (state.session && can.alerts() && !state.stagedWatch) {
+    state.stagedWatch = setInterval(watchStaged, 5000);
+    watchStaged();
+  }
   renderFrame();
   const main = document.getElementById('main');
   main.replaceChildren();
@@ -182,6 +207,9 @@ async function render() {
 
 async function logout() {
   await api('POST', '/api/v1/logout');
+  clearInterval(state.stagedWatch);
+  state.stagedWatch = null;
+  state.staged = 0;
   state.session = null;
   location.hash = '';
   render();

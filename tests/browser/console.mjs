@@ -202,6 +202,12 @@ try {
 
   if (env.STAGED_ALERT) {
     const staged = `.alert-card[data-alert="${env.STAGED_ALERT}"]`;
+    await step('on any page, the menu counts the alert a feed staged', async () => {
+      await go('screens');
+      const badge = await page.waitForSelector('#staged-count:not([hidden])');
+      const text = await badge.textContent();
+      if (!text.includes('1')) throw new Error(`the staged count says ${text}`);
+    });
     await step('a JMA alert staged by policy waits at the top with a cue, its source and the original', async () => {
       await go('alerts');
       await page.waitForSelector('#alerts .staged-banner');

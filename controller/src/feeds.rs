@@ -30,6 +30,7 @@ const MAX_FEED_BYTES: u64 = 8 << 20;
 const MAX_ENTRIES: usize = 2000;
 /// Entries are remembered this long after they were taken (feeds drop them within a day).
 const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
+const FORGET_EVERY: Duration = Duration::from_secs(3600);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `[alerts.jma.feeds]`.
@@ -145,6 +146,7 @@ pub fn spawn(alerts: Arc<AlertService>, store: Store, config: FeedsConfig) -> St
             poller.poll(url).await;
         }
         let mut next: HashMap<String, Instant> = HashMap::new();
+        let mut last_forget: Option<Instant> = None;
         loop {
             for url in &config.urls {
                 if next.get(url).is_some_and(|t| Instant::now() < *t) {
@@ -154,10 +156,14 @@ pub fn spawn(alerts: Arc<AlertService>, store: Store, config: FeedsConfig) -> St
                 let wait = backoff(config.interval, config.max_backoff, failures);
                 next.insert(url.clone(), Instant::now() + wait);
             }
-            let _ = poller
-                .store
-                .forget_feed_entries(Utc::now() - FORGET_AFTER)
-                .await;
+            // Old entries go once an hour, not on every poll.
+            if last_forget.is_none_or(|t| t.elapsed() >= FORGET_EVERY) {
+                last_forget = Some(Instant::now());
+                let _ = poller
+                    .store
+                    .forget_feed_entries(Utc::now() - FORGET_AFTER)
+                    .await;
+            }
             let soonest = next.values().min().copied().unwrap_or_else(Instant::now);
             tokio::time::sleep_until(soonest.max(Instant::now()).into()).await;
         }

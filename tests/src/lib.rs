@@ -258,6 +258,28 @@ impl Controller {
         (status, value)
     }
 
+    /// POST raw bytes (a CAP or JMA document) as the holder of `token`; the status and the
+    /// JSON answer (or null).
+    pub fn post_bytes(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut response = Self::agent()
+            .post(format!("{}{path}", self.http))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+
     fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -385,6 +407,23 @@ pub fn multipart(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The share of a PNG's pixels (RGB) for which `pick` holds: how much of a screenshot a
+/// colour covers.
+pub fn png_share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
+    let mut decoder = png::Decoder::new(png_bytes);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut data = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut data).unwrap();
+    let channels = info.color_type.samples();
+    let total = (info.width * info.height) as f64;
+    let near = data[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| pick(p))
+        .count();
+    near as f64 / total
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -521,11 +521,11 @@ fn a_rendering_player_takes_over_its_screen() {
                 String::from_utf8_lossy(&png),
                 player.log()
             );
-            let purple = share(&png, |p| {
+            let purple = e2e::png_share(&png, |p| {
                 p[0].abs_diff(170) < 30 && p[1] < 40 && p[2].abs_diff(170) < 30
             });
             // The drill palette's slate body (38, 50, 92).
-            let slate = share(&png, |p| {
+            let slate = e2e::png_share(&png, |p| {
                 p[0].abs_diff(38) < 25 && p[1].abs_diff(50) < 25 && p[2].abs_diff(92) < 25
             });
             if round == 1 {
@@ -549,24 +549,6 @@ fn a_rendering_player_takes_over_its_screen() {
         latencies[latencies.len() - 1]
     );
     drop(player);
-}
-
-/// Share of the picture's pixels (RGB) for which `pick` holds.
-fn share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
-    let mut decoder = png::Decoder::new(png_bytes);
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut data = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut data).unwrap();
-    let channels = if info.color_type == png::ColorType::Rgba {
-        4
-    } else {
-        3
-    };
-    let pixels = data[..info.buffer_size()].chunks(channels);
-    let total = (info.width * info.height) as f64;
-    let near = pixels.filter(|p| pick(p)).count();
-    near as f64 / total
 }
 
 /// Against Mosquitto with the deployed ACL: players may read the alert topics and write their

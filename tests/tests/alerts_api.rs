@@ -661,21 +661,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn post_raw(ctl: &Controller, token: &str, bytes: &[u8]) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .post(format!("{}/api/v1/cap", ctl.http))
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/cap+xml")
-        .send(bytes)
-        .expect("HTTP request");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.body_mut().read_json().unwrap_or(Value::Null),
-    )
+    ctl.post_bytes(token, "/api/v1/cap", "application/cap+xml", bytes)
 }
 
 /// A retained alert message as a (new) client sees it, logged in as a registered player.

@@ -281,17 +281,12 @@ fn staged_jma_alert(controller: &Controller) -> Option<String> {
         return None;
     };
     let body = jma::shift::report_at(&text, chrono::Utc::now()).unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut r = agent
-        .post(format!("{}/api/v1/jma", controller.http))
-        .header("Authorization", format!("Bearer {}", controller.token))
-        .header("Content-Type", "application/xml")
-        .send(body.as_bytes())
-        .unwrap();
-    let answer: serde_json::Value = r.body_mut().read_json().unwrap();
+    let (_, answer) = controller.post_bytes(
+        &controller.token,
+        "/api/v1/jma",
+        "application/xml",
+        body.as_bytes(),
+    );
     assert_eq!(answer["decision"], "staged", "{answer}");
     Some(answer["alert_id"].as_str().unwrap().to_string())
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use e2e::feed::FeedServer;
-use e2e::{Broker, Controller, bin, player_cache, start_player, wait_until};
+use e2e::{Broker, Controller, Proc, bin, player_cache, start_player, wait_until};
 use serde_json::Value;
 
 fn samples() -> Option<PathBuf> {
@@ -34,10 +34,34 @@ fn live_now(text: &str) -> String {
     jma::shift::report_at(&live, chrono::Utc::now()).unwrap()
 }
 
-fn config(dir: &Path, body: &str) -> PathBuf {
+/// A controller started with `toml` as its configuration file.
+fn start_with_config(dir: &Path, toml: &str) -> Controller {
     let path = dir.join("controller.toml");
-    std::fs::write(&path, body).unwrap();
-    path
+    std::fs::write(&path, toml).unwrap();
+    Controller::start_with(dir, Broker::Embedded, &["--config", path.to_str().unwrap()])
+}
+
+fn polling(server: &FeedServer) -> String {
+    format!(
+        "[alerts.jma.feeds]\nurls = [\"{}\"]\ninterval_secs = 1\n",
+        server.url
+    )
+}
+
+/// A registered, non-rendering player of `ward`, once it is online.
+fn online_player(ctl: &Controller, dir: &Path, id: &str, ward: &str) -> Proc {
+    let config = ctl.add_player(id, ward, 2);
+    let player = start_player(dir, &config, id);
+    wait_until(Duration::from_secs(20), "the player online", || {
+        ctl.is_online(id)
+    });
+    player
+}
+
+/// POSTs a JMA document as the holder of `token`; the JSON answer.
+fn post_jma(ctl: &Controller, token: &str, document: &str) -> Value {
+    ctl.post_bytes(token, "/api/v1/jma", "application/xml", document.as_bytes())
+        .1
 }
 
 fn jma_alerts(ctl: &Controller) -> Vec<Value> {
@@ -67,23 +91,8 @@ fn a_changing_feed_issues_updates_and_cancels_once_across_a_restart() {
     let Some(samples) = samples() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = FeedServer::start();
-    let cfg = config(
-        dir.path(),
-        &format!(
-            "[alerts.jma.feeds]\nurls = [\"{}\"]\ninterval_secs = 1\n",
-            server.url
-        ),
-    );
-    let mut ctl = Controller::start_with(
-        dir.path(),
-        Broker::Embedded,
-        &["--config", cfg.to_str().unwrap()],
-    );
-    let player_cfg = ctl.add_player("minato-1", "minato", 2);
-    let _player = start_player(dir.path(), &player_cfg, "minato-1");
-    wait_until(Duration::from_secs(20), "the player online", || {
-        ctl.is_online("minato-1")
-    });
+    let mut ctl = start_with_config(dir.path(), &polling(&server));
+    let _player = online_player(&ctl, dir.path(), "minato-1", "minato");
 
     // 1. 大津波警報 for 大阪府 (tsunami region 510): issued at once, every ward.
     server.publish(live_now(&sample(&samples, "32-39_12_03_250206_VTSE51.xml")));
@@ -165,20 +174,11 @@ fn replayed_drill_samples_are_drills_and_feed_credentials_are_checked() {
     let relay = e2e::create_token(&data_dir, "disaster");
     let relay_id = format!("tok-{}", &e2e::sha256_hex(relay.as_bytes())[..12]);
     let stranger = e2e::create_token(&data_dir, "disaster");
-    let cfg = config(
+    let ctl = start_with_config(
         dir.path(),
         &format!("[alerts.jma]\nfeed_tokens = [\"{relay_id}\"]\n"),
     );
-    let ctl = Controller::start_with(
-        dir.path(),
-        Broker::Embedded,
-        &["--config", cfg.to_str().unwrap()],
-    );
-    let player_cfg = ctl.add_player("kita-1", "kita", 2);
-    let _player = start_player(dir.path(), &player_cfg, "kita-1");
-    wait_until(Duration::from_secs(20), "the player online", || {
-        ctl.is_online("kita-1")
-    });
+    let _player = online_player(&ctl, dir.path(), "kita-1", "kita");
 
     let drill = dir.path().join("drill");
     std::fs::create_dir_all(&drill).unwrap();
@@ -256,18 +256,7 @@ fn replayed_drill_samples_are_drills_and_feed_credentials_are_checked() {
         chrono::Utc::now() - chrono::TimeDelta::minutes(5),
     )
     .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let answer: Value = agent
-        .post(format!("{}/api/v1/jma", ctl.http))
-        .header("Authorization", format!("Bearer {relay}"))
-        .send(older.as_bytes())
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
+    let answer = post_jma(&ctl, &relay, &older);
     assert_eq!(answer["decision"], "superseded", "{answer}");
     assert_eq!(detail(&ctl, id)["revision"], 2);
 }
@@ -279,21 +268,7 @@ fn a_dismissed_staged_alert_is_not_staged_again_at_the_same_level() {
     let dir = tempfile::tempdir().unwrap();
     let ctl = Controller::start(dir.path(), Broker::Embedded);
     let rain = sample(&samples, "18_01_01_100806_VPOA50.xml");
-    let post = |at: chrono::DateTime<chrono::Utc>| -> Value {
-        let body = jma::shift::report_at(&rain, at).unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        agent
-            .post(format!("{}/api/v1/jma", ctl.http))
-            .header("Authorization", format!("Bearer {}", ctl.token))
-            .send(body.as_bytes())
-            .unwrap()
-            .body_mut()
-            .read_json()
-            .unwrap()
-    };
+    let post = |at| post_jma(&ctl, &ctl.token, &jma::shift::report_at(&rain, at).unwrap());
     let now = chrono::Utc::now();
     let first = post(now - chrono::TimeDelta::minutes(2));
     assert_eq!(first["decision"], "staged", "{first}");
@@ -323,18 +298,7 @@ fn a_feed_entry_reaches_a_rendering_players_screen() {
     let Some(samples) = samples() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = FeedServer::start();
-    let cfg = config(
-        dir.path(),
-        &format!(
-            "[alerts.jma.feeds]\nurls = [\"{}\"]\ninterval_secs = 1\n",
-            server.url
-        ),
-    );
-    let ctl = Controller::start_with(
-        dir.path(),
-        Broker::Embedded,
-        &["--config", cfg.to_str().unwrap()],
-    );
+    let ctl = start_with_config(dir.path(), &polling(&server));
     let player_cfg = ctl.add_player("kita-r", "kita", 2);
     let player = e2e::start_rendering_player(dir.path(), &player_cfg, "kita-r", (640, 360), 30);
     wait_until(Duration::from_secs(30), "the player online", || {
@@ -374,7 +338,7 @@ fn a_feed_entry_reaches_a_rendering_players_screen() {
     let (code, png, _) = ctl.get_bytes("/api/v1/players/kita-r/screenshot?max_width=640", None);
     assert_eq!(code, 200, "{}", player.log());
     // Level 5: JMA's black (12, 0, 12) takes the screen.
-    let black = share(&png, |p| p[0] < 40 && p[1] < 30 && p[2] < 40);
+    let black = e2e::png_share(&png, |p| p[0] < 40 && p[1] < 30 && p[2] < 40);
     assert!(black > 0.4, "the level-5 black covers only {black:.2}");
 }
 
@@ -383,14 +347,9 @@ fn a_feed_entry_reaches_a_rendering_players_screen() {
 #[test]
 fn an_l_alert_envelope_is_opened_and_other_content_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
+    let ctl = start_with_config(
         dir.path(),
         "[[alerts.areas.wards]]\nward = \"kita\"\ngeocodes = [{ value_name = \"LGCode\", value = \"27127\" }]\n",
-    );
-    let ctl = Controller::start_with(
-        dir.path(),
-        Broker::Embedded,
-        &["--config", cfg.to_str().unwrap()],
     );
     let sent = chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
@@ -404,20 +363,11 @@ fn an_l_alert_envelope_is_opened_and_other_content_refused() {
         )
     };
     let post = |body: &str| {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut r = agent
-            .post(format!("{}/api/v1/cap", ctl.http))
-            .header("Authorization", format!("Bearer {}", ctl.token))
-            .header("Content-Type", "application/xml")
-            .send(body.as_bytes())
-            .unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            r.body_mut().read_json::<Value>().unwrap_or_default(),
+        ctl.post_bytes(
+            &ctl.token,
+            "/api/v1/cap",
+            "application/xml",
+            body.as_bytes(),
         )
     };
     let wrapped = envelope(&cap);
@@ -457,18 +407,4 @@ fn an_l_alert_envelope_is_opened_and_other_content_refused() {
             "status": "Exercise"}),
     );
     assert_eq!(status, 400, "{answer}");
-}
-
-/// Share of the picture's pixels (RGB) for which `pick` holds.
-fn share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
-    let mut decoder = png::Decoder::new(png_bytes);
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut data = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut data).unwrap();
-    let channels = info.color_type.samples();
-    let pixels = &data[..info.buffer_size()];
-    let total = pixels.len() / channels;
-    let hits = pixels.chunks(channels).filter(|p| pick(p)).count();
-    hits as f64 / total as f64
 }

@@ -79,6 +79,8 @@ pub struct ParsedCap {
     /// Elements in foreign namespaces that were skipped, as `{namespace}name` (e.g. an
     /// XML-DSig signature, which is not verified here).
     pub skipped: Vec<String>,
+    /// The alert came inside an EDXL-DE envelope (as L-Alert sends it).
+    pub enveloped: bool,
 }
 
 /// Parses a CAP document of at most [`MAX_BYTES`].
@@ -97,18 +99,12 @@ pub fn parse_with_limit(bytes: &[u8], max_bytes: usize) -> Result<ParsedCap, Cap
     let text = xml::decode(bytes)?;
     let root = xml::parse_tree(&text)?;
     match edxl::embedded_cap(&root)? {
-        Some(alert) => read::alert(alert),
+        Some(alert) => Ok(ParsedCap {
+            enveloped: true,
+            ..read::alert(alert)?
+        }),
         None => read::alert(&root),
     }
-}
-
-/// Whether `bytes` is an EDXL-DE envelope (as L-Alert relays send), without parsing further
-/// than the root element.
-pub fn is_envelope(bytes: &[u8]) -> bool {
-    xml::decode(bytes)
-        .ok()
-        .and_then(|text| xml::parse_tree(&text).ok())
-        .is_some_and(|root| edxl::is_envelope(&root))
 }
 
 /// Why a CAP document was refused. Each message names the rule and what to send instead.

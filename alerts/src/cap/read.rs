@@ -28,6 +28,7 @@ pub fn alert(root: &Element) -> Result<ParsedCap, CapError> {
         alert,
         version,
         skipped: reader.skipped,
+        enveloped: false,
     })
 }
 

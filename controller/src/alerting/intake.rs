@@ -88,8 +88,6 @@ async fn intake(
             "size-limit",
         )
     })?;
-    // L-Alert and other relays wrap CAP in an EDXL-DE envelope: opened by the parser.
-    let envelope = cap::is_envelope(&bytes);
     let parsed = cap::parse_with_limit(&bytes, limit).map_err(|e| {
         let status = match e {
             CapError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,6 +95,8 @@ async fn intake(
         };
         refusal(status, format!("CAP document refused: {e}"), e.rule())
     })?;
+    // L-Alert and other relays wrap CAP in an EDXL-DE envelope, which the parser opens.
+    let envelope = parsed.enveloped;
     let mut alert = parsed.alert;
     // Inline resources (audio, images) are not shown on screens and would not fit an MQTT
     // message: keep their description and URI only.

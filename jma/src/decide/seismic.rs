@@ -17,25 +17,23 @@ pub(super) fn eew(
 ) -> Evaluated {
     let forecast = b.intensity.as_ref().and_then(|i| i.forecast.as_ref());
     let mut named = Vec::new();
+    let mut wards = WardMatch::Wards(Default::default());
     for pref in forecast.map(|f| f.prefs.as_slice()).unwrap_or_default() {
         for area in &pref.areas {
             let warned = area
                 .category
                 .as_ref()
                 .is_none_or(|c| c.kind.name.contains("警報"));
-            if warned && reaches(&areas.reach(Table::SeismicRegion, [area.code.as_str()])) {
+            let reached = areas.reach(Table::SeismicRegion, [area.code.as_str()]);
+            if warned && reaches(&reached) {
                 named.push(area);
+                wards = merge(wards, reached);
             }
         }
     }
     if named.is_empty() {
         return Err(format!("緊急地震速報（警報）{NAMES_NO_AREA}"));
     }
-    let wards = named
-        .iter()
-        .fold(WardMatch::Wards(Default::default()), |m, a| {
-            merge(m, areas.reach(Table::SeismicRegion, [a.code.as_str()]))
-        });
     let names: Vec<&str> = named.iter().map(|a| a.name.as_str()).collect();
     let mut s = show(
         doc,

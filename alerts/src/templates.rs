@@ -47,7 +47,8 @@ impl WarningLevel {
         let (name_ja, name_en, background, text) = match self.0 {
             5 => ("黒", "black", Rgb(12, 0, 12), Rgb(255, 255, 255)),
             4 => ("紫", "purple", Rgb(170, 0, 170), Rgb(255, 255, 255)),
-            3 => ("赤", "red", Rgb(255, 40, 0), Rgb(255, 255, 255)),
+            // White on JMA red is 3.8:1, under WCAG AA's 4.5:1; black on it is 5.6:1.
+            3 => ("赤", "red", Rgb(255, 40, 0), Rgb(0, 0, 0)),
             2 => ("黄", "yellow", Rgb(242, 231, 0), Rgb(0, 0, 0)),
             _ => ("白", "white", Rgb(242, 242, 255), Rgb(0, 0, 0)),
         };

@@ -16,6 +16,7 @@ mod branch;
 mod canvas;
 mod config;
 mod error;
+mod fit;
 mod frame;
 pub mod health;
 mod plan;
@@ -23,9 +24,13 @@ mod renderer;
 mod text;
 mod watchdog;
 
-pub use alert::{AlertScreen, AlertShown, AlertText, ROTATION as ALERT_ROTATION};
+pub use alert::{
+    AlertScreen, AlertShown, AlertText, Check as AlertCheck, Geometry as AlertGeometry,
+    ROTATION as ALERT_ROTATION, Takeover, template_screens,
+};
 pub use config::{Orientation, Output, RenderConfig, WatchdogConfig, WindowSink};
 pub use error::RenderError;
+pub use fit::Area;
 pub use frame::FrameInfo;
 /// The GStreamer bindings this crate is built on, for callers that inspect the pipeline.
 pub use gstreamer;

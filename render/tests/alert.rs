@@ -24,8 +24,8 @@ fn alert(drill: bool) -> AlertScreen {
         drill,
         banners: if drill {
             vec![
-                "【訓練】これは訓練です".into(),
-                "[DRILL] This is a drill".into(),
+                ("ja".into(), "【訓練】これは訓練です".into()),
+                ("en".into(), "[DRILL] This is a drill".into()),
             ]
         } else {
             vec![]

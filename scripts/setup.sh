@@ -15,8 +15,8 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
-  # Japanese text on screen
-  fonts-noto-cjk
+  # Japanese text on screen, laid out and drawn by Pango with cairo
+  fonts-noto-cjk libpango1.0-dev
   # the external broker the tests also run against
   mosquitto mosquitto-clients
 )

@@ -133,7 +133,8 @@ impl Branch {
                 overlay.set_property_from_str("halignment", "center");
                 overlay.set_property_from_str("valignment", "center");
                 overlay.set_property_from_str("line-alignment", "center");
-                overlay.set_property_from_str("wrap-mode", "wordchar");
+                // The markup is already broken into lines that fit (see text::slide_markup).
+                overlay.set_property_from_str("wrap-mode", "none");
                 let freeze = make("imagefreeze")?;
                 let rate = capsfilter(raw_caps(rect, Some(fps)))?;
                 let queue = make("queue")?;

@@ -132,6 +132,62 @@ fn a_two_zone_layout_shows_the_image_and_japanese_text() {
 }
 
 #[test]
+fn a_long_slide_keeps_its_text_inside_its_zone() {
+    let body = "区役所の窓口は年末年始（12月29日から1月3日まで）お休みです。\
+                証明書はコンビニエンスストアで取得できます。";
+    let english = "The ward office is closed from 29 December to 3 January. \
+                   Certificates are available at convenience stores.";
+    let slide = Item::Text {
+        texts: vec![
+            (
+                "ja".into(),
+                SlideText {
+                    title: "年末年始の閉庁のお知らせ".into(),
+                    body: body.into(),
+                },
+            ),
+            (
+                "en".into(),
+                SlideText {
+                    title: "Year-end closure of the ward office".into(),
+                    body: english.into(),
+                },
+            ),
+        ],
+        colours: colours("#ffffff", "#003366"),
+    };
+    let (renderer, _events) = Renderer::new(small_config()).unwrap();
+    renderer
+        .show(ScreenPlan {
+            zones: vec![zone("notice", (160, 0, 320, 360), slide)],
+        })
+        .unwrap();
+    wait_for(&renderer, Duration::from_secs(20), all_showing);
+    let frames = renderer.frames();
+    for _ in 0..3 {
+        frames.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+    let picture = Picture::decode(&renderer.screenshot(640).unwrap(), 640, 360);
+    // The slide keeps a margin of 1/20 of the zone's shorter side (16 px): glyphs inside it,
+    // none in it, none outside the zone.
+    let (mut inside, mut margin) = (0, 0);
+    for y in 0..360 {
+        for x in 0..640 {
+            let p = picture.rgb(x, y);
+            if p.0 > 160 && p.1 > 160 && p.2 > 160 {
+                if (176..464).contains(&x) && (16..344).contains(&y) {
+                    inside += 1;
+                } else {
+                    margin += 1;
+                }
+            }
+        }
+    }
+    assert!(inside > 2000, "too few glyph pixels: {inside}");
+    assert_eq!(margin, 0, "glyph pixels in the margin or outside the zone");
+}
+
+#[test]
 fn a_video_zone_moves() {
     let dir = tempfile::tempdir().unwrap();
     let clip = video(

@@ -163,7 +163,18 @@ fn osaka_intensities_decide_per_ward_against_the_policy() {
     // 堺市西区 at 3 (another city).
     assert_eq!(wards.len(), 21, "{wards:?}");
     assert!(wards.contains(&"chuo".into()) && !wards.contains(&"kita".into()));
-    assert!(s.details_ja.iter().any(|l| l.contains("大阪中央区 震度3")));
+    // A screen lists the first eight places (JMA lists the strongest first) and counts the rest.
+    let places: Vec<&String> = s
+        .details_ja
+        .iter()
+        .filter(|l| l.contains("震度3"))
+        .collect();
+    assert_eq!(places.len(), 8, "{:?}", s.details_ja);
+    assert!(
+        s.details_ja.iter().any(|l| l == "ほか13か所"),
+        "{:?}",
+        s.details_ja
+    );
 }
 
 #[test]

@@ -26,7 +26,7 @@ mod watchdog;
 
 pub use alert::{
     AlertScreen, AlertShown, AlertText, Check as AlertCheck, Geometry as AlertGeometry,
-    ROTATION as ALERT_ROTATION, Takeover, template_screens,
+    ROTATION as ALERT_ROTATION, Takeover, contrast, template_screens,
 };
 pub use config::{Orientation, Output, RenderConfig, WatchdogConfig, WindowSink};
 pub use error::RenderError;

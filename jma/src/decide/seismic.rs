@@ -34,14 +34,14 @@ pub(super) fn eew(
     if named.is_empty() {
         return Err(format!("緊急地震速報（警報）{NAMES_NO_AREA}"));
     }
-    let names: Vec<&str> = named.iter().map(|a| a.name.as_str()).collect();
+    let names: Vec<String> = named.iter().map(|a| a.name.clone()).collect();
     let mut s = show(
         doc,
         Rule::EarthquakeEarlyWarning,
         5,
         wards,
         What::EarthquakeEarlyWarning,
-        format!("緊急地震速報（{}）", names.join("、")),
+        format!("緊急地震速報（{}）", regions_named(&names)),
     );
     s.details_ja.push("強い揺れに警戒してください。".into());
     // The shaking is over within minutes of the report; a later serial renews it.
@@ -106,7 +106,7 @@ pub(super) fn intensity(
         },
         format!("震度{}の揺れを観測", strongest.ja()),
     );
-    s.details_ja.extend(places);
+    s.details_ja.extend(places_listed(places));
     s.details_ja
         .push("落下物に注意し、余震に備えてください。".into());
     s.expires = Some(doc.summary.reported_at.max(now) + TimeDelta::hours(1));
@@ -249,4 +249,29 @@ pub(super) fn nankai(doc: &Document, areas: &AreaCodes) -> Evaluated {
             "{head}: JMA is still investigating; nothing to show until it decides"
         ))
     }
+}
+
+/// A headline names at most this many forecast regions, a screen lists at most this many
+/// places' intensities: more would not be read in a glance (the document keeps them all).
+const REGIONS_NAMED: usize = 3;
+const PLACES_LISTED: usize = 8;
+
+/// The regions a headline names: the first few, then など.
+fn regions_named(names: &[String]) -> String {
+    let shown = names[..names.len().min(REGIONS_NAMED)].join("、");
+    if names.len() > REGIONS_NAMED {
+        format!("{shown}など")
+    } else {
+        shown
+    }
+}
+
+/// The places a screen lists: the first few (JMA lists the strongest first), then ほかNか所.
+fn places_listed(mut places: Vec<String>) -> Vec<String> {
+    if places.len() > PLACES_LISTED {
+        let rest = places.len() - PLACES_LISTED;
+        places.truncate(PLACES_LISTED);
+        places.push(format!("ほか{rest}か所"));
+    }
+    places
 }

@@ -8,7 +8,7 @@ mod screen;
 
 pub use layer::AlertShown;
 pub(crate) use layer::{AlertLayer, AlertMark, on_composed};
-pub use paint::{Check, Geometry, Takeover};
+pub use paint::{Check, Geometry, Takeover, contrast};
 pub use screen::{AlertScreen, AlertText, ROTATION};
 
 use alerts::model::Status;

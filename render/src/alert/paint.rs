@@ -104,6 +104,74 @@ pub struct Check {
     pub colour_pairs: Vec<(&'static str, Rgb, Rgb)>,
 }
 
+impl Check {
+    /// What breaks the legibility rules, in words: text cut or missing glyphs, ink outside the
+    /// text area, the first headline's glyphs under 1/30 of the screen's height, further
+    /// headlines under 1/40 of its shorter side, a colour pair under WCAG's 4.5:1.
+    pub fn problems(&self) -> Vec<String> {
+        let g = self.geometry;
+        let mut problems = Vec::new();
+        if !self.complete {
+            problems.push(format!("text cut (sizes and lines {:?})", self.sizes));
+        }
+        if self.unknown_glyphs > 0 {
+            problems.push(format!(
+                "{} characters without a glyph",
+                self.unknown_glyphs
+            ));
+        }
+        for ink in self.ink.iter().filter(|i| !g.text.contains(**i)) {
+            problems.push(format!("text at {ink:?} outside {:?}", g.text));
+        }
+        if let Some((first, others)) = self.headline_heights.split_first() {
+            if first * 30 < g.height {
+                problems.push(format!(
+                    "headline glyphs {first} px, under 1/30 of {}",
+                    g.height
+                ));
+            }
+            let side = g.width.min(g.height);
+            for h in others.iter().filter(|h| **h * 40 < side) {
+                problems.push(format!(
+                    "further headline glyphs {h} px, under 1/40 of {side}"
+                ));
+            }
+        }
+        for (what, fg, bg) in &self.colour_pairs {
+            let ratio = contrast(*fg, *bg);
+            if ratio < 4.5 {
+                problems.push(format!("{what} {fg} on {bg} is {ratio:.2}:1, under 4.5:1"));
+            }
+        }
+        problems
+    }
+
+    /// The lowest contrast among the colour pairs.
+    pub fn lowest_contrast(&self) -> f64 {
+        self.colour_pairs
+            .iter()
+            .map(|(_, fg, bg)| contrast(*fg, *bg))
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// WCAG 2's contrast ratio of two colours.
+pub fn contrast(a: Rgb, b: Rgb) -> f64 {
+    let luminance = |c: Rgb| {
+        let channel = |v: u8| {
+            let s = f64::from(v) / 255.0;
+            if s <= 0.039_28 {
+                s / 12.92
+            } else {
+                ((s + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(c.0) + 0.7152 * channel(c.1) + 0.0722 * channel(c.2)
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
 fn unit(c: Rgb) -> (f64, f64, f64) {
     (
         f64::from(c.0) / 255.0,

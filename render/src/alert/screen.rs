@@ -67,7 +67,8 @@ impl AlertScreen {
         )
     }
 
-    pub(crate) fn from_infos(
+    /// The takeover of CAP infos at a level's colours (what a verified message carries).
+    pub fn from_infos(
         colours: alerts::templates::LevelColours,
         infos: &[alerts::model::Info],
         drill: bool,

@@ -103,6 +103,40 @@ impl Default for AreaCodes {
 }
 
 impl AreaCodes {
+    /// A table in which every code the document `xml` mentions reaches `wards`: for tests
+    /// and rehearsals with JMA's documents of other places.
+    pub fn reaching_all(xml: &str, wards: &[&str]) -> AreaCodes {
+        let mut codes: Vec<String> = xml
+            .split("<Code>")
+            .skip(1)
+            .filter_map(|rest| rest.split('<').next())
+            .map(str::to_owned)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let regions: Vec<RegionCodes> = codes
+            .iter()
+            .map(|c| RegionCodes {
+                code: c.clone(),
+                wards: wards.iter().map(|w| (*w).into()).collect(),
+            })
+            .collect();
+        AreaCodes {
+            wards: wards
+                .iter()
+                .map(|w| WardCodes {
+                    ward: (*w).into(),
+                    seismic_city: codes.clone(),
+                })
+                .collect(),
+            seismic_region: regions.clone(),
+            tsunami_region: regions.clone(),
+            municipal: regions.clone(),
+            forecast_region: regions,
+            nankai_trough: true,
+        }
+    }
+
     /// The wards that `codes` of `table` reach.
     pub fn reach<'a>(&self, table: Table, codes: impl IntoIterator<Item = &'a str>) -> WardMatch {
         let mut wards = BTreeSet::new();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use alerts::area_map::WardMatch;
 use chrono::{DateTime, TimeDelta, Utc};
-use jma::areas::{AreaCodes, RegionCodes, WardCodes};
+use jma::areas::AreaCodes;
 use jma::decide::{Action, Decision, Intensity, Policy, Rule, Treatment, What, decide};
 use jma::{Document, read};
 
@@ -40,32 +40,7 @@ fn osaka(dir: &Path, name: &str) -> Decision {
 
 /// An area table in which every code the document mentions reaches ward `here`.
 fn everywhere(text: &str) -> AreaCodes {
-    let mut codes: Vec<String> = text
-        .split("<Code>")
-        .skip(1)
-        .filter_map(|rest| rest.split('<').next())
-        .map(str::to_owned)
-        .collect();
-    codes.sort();
-    codes.dedup();
-    let regions: Vec<RegionCodes> = codes
-        .iter()
-        .map(|c| RegionCodes {
-            code: c.clone(),
-            wards: vec!["here".into()],
-        })
-        .collect();
-    AreaCodes {
-        wards: vec![WardCodes {
-            ward: "here".into(),
-            seismic_city: codes.clone(),
-        }],
-        seismic_region: regions.clone(),
-        tsunami_region: regions.clone(),
-        municipal: regions.clone(),
-        forecast_region: regions,
-        nankai_trough: true,
-    }
+    AreaCodes::reaching_all(text, &["here"])
 }
 
 fn anywhere(dir: &Path, name: &str) -> Decision {

@@ -11,32 +11,13 @@
 use std::time::Duration;
 
 use alerts::model::Status;
-use alerts::templates::Rgb;
-use render::{ALERT_ROTATION, AlertScreen, Area, Takeover, template_screens};
+use render::{ALERT_ROTATION, AlertScreen, Area, Takeover, contrast, template_screens};
 
 const PLACES: [&[&str]; 2] = [
     &["kita"],
     &["konohana", "minato", "taisho", "suminoe", "nishiyodogawa"],
 ];
 const STATUSES: [Status; 3] = [Status::Actual, Status::Exercise, Status::Test];
-
-/// WCAG 2 relative luminance and contrast ratio.
-fn luminance(c: Rgb) -> f64 {
-    let channel = |v: u8| {
-        let s = f64::from(v) / 255.0;
-        if s <= 0.039_28 {
-            s / 12.92
-        } else {
-            ((s + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * channel(c.0) + 0.7152 * channel(c.1) + 0.0722 * channel(c.2)
-}
-
-fn contrast(a: Rgb, b: Rgb) -> f64 {
-    let (la, lb) = (luminance(a), luminance(b));
-    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
-}
 
 fn without_text(screen: &AlertScreen) -> AlertScreen {
     let mut blank = screen.clone();

@@ -65,6 +65,16 @@ fn all_showing(stats: &render::RenderStats) -> bool {
     !stats.showing.is_empty() && stats.showing.iter().all(|(_, item)| item.is_some())
 }
 
+/// The screen once every zone shows its item and a few frames with all of them were composed.
+fn composed(renderer: &Renderer) -> Picture {
+    wait_for(renderer, Duration::from_secs(20), all_showing);
+    let frames = renderer.frames();
+    for _ in 0..3 {
+        frames.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+    Picture::decode(&renderer.screenshot(640).unwrap(), 640, 360)
+}
+
 #[test]
 fn a_two_zone_layout_shows_the_image_and_japanese_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,14 +95,7 @@ fn a_two_zone_layout_shows_the_image_and_japanese_text() {
             ],
         })
         .unwrap();
-    wait_for(&renderer, Duration::from_secs(20), all_showing);
-    // Let a few frames with both zones be composed.
-    let frames = renderer.frames();
-    for _ in 0..3 {
-        frames.recv_timeout(Duration::from_secs(5)).unwrap();
-    }
-
-    let picture = Picture::decode(&renderer.screenshot(640).unwrap(), 640, 360);
+    let picture = composed(&renderer);
     // Fill: the 4:3 image covers its whole 8:9 zone, corners included.
     for (x, y) in [(5, 5), (160, 180), (314, 354)] {
         assert!(
@@ -162,12 +165,7 @@ fn a_long_slide_keeps_its_text_inside_its_zone() {
             zones: vec![zone("notice", (160, 0, 320, 360), slide)],
         })
         .unwrap();
-    wait_for(&renderer, Duration::from_secs(20), all_showing);
-    let frames = renderer.frames();
-    for _ in 0..3 {
-        frames.recv_timeout(Duration::from_secs(5)).unwrap();
-    }
-    let picture = Picture::decode(&renderer.screenshot(640).unwrap(), 640, 360);
+    let picture = composed(&renderer);
     // The slide keeps a margin of 1/20 of the zone's shorter side (16 px): glyphs inside it,
     // none in it, none outside the zone.
     let (mut inside, mut margin) = (0, 0);

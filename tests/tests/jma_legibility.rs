@@ -9,45 +9,12 @@ use std::path::Path;
 
 use alerts::model::Status;
 use chrono::TimeDelta;
-use jma::areas::{AreaCodes, RegionCodes, WardCodes};
+use jma::areas::AreaCodes;
 use jma::decide::{Action, Policy, decide};
 use render::{AlertScreen, Takeover};
 
 const WARDS: [&str; 5] = ["konohana", "minato", "taisho", "suminoe", "nishiyodogawa"];
 const SIZES: [(u32, u32); 3] = [(1920, 1080), (1080, 1920), (1280, 720)];
-
-/// Every code the document mentions reaches the five wards.
-fn everywhere(text: &str) -> AreaCodes {
-    let mut codes: Vec<String> = text
-        .split("<Code>")
-        .skip(1)
-        .filter_map(|rest| rest.split('<').next())
-        .map(str::to_owned)
-        .collect();
-    codes.sort();
-    codes.dedup();
-    let regions: Vec<RegionCodes> = codes
-        .iter()
-        .map(|c| RegionCodes {
-            code: c.clone(),
-            wards: WARDS.iter().map(|w| (*w).into()).collect(),
-        })
-        .collect();
-    AreaCodes {
-        wards: WARDS
-            .iter()
-            .map(|w| WardCodes {
-                ward: (*w).into(),
-                seismic_city: codes.clone(),
-            })
-            .collect(),
-        seismic_region: regions.clone(),
-        tsunami_region: regions.clone(),
-        municipal: regions.clone(),
-        forecast_region: regions,
-        nankai_trough: true,
-    }
-}
 
 #[test]
 fn every_jma_alert_is_legible_on_every_screen() {
@@ -70,7 +37,12 @@ fn every_jma_alert_is_legible_on_every_screen() {
         let text = std::fs::read_to_string(path).unwrap();
         let doc = jma::read(text.as_bytes()).unwrap();
         let now = doc.summary.reported_at + TimeDelta::seconds(20);
-        let decision = decide(&doc, &everywhere(&text), &Policy::default(), now);
+        let decision = decide(
+            &doc,
+            &AreaCodes::reaching_all(&text, &WARDS),
+            &Policy::default(),
+            now,
+        );
         let Action::Show(show) = &decision.action else {
             continue;
         };

@@ -524,6 +524,20 @@ mod tests {
     }
 
     #[test]
+    fn contrast_is_wcag_2s_ratio() {
+        let white = Rgb(255, 255, 255);
+        let black = Rgb(0, 0, 0);
+        assert!((contrast(white, black) - 21.0).abs() < 1e-9);
+        assert!((contrast(black, white) - 21.0).abs() < 1e-9);
+        assert!((contrast(white, white) - 1.0).abs() < 1e-9);
+        // WCAG's own example: #777 on white is just under 4.5:1.
+        let grey = contrast(Rgb(0x77, 0x77, 0x77), white);
+        assert!((4.47..4.49).contains(&grey), "{grey}");
+        let jma_red = Rgb(255, 40, 0);
+        assert!(contrast(white, jma_red) < 4.5 && contrast(black, jma_red) > 5.5);
+    }
+
+    #[test]
     fn a_real_alert_is_its_level_colour_with_a_flashing_border() {
         let s = screen(false);
         let mut t = Takeover::new(s.clone(), 320, 180);

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AssetId, Lang};
@@ -12,12 +13,49 @@ use crate::validation::{Problem, ValidationError};
 /// WCAG 2.x AA contrast for normal text. Signage is read from a distance, often by older
 /// visitors, so we do not relax it to the 3:1 allowed for large text.
 pub const MIN_TEXT_CONTRAST: f64 = 4.5;
+/// Titles and tags are labels, not documents.
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_TAG_CHARS: usize = 40;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
     pub id: AssetId,
     #[serde(flatten)]
+    pub meta: AssetMeta,
+    #[serde(flatten)]
     pub kind: AssetKind,
+}
+
+/// What staff call an asset, how they find it, and when it may be shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetMeta {
+    /// The name people see (the file name at upload unless staff give another).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The section responsible for it, e.g. 広報課 or 市民課.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// 掲載開始: not shown before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_from: Option<DateTime<Utc>>,
+    /// 掲載期限: not shown from this instant on; it leaves every playlist by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_until: Option<DateTime<Utc>>,
+}
+
+impl AssetMeta {
+    /// Whether the display window admits `now`.
+    pub fn shown_at(&self, now: DateTime<Utc>) -> bool {
+        self.shown_from.is_none_or(|from| now >= from)
+            && self.shown_until.is_none_or(|until| now < until)
+    }
+
+    /// Whether the display window is over for good at `now`.
+    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.shown_until.is_some_and(|until| now >= until)
+    }
 }
 
 /// Files (video, image) are downloaded and verified by the player; text slides and tickers are
@@ -82,6 +120,23 @@ impl Asset {
     /// Problems with this asset alone, fields relative to it.
     pub fn problems(&self) -> Vec<ValidationError> {
         let mut problems = Vec::new();
+        let meta = &self.meta;
+        if let (Some(from), Some(until)) = (meta.shown_from, meta.shown_until)
+            && until <= from
+        {
+            problems.push(ValidationError::new("shown_until", Problem::EmptyWindow));
+        }
+        if meta.title.chars().count() > MAX_TITLE_CHARS {
+            problems.push(ValidationError::new(
+                "title",
+                Problem::TooManyChars(MAX_TITLE_CHARS),
+            ));
+        }
+        for (i, tag) in meta.tags.iter().enumerate() {
+            if tag.trim().is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+                problems.push(ValidationError::new(format!("tags[{i}]"), Problem::BadTag));
+            }
+        }
         if self.file().is_some_and(|f| f.size_bytes == 0) {
             problems.push(ValidationError::new("file.size_bytes", Problem::EmptyFile));
         }
@@ -316,6 +371,7 @@ mod tests {
         let grey = colour("#777777");
         let slide = Asset {
             id: "s".into(),
+            meta: Default::default(),
             kind: AssetKind::Ticker(Ticker {
                 texts: BTreeMap::from([("ja".into(), " ".to_owned()), ("e n".into(), "x".into())]),
                 colours: Colours {

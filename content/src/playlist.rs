@@ -188,6 +188,7 @@ mod tests {
     fn video(duration_ms: Option<u64>) -> Asset {
         Asset {
             id: "v".into(),
+            meta: Default::default(),
             kind: AssetKind::Video {
                 file: MediaFile {
                     sha256: "0".repeat(64).parse().unwrap(),

@@ -10,6 +10,10 @@
 //!    all); then the smaller entry id (byte order). The others are reported as shadowed.
 //! 3. Otherwise the schedule set's fallback layout, so a screen is never empty.
 //!
+//! An asset outside its display window (`shown_from`, 掲載期限 `shown_until`) leaves its
+//! playlists' loops by itself (see [`windowed_position`]); a zone with no item left stays
+//! empty.
+//!
 //! Playlists of a winning entry loop from the start of its occurrence; those of the fallback
 //! from the Unix epoch, so every screen on the fallback is in step and the loop never jumps.
 //!
@@ -27,9 +31,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::ActiveAlert;
+use crate::asset::AssetMeta;
 use crate::audience::{Audience, Check, Verdict, evaluate};
 use crate::ids::{AlertId, AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
-use crate::playlist::loop_position;
+use crate::playlist::{LoopPosition, loop_position};
 use crate::schedule::{Occurrence, PlayerTarget, ScheduleEntry, Specificity, best_match};
 use crate::schedule_set::ScheduleSet;
 use crate::tokyo;
@@ -432,22 +437,60 @@ fn screen_content(
         .expect(VALIDATED)
         .zones
         .iter()
-        .map(|zone| {
+        .filter_map(|zone| {
             let items = &schedule.playlist(&zone.playlist).expect(VALIDATED).items;
             let durations = schedule.item_durations_ms(&zone.playlist).expect(VALIDATED);
-            let position = loop_position(durations, anchor, now).expect(VALIDATED);
-            ZoneContent {
+            let windows: Vec<&AssetMeta> = items
+                .iter()
+                .map(|i| &schedule.asset(&i.asset).expect(VALIDATED).meta)
+                .collect();
+            let position = windowed_position(durations, &windows, anchor, now)?;
+            Some(ZoneContent {
                 zone: zone.id.clone(),
                 playlist: zone.playlist.clone(),
                 item: position.index,
                 asset: items[position.index].asset.clone(),
                 started_at: position.started_at,
                 ends_at: position.ends_at,
-            }
+            })
         })
         .collect();
     ScreenContent {
         layout: layout.clone(),
         zones,
     }
+}
+
+/// [`loop_position`] over the items whose display window admits `now`. When that set last
+/// changed (an item's window opened or closed) after `anchor`, the loop starts again from
+/// that instant; the item found ends no later than the next such change, so the screen is
+/// selected again then. `None` when no item may be shown: the zone stays empty.
+pub fn windowed_position(
+    durations_ms: &[u64],
+    windows: &[&AssetMeta],
+    anchor: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<LoopPosition> {
+    let boundaries = windows
+        .iter()
+        .flat_map(|w| [w.shown_from, w.shown_until])
+        .flatten();
+    let (mut last, mut next) = (anchor, None::<DateTime<Utc>>);
+    for b in boundaries {
+        if b <= now {
+            last = last.max(b);
+        } else {
+            next = Some(next.map_or(b, |n| n.min(b)));
+        }
+    }
+    let shown: Vec<usize> = (0..durations_ms.len())
+        .filter(|&i| windows[i].shown_at(now))
+        .collect();
+    let durations: Vec<u64> = shown.iter().map(|&i| durations_ms[i]).collect();
+    let mut position = loop_position(&durations, last, now)?;
+    position.index = shown[position.index];
+    if let Some(next) = next {
+        position.ends_at = position.ends_at.min(next);
+    }
+    Some(position)
 }

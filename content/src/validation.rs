@@ -56,6 +56,12 @@ pub enum Problem {
          choose colours further apart"
     )]
     LowContrast { ratio: f64 },
+    #[error("the display window ends before it starts; shown_until must be after shown_from")]
+    EmptyWindow,
+    #[error("longer than {0} characters; shorten it")]
+    TooManyChars(usize),
+    #[error("a tag is a short word or phrase (1 to 40 characters)")]
+    BadTag,
     #[error("a playlist needs at least one item")]
     EmptyPlaylist,
     #[error("videos play to their natural length; remove duration_ms")]

@@ -31,6 +31,7 @@ use crate::http::{ApiError, AppState};
 use crate::library::{RangeRequest, parse_range};
 use crate::store::{ObjectKind, PutOutcome};
 
+mod manage;
 mod upload;
 
 /// Multipart framing and small fields on top of the file itself.
@@ -45,17 +46,28 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
         )
         .route("/api/v1/content/{id}", get(download))
         .route("/api/v1/assets", get(list::<Asset>).post(create_asset))
-        .route("/api/v1/assets/{id}", put(replace_asset))
+        .route(
+            "/api/v1/assets/{id}",
+            put(replace_asset)
+                .patch(manage::patch_asset)
+                .delete(manage::delete::<Asset>),
+        )
         .route(
             "/api/v1/playlists",
             get(list::<Playlist>).post(create::<Playlist>),
         )
-        .route("/api/v1/playlists/{id}", put(replace::<Playlist>))
+        .route(
+            "/api/v1/playlists/{id}",
+            put(replace::<Playlist>).delete(manage::delete::<Playlist>),
+        )
         .route(
             "/api/v1/layouts",
             get(list::<Layout>).post(create::<Layout>),
         )
-        .route("/api/v1/layouts/{id}", put(replace::<Layout>))
+        .route(
+            "/api/v1/layouts/{id}",
+            put(replace::<Layout>).delete(manage::delete::<Layout>),
+        )
         .route(
             "/api/v1/schedule/entries",
             get(list::<ScheduleEntry>).post(create::<ScheduleEntry>),
@@ -211,6 +223,7 @@ async fn store_object<T: ContentObject>(
     object: &T,
     create_only: bool,
 ) -> Result<Response, ApiError> {
+    let _writing = state.content_writes.lock().await;
     validate_with(state, object).await?;
     let outcome = state
         .store
@@ -352,6 +365,7 @@ async fn set_fallback(
     caller.require(auth::CONTENT)?;
     let fallback: Fallback = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
+    let _writing = state.content_writes.lock().await;
     let (mut parts, _) = state
         .store
         .schedule_parts()

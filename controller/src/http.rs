@@ -40,6 +40,9 @@ pub struct AppState {
     pub lanes: crate::http_server::Lanes,
     /// Report computations running and per caller.
     pub reports: Arc<crate::reports_api::ReportSlots>,
+    /// Held from a content write's check of the whole set to its store, so that two writes
+    /// (a delete and an edit that uses the deleted object) cannot both pass their checks.
+    pub content_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
@@ -262,5 +265,6 @@ pub async fn test_state(dir: &std::path::Path) -> AppState {
         history: crate::history::History::open(dir, store, replies)
             .await
             .unwrap(),
+        content_writes: Default::default(),
     }
 }

@@ -246,6 +246,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         reports: Default::default(),
         lanes: crate::http_server::Lanes::new(refusals.clone()),
+        content_writes: Default::default(),
     });
     crate::http_server::serve(
         listener,

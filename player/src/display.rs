@@ -320,6 +320,7 @@ pub fn plan_for(
             .filter(|p| p.items.len() > 1)
             .and_then(|p| p.items.get((zc.item + 1) % p.items.len()))
             .and_then(|next| set.asset(&next.asset))
+            .filter(|next| next.meta.shown_at(zc.ends_at))
             .and_then(|next| Item::from_asset(next, &path).ok());
         zones.push(plan);
     }

@@ -250,6 +250,8 @@ impl Controller {
             ("POST", None) => with_auth!(agent.post(&url)).send_empty(),
             ("PUT", Some(b)) => with_auth!(agent.put(&url)).send_json(b),
             ("PUT", None) => with_auth!(agent.put(&url)).send_empty(),
+            ("PATCH", Some(b)) => with_auth!(agent.patch(&url)).send_json(b),
+            ("PATCH", None) => with_auth!(agent.patch(&url)).send_empty(),
             (other, _) => panic!("unsupported method {other}"),
         };
         let mut response = response.expect("HTTP request");

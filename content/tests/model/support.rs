@@ -96,6 +96,7 @@ fn slide(id: &str, ja: &str, en: &str) -> Asset {
     };
     Asset {
         id: id.into(),
+        meta: Default::default(),
         kind: AssetKind::TextSlide(TextSlide {
             texts: BTreeMap::from([("ja".into(), text(ja)), ("en".into(), text(en))]),
             colours: colours(),
@@ -142,12 +143,14 @@ pub fn parts(entries: Vec<ScheduleEntry>) -> ScheduleSetParts {
             slide("hours", "開庁時間 9:00-17:30", "Open 9:00-17:30"),
             Asset {
                 id: "map".into(),
+                meta: Default::default(),
                 kind: AssetKind::Image {
                     file: file(1, 2048),
                 },
             },
             Asset {
                 id: "promo-video".into(),
+                meta: Default::default(),
                 kind: AssetKind::Video {
                     file: file(2, 4096),
                     duration_ms: Some(30_000),
@@ -155,6 +158,7 @@ pub fn parts(entries: Vec<ScheduleEntry>) -> ScheduleSetParts {
             },
             Asset {
                 id: "news".into(),
+                meta: Default::default(),
                 kind: AssetKind::Ticker(Ticker {
                     texts: BTreeMap::from([("ja-easy".into(), "おしらせ".to_owned())]),
                     colours: colours(),

@@ -31,6 +31,7 @@ fn every_problem_is_reported_with_its_field() {
     p.assets.push(p.assets[0].clone());
     p.assets.push(Asset {
         id: "long-video".into(),
+        meta: Default::default(),
         kind: AssetKind::Video {
             file: file(9, 0),
             duration_ms: None,

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use content::asset::{Asset, AssetKind, MediaFile};
+use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -126,6 +126,7 @@ pub(super) async fn upload(
     let mut field = Field::None;
     let mut received = None;
     let mut duration_ms: Option<u64> = None;
+    let mut title = String::new();
     let mut read: u64 = 0;
     while !reader.is_done() {
         let chunk = match stream.next().await {
@@ -159,6 +160,7 @@ pub(super) async fn upload(
                         "file" if !field.had_file() => {
                             if let Some(name) = &file_name {
                                 check_file_name(name)?;
+                                title = name.clone();
                             }
                             Field::File(Box::new(
                                 state
@@ -253,6 +255,11 @@ pub(super) async fn upload(
     };
     let asset = Asset {
         id: sha256.to_string().as_str().into(),
+        // Staff find their poster by the name they gave the file (editable later).
+        meta: AssetMeta {
+            title: title.chars().take(MAX_TITLE_CHARS).collect(),
+            ..AssetMeta::default()
+        },
         kind: if media.is_video() {
             AssetKind::Video { file, duration_ms }
         } else {

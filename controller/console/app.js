@@ -313,12 +313,82 @@ function fmtNum(x) {
 // ---------- Content ----------
 
 function assetLabel(a) {
+  const kind = t('kind_' + a.kind);
+  if (a.title) return `${a.title} (${kind})`;
   if (a.kind === 'text_slide') {
     const text = a.texts?.[state.lang] || a.texts?.ja || Object.values(a.texts || {})[0];
-    return `${a.id} (${t('kind_text_slide')}: ${text?.title ?? ''})`;
+    return `${a.id} (${kind}: ${text?.title ?? ''})`;
   }
-  if (a.kind === 'ticker') return `${a.id} (${t('kind_ticker')})`;
-  return `${a.id.slice(0, 12)}… (${t('kind_' + a.kind)})`;
+  if (a.kind === 'ticker') return `${a.id} (${kind})`;
+  return `${a.id.slice(0, 12)}… (${kind})`;
+}
+
+// Where an asset stands in its display window (掲載期間): showing, upcoming or expired.
+function windowState(a, now = Date.now()) {
+  if (a.shown_until && Date.parse(a.shown_until) <= now) return 'expired';
+  if (a.shown_from && Date.parse(a.shown_from) > now) return 'upcoming';
+  return 'showing';
+}
+
+// An instant as the value of a datetime-local input (the browser's time zone), and back.
+function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+function fmtInstant(iso) {
+  return new Date(iso).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// Title, tags, owner and display window of one asset; saved with PATCH.
+function assetEditor(a, reload) {
+  const title = h('input', { name: 'title', value: a.title || '', maxlength: '200' });
+  const tags = h('input', { name: 'tags', value: (a.tags || []).join(', '), placeholder: t('tags_hint') });
+  const owner = h('input', { name: 'owner', value: a.owner || '', placeholder: t('owner_hint') });
+  const from = h('input', { type: 'datetime-local', name: 'shown_from', value: toLocalInput(a.shown_from) });
+  const until = h('input', { type: 'datetime-local', name: 'shown_until', value: toLocalInput(a.shown_until) });
+  const save = h('form', { class: 'asset-edit', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const body = {
+      title: title.value.trim(),
+      tags: tags.value.split(/[,、]/).map(x => x.trim()).filter(Boolean),
+      owner: owner.value.trim() || null,
+      shown_from: fromLocalInput(from.value),
+      shown_until: fromLocalInput(until.value),
+    };
+    if (await call('PATCH', `/api/v1/assets/${encodeURIComponent(a.id)}`, body, t('saved'))) reload();
+  } }, field(t('asset_title'), title), field(t('tags'), tags), field(t('owner'), owner),
+  field(t('shown_from'), from), field(t('shown_until'), until),
+  h('div', { class: 'row' }, h('button', { type: 'submit' }, t('save')),
+    h('button', { type: 'button', class: 'danger', onclick: () => remove('assets', a.id, assetLabel(a), reload) }, t('delete'))));
+  return h('details', {}, h('summary', {}, t('edit')), save);
+}
+
+// Deletes an asset, playlist or layout after a confirmation; the server names the places
+// that still use it when it refuses (409).
+async function remove(collection, id, label, reload) {
+  if (!window.confirm(t('delete_confirm', { name: label }))) return;
+  if (await call('DELETE', `/api/v1/${collection}/${encodeURIComponent(id)}`, undefined, t('deleted'))) reload();
+}
+
+function assetCard(a, reload) {
+  const st = windowState(a);
+  const period = (a.shown_from || a.shown_until)
+    ? `${a.shown_from ? fmtInstant(a.shown_from) : ''} – ${a.shown_until ? fmtInstant(a.shown_until) : ''}` : null;
+  return h('figure', { class: 'card', 'data-asset': a.id, 'data-state': st },
+    preview(a),
+    h('figcaption', {}, h('strong', {}, assetLabel(a)),
+      h('div', { class: 'meta' },
+        h('span', { class: `badge window-${st}` }, t('window_' + st)),
+        (a.tags || []).map(tag => h('span', { class: 'tag' }, tag)),
+        a.owner ? h('span', { class: 'muted' }, a.owner) : null,
+        period ? h('span', { class: 'muted' }, t('shown_period') + ': ' + period) : null)),
+    can.content() ? assetEditor(a, reload) : null);
 }
 
 function preview(a) {
@@ -383,13 +453,31 @@ async function pageContent(main, alive) {
     main.append(form);
   }
   const list = h('div', { class: 'previews', id: 'assets' });
-  main.append(h('h2', {}, t('assets')), list);
+  // Search and filters act on the list already fetched.
+  const search = h('input', { type: 'search', name: 'search', placeholder: t('search_hint') });
+  const kind = h('select', { name: 'kind' }, h('option', { value: '' }, t('all')),
+    ['image', 'video', 'text_slide', 'ticker'].map(k => h('option', { value: k }, t('kind_' + k))));
+  const windowFilter = h('select', { name: 'window' }, h('option', { value: '' }, t('all')),
+    ['showing', 'upcoming', 'expired'].map(k => h('option', { value: k }, t('window_' + k))));
+  let all = [];
+  const show = () => {
+    const q = search.value.trim().toLowerCase();
+    const shown = all.filter(a => (!kind.value || a.kind === kind.value)
+      && (!windowFilter.value || windowState(a) === windowFilter.value)
+      && (!q || [a.title, a.id, a.owner, ...(a.tags || [])].some(x => (x || '').toLowerCase().includes(q))));
+    list.replaceChildren(...shown.map(a => assetCard(a, listAssets)));
+    if (shown.length === 0) list.append(h('p', {}, t('none')));
+  };
+  for (const control of [search, kind, windowFilter]) control.addEventListener('input', show);
+  main.append(h('h2', {}, t('assets')),
+    h('div', { class: 'row filters' }, field(t('search'), search), field(t('kind'), kind), field(t('shown_period'), windowFilter)),
+    list);
   async function listAssets() {
     const r = await api('GET', '/api/v1/assets');
     if (!alive()) return;
     if (!r.ok) { list.replaceChildren(h('p', { class: 'error' }, r.error)); return; }
-    list.replaceChildren(...r.data.map(a => h('figure', { class: 'card', 'data-asset': a.id }, preview(a), h('figcaption', {}, assetLabel(a)))));
-    if (r.data.length === 0) list.append(h('p', {}, t('none')));
+    all = r.data;
+    show();
   }
   await listAssets();
 }
@@ -424,12 +512,19 @@ async function pageLayouts(main) {
   else main.append(h('div', { class: 'grid' }, layouts.data.map(l => h('article', { class: 'card' },
     h('h2', {}, l.id), h('p', { class: 'muted' }, `${l.canvas.width}×${l.canvas.height}`),
     h('div', { class: 'layout-box', role: 'img', 'aria-label': t('zones') + ': ' + l.zones.map(z => `${z.id} (${z.playlist})`).join(', '),
-      style: null }, l.zones.map(z => zoneBox(l, z)))))));
+      style: null }, l.zones.map(z => zoneBox(l, z))),
+    can.content() ? h('button', { type: 'button', class: 'danger', onclick: () => remove('layouts', l.id, l.id, render) }, t('delete')) : null))));
   main.append(h('h2', {}, t('playlists')));
   if (!playlists.ok) main.append(h('p', { class: 'error' }, playlists.error));
-  else main.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('name')), h('th', { scope: 'col' }, t('items')))),
-    h('tbody', {}, playlists.data.map(p => h('tr', {}, h('td', {}, p.id),
-      h('td', {}, p.items.map(i => `${i.asset.length > 20 ? i.asset.slice(0, 12) + '…' : i.asset}${i.duration_ms ? ` (${i.duration_ms / 1000} s)` : ''}`).join(' → ')))))));
+  else {
+    const byId = new Map((assets.ok ? assets.data : []).map(a => [a.id, a]));
+    const name = (id) => byId.has(id) ? assetLabel(byId.get(id)) : (id.length > 20 ? id.slice(0, 12) + '…' : id);
+    main.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('name')), h('th', { scope: 'col' }, t('items')),
+      can.content() ? h('th', { scope: 'col' }, '') : null)),
+      h('tbody', {}, playlists.data.map(p => h('tr', { 'data-playlist': p.id }, h('td', {}, p.id),
+        h('td', {}, p.items.map(i => `${name(i.asset)}${i.duration_ms ? ` (${i.duration_ms / 1000} s)` : ''}`).join(' → ')),
+        can.content() ? h('td', {}, h('button', { type: 'button', class: 'danger', onclick: () => remove('playlists', p.id, p.id, render) }, t('delete'))) : null)))));
+  }
 }
 
 function zoneBox(layout, z) {

@@ -142,6 +142,39 @@ try {
     await shot('screens');
   });
 
+  await step('name, tag and date the poster, find it by tag, and a delete while in use is refused', async () => {
+    await go('content');
+    const card = `figure[data-asset="${uploaded}"]`;
+    const fileName = env.IMAGE.split('/').pop();
+    await page.waitForSelector(`${card} figcaption strong:has-text("${fileName}")`);
+    await page.click(`${card} details summary`);
+    await page.fill(`${card} input[name=title]`, '年末年始の閉庁のお知らせ');
+    await page.fill(`${card} input[name=tags]`, 'お知らせ, 年末年始');
+    await page.fill(`${card} input[name=owner]`, '総務課');
+    const d = new Date(Date.now() + 7 * 86400_000);
+    const pad = (n) => String(n).padStart(2, '0');
+    await page.fill(`${card} input[name=shown_until]`, `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T17:00`);
+    await page.click(`${card} form.asset-edit button[type=submit]`);
+    await page.waitForSelector(`${card} figcaption strong:has-text("年末年始の閉庁のお知らせ")`);
+    await page.waitForSelector(`${card} .tag:has-text("年末年始")`);
+    await page.waitForSelector(`${card} .badge.window-showing`);
+    await page.fill('input[name=search]', '年末年始');
+    await page.waitForFunction((id) => {
+      const cards = [...document.querySelectorAll('#assets figure')];
+      return cards.length === 1 && cards[0].dataset.asset === id;
+    }, uploaded);
+    await shot('content-library');
+    await page.fill('input[name=search]', 'no such poster');
+    await page.waitForSelector('#assets p:has-text("ありません")');
+    await page.fill('input[name=search]', '');
+    await page.click(`${card} details summary`);
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click(`${card} form.asset-edit button.danger`);
+    await page.waitForSelector('#toast p.error:has-text("in use by playlist")');
+    await page.waitForSelector(card);
+    await go('screens');
+  });
+
   await step('English is switchable and remembered', async () => {
     await page.click('#who button[lang=en]');
     await page.waitForSelector('nav a:has-text("Screens")');

@@ -2,7 +2,8 @@
 //! its cached schedule across a schedule boundary (its clock starts just before "tomorrow
 //! 09:00" Tokyo time), logs every play durably, and once the controller is back every
 //! proof-of-play record arrives exactly once: per zone the stored plays chain without gap or
-//! overlap across the offline stretch and the boundary.
+//! overlap across the offline stretch and the boundary. A poster past its 掲載期限 leaves the
+//! screen of an offline player at the deadline.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -168,4 +169,86 @@ fn a_player_follows_its_schedule_offline_and_its_plays_arrive_exactly_once() {
             );
         }
     }
+}
+
+/// A poster past its 掲載期限 leaves the screen of an offline player at the deadline: its
+/// last play ends no later than it, and the playlist goes on with what is left.
+#[test]
+fn an_offline_player_drops_a_poster_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut controller = Controller::start(dir.path(), Broker::Embedded);
+    let config = controller.add_player("kita-1", "kita", 2);
+    let (_, poster) = controller.upload("year-end.png", &test_png(4));
+    let poster = poster["id"].as_str().unwrap().to_string();
+    let tomorrow = tokyo_date(1);
+    let deadline = format!("{tomorrow}T09:00:00+09:00");
+    let (status, answer) = controller.send_json(
+        "PATCH",
+        &format!("/api/v1/assets/{poster}"),
+        &json!({"shown_until": deadline}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    controller.put(
+        "/api/v1/assets/note",
+        json!({"kind": "ticker", "texts": {"ja": "番号札をお取りください"},
+               "colours": {"text": "#ffffff", "background": "#000000"}}),
+    );
+    controller.put(
+        "/api/v1/playlists/notices",
+        json!({"items": [{"asset": poster, "duration_ms": 2000}, {"asset": "note", "duration_ms": 2000}]}),
+    );
+    controller.put(
+        "/api/v1/layouts/notices",
+        json!({"canvas": {"width": 1920, "height": 1080}, "zones": [
+            {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": "notices"}]}),
+    );
+    controller.put("/api/v1/schedule/fallback", json!({"layout": "notices"}));
+
+    let _player = start_player_at(
+        dir.path(),
+        &config,
+        "kita-1",
+        &format!("{tomorrow}T08:59:45+09:00"),
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the notices, files verified",
+        || showing(dir.path()) == Some(("notices".into(), true)),
+    );
+    controller.stop();
+    // Wait, offline, until the player has logged a play that starts after the deadline.
+    let deadline = chrono::DateTime::parse_from_rfc3339(&deadline).unwrap();
+    wait_until(
+        Duration::from_secs(40),
+        "the player past the deadline",
+        || {
+            player_now(dir.path(), "kita-1")
+                .and_then(|now| now["at"].as_str().map(str::to_owned))
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+                .is_some_and(|at| at > deadline + chrono::TimeDelta::seconds(6))
+        },
+    );
+    controller.restart();
+    wait_until(Duration::from_secs(30), "every play acknowledged", || {
+        player_pending_plays(dir.path(), "kita-1") == 0
+    });
+    let (_, plays) = controller.get("/api/v1/players/kita-1/plays");
+    let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let plays = plays.as_array().unwrap();
+    let of =
+        |asset: &str| -> Vec<&Value> { plays.iter().filter(|p| p["asset"] == asset).collect() };
+    assert!(
+        !of(&poster).is_empty(),
+        "the poster was shown before its deadline"
+    );
+    for p in of(&poster) {
+        assert!(
+            time(&p["end"]) <= deadline,
+            "the poster shown past its deadline: {p}"
+        );
+    }
+    assert!(
+        of("note").iter().any(|p| time(&p["start"]) >= deadline),
+        "the playlist goes on after the deadline: {plays:?}"
+    );
 }

@@ -366,7 +366,31 @@ function assetEditor(a, reload) {
   field(t('shown_from'), from), field(t('shown_until'), until),
   h('div', { class: 'row' }, h('button', { type: 'submit' }, t('save')),
     h('button', { type: 'button', class: 'danger', onclick: () => remove('assets', a.id, assetLabel(a), reload) }, t('delete'))));
-  return h('details', {}, h('summary', {}, t('edit')), save);
+  return h('details', {}, h('summary', {}, t('edit')), save, a.file ? fileReplacer(a, reload) : null);
+}
+
+// A corrected file for an image or video; the asset keeps its id, title and playlists.
+function fileReplacer(a, reload) {
+  const file = h('input', { type: 'file', name: 'replacement', accept: 'image/png,image/jpeg,video/mp4,video/webm,video/quicktime' });
+  const status = h('p', { role: 'status' });
+  return h('form', { class: 'asset-edit', onsubmit: (ev) => {
+    ev.preventDefault();
+    const f = file.files[0];
+    if (!f) { status.textContent = t('choose_file'); return; }
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', `/api/v1/assets/${encodeURIComponent(a.id)}/file`);
+    xhr.setRequestHeader('X-CSRF-Token', state.session.csrf);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) status.textContent = t('uploading', { pct: Math.round(e.loaded * 100 / e.total) }); };
+    xhr.onload = () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status === 200) { toast(t('file_replaced')); reload(); } else status.textContent = `${t('upload_failed')}: ${body.error || xhr.status}`;
+    };
+    xhr.onerror = () => { status.textContent = t('network_error'); };
+    const data = new FormData();
+    data.append('file', f);
+    xhr.send(data);
+  } }, field(t('replace_file'), file), status, h('button', { type: 'submit' }, t('replace')));
 }
 
 // Deletes an asset, playlist or layout after a confirmation; the server names the places

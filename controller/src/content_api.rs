@@ -45,6 +45,10 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
             post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
         )
         .route("/api/v1/content/{id}", get(download))
+        .route(
+            "/api/v1/assets/{id}/file",
+            put(upload::replace_file).layer(DefaultBodyLimit::max(body_limit)),
+        )
         .route("/api/v1/assets", get(list::<Asset>).post(create_asset))
         .route(
             "/api/v1/assets/{id}",

@@ -302,7 +302,7 @@ mod tests {
             if e.path.starts_with("/api/v1/alerts") || e.path == "/api/v1/cap" {
                 assert_eq!(lane, Lane::Alerts, "{} {}", e.method, e.path);
             }
-            if e.path == "/api/v1/content" && e.method == "POST" {
+            if e.request.contains(&"multipart/form-data") {
                 assert_eq!(lane, Lane::Upload);
             }
         }

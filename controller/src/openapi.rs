@@ -119,6 +119,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("POST", "/api/v1/assets", Staff(auth::CONTENT), "content", "Create a text slide or ticker", JSON, JSON),
     e("PUT", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Replace a text slide or ticker", JSON, JSON),
     e("PATCH", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Edit any asset's title, tags, owner and display window (shown_from, shown_until = 掲載期限; null clears)", JSON, JSON),
+    e("PUT", "/api/v1/assets/{id}/file", Staff(auth::CONTENT), "content", "Replace an image or video asset's file, keeping its id, title, window and playlists (multipart, field \"file\")", &["multipart/form-data"], JSON),
     e("DELETE", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Delete an asset no playlist uses (409 names the playlists that do)", NONE, NONE),
     e("GET", "/api/v1/playlists", Staff(auth::READ), "content", "List playlists", NONE, JSON),
     e("POST", "/api/v1/playlists", Staff(auth::CONTENT), "content", "Create a playlist", JSON, JSON),

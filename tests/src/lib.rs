@@ -306,9 +306,25 @@ impl Controller {
 
     /// `POST /api/v1/content` with `bytes` as the multipart field `file`.
     pub fn upload(&self, file_name: &str, bytes: &[u8]) -> (u16, Value) {
+        self.send_file("POST", "/api/v1/content", file_name, bytes)
+    }
+
+    /// `method path` with `bytes` as the multipart field `file`.
+    pub fn send_file(
+        &self,
+        method: &str,
+        path: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
         let (content_type, body) = multipart(file_name, bytes);
-        let mut response = Self::agent()
-            .post(format!("{}/api/v1/content", self.http))
+        let url = format!("{}{path}", self.http);
+        let request = match method {
+            "POST" => Self::agent().post(url),
+            "PUT" => Self::agent().put(url),
+            other => panic!("unsupported method {other}"),
+        };
+        let mut response = request
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", content_type)
             .send(&body[..])

@@ -2,8 +2,9 @@
 //! name; any asset's title, tags, owner and display window (掲載期限) can be edited, and bad
 //! edits are refused with the field named; deleting an asset, playlist or layout in use is
 //! refused with the places named, and allowed once nothing uses it. Every step is audited.
+//! A corrected poster replaces an asset's file and keeps its id, title and playlists.
 
-use e2e::{Broker, Controller, test_png};
+use e2e::{Broker, Controller, sha256_hex, test_png};
 use serde_json::{Value, json};
 
 fn full_screen(playlist: &str) -> Value {
@@ -170,4 +171,58 @@ fn assets_are_named_and_deleted_only_when_nothing_uses_them() {
             "{expected:?} not in {actions:?}"
         );
     }
+}
+
+#[test]
+fn a_corrected_poster_keeps_its_id_title_and_playlists() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    ctl.add_player("p1", "kita", 10);
+    let (_, first) = ctl.upload("お知らせ.png", &test_png(5));
+    let id = first["id"].as_str().unwrap().to_string();
+    ctl.send_json(
+        "PATCH",
+        &format!("/api/v1/assets/{id}"),
+        &json!({"tags": ["お知らせ"]}),
+    );
+    ctl.put(
+        "/api/v1/playlists/notices",
+        json!({"items": [{"asset": id, "duration_ms": 5000}]}),
+    );
+    ctl.put("/api/v1/layouts/notices", full_screen("notices"));
+    ctl.put("/api/v1/schedule/fallback", json!({"layout": "notices"}));
+
+    let corrected = test_png(6);
+    let path = format!("/api/v1/assets/{id}/file");
+    let (status, answer) = ctl.send_file("PUT", &path, "お知らせ（訂正）.png", &corrected);
+    assert_eq!(status, 200, "{answer}");
+    let stored = asset(&ctl, &id).unwrap();
+    assert_eq!(stored["file"]["sha256"], sha256_hex(&corrected).as_str());
+    assert_eq!(
+        stored["title"], "お知らせ.png",
+        "the title staff know it by stays"
+    );
+    assert_eq!(stored["tags"], json!(["お知らせ"]));
+    let (_, playlists) = ctl.get("/api/v1/playlists");
+    assert_eq!(playlists[0]["items"][0]["asset"], id.as_str());
+    // Players are sent the new file.
+    e2e::wait_until(
+        std::time::Duration::from_secs(20),
+        "the manifest with the new file",
+        || {
+            let (_, manifest) = ctl.get("/api/v1/players/p1/manifest");
+            manifest.to_string().contains(&sha256_hex(&corrected))
+        },
+    );
+
+    // Text has no file; unknown assets are not found.
+    ctl.put(
+        "/api/v1/assets/note",
+        json!({"kind": "ticker", "texts": {"ja": "お知らせ"},
+               "colours": {"text": "#ffffff", "background": "#000000"}}),
+    );
+    let (status, refused) = ctl.send_file("PUT", "/api/v1/assets/note/file", "x.png", &corrected);
+    assert_eq!(status, 400, "{refused}");
+    let (status, _) = ctl.send_file("PUT", "/api/v1/assets/nothing/file", "x.png", &corrected);
+    assert_eq!(status, 404);
 }

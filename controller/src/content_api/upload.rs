@@ -2,14 +2,14 @@
 //! ([`crate::library::multipart`]) straight into the content library, then probed.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile};
+use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile, Sha256};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::{MULTIPART_OVERHEAD, bad_request};
+use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_object};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::library::probe::{self, MediaError};
@@ -85,16 +85,25 @@ impl From<multipart::Event<'_>> for Owned {
     }
 }
 
-/// `POST /api/v1/content`: multipart with the file in field `file` and, for videos whose
-/// length cannot be probed (WebM), an optional field `duration_ms`. Images and videos larger
-/// than players decode are refused with 422 (see [`probe::inspect`]).
-pub(super) async fn upload(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
+/// A file received, checked, stored in the library and audited.
+struct Stored {
+    sha256: Sha256,
+    size_bytes: u64,
+    media: MediaType,
+    duration_ms: Option<u64>,
+    /// The name the file was sent with (empty when none).
+    title: String,
+}
+
+/// Reads a multipart upload with the file in field `file` and, for videos whose length
+/// cannot be probed (WebM), an optional field `duration_ms`, into the library. Images and
+/// videos larger than players decode are refused with 422 (see [`probe::inspect`]).
+async fn receive(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
-    caller.require(auth::CONTENT)?;
+) -> Result<Stored, ApiError> {
     let limit = state.max_upload_bytes;
     let too_large = || {
         ApiError::new(
@@ -249,22 +258,57 @@ pub(super) async fn upload(
             Some(json!({ "bytes": size_bytes, "media_type": media.mime() })),
         )
         .await;
-    let file = MediaFile {
-        sha256: sha256.clone(),
+    Ok(Stored {
+        sha256,
         size_bytes,
+        media,
+        duration_ms,
+        title: title.chars().take(MAX_TITLE_CHARS).collect(),
+    })
+}
+
+/// The file's asset kind.
+fn kind_of(stored: &Stored) -> AssetKind {
+    let file = MediaFile {
+        sha256: stored.sha256.clone(),
+        size_bytes: stored.size_bytes,
     };
+    if stored.media.is_video() {
+        AssetKind::Video {
+            file,
+            duration_ms: stored.duration_ms,
+        }
+    } else {
+        AssetKind::Image { file }
+    }
+}
+
+/// `POST /api/v1/content`: the upload (see [`receive`]) becomes an asset whose id is the
+/// file's SHA-256, titled with the file's name; the same bytes again answer the same asset.
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
+    let stored = receive(&state, &caller, &headers, body).await?;
+    let Stored {
+        sha256,
+        size_bytes,
+        media,
+        duration_ms,
+        ..
+    } = &stored;
+
     let asset = Asset {
         id: sha256.to_string().as_str().into(),
         // Staff find their poster by the name they gave the file (editable later).
         meta: AssetMeta {
-            title: title.chars().take(MAX_TITLE_CHARS).collect(),
+            title: stored.title.clone(),
             ..AssetMeta::default()
         },
-        kind: if media.is_video() {
-            AssetKind::Video { file, duration_ms }
-        } else {
-            AssetKind::Image { file }
-        },
+        kind: kind_of(&stored),
     };
     let outcome = state
         .store
@@ -292,6 +336,37 @@ pub(super) async fn upload(
         })),
     )
         .into_response())
+}
+
+/// `PUT /api/v1/assets/{id}/file`: a new file for an image or video asset (a corrected
+/// poster), keeping its id, title, tags, window and every playlist that plays it.
+pub(super) async fn replace_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
+    check_id(&id)?;
+    let (parts, _) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    let mut asset = parts
+        .assets
+        .into_iter()
+        .find(|a| a.id.0 == id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))?;
+    if asset.file().is_none() {
+        return Err(bad_request(
+            "a text slide or ticker has no file; change its words with PUT /api/v1/assets/{id}",
+        ));
+    }
+    let stored = receive(&state, &caller, &headers, body).await?;
+    asset.kind = kind_of(&stored);
+    store_object(&state, &caller, &asset, false).await
 }
 
 fn sniffed(head: &[u8]) -> Result<MediaType, ApiError> {

@@ -476,6 +476,7 @@ async function pageContent(main, alive) {
     h('h2', {}, t('upload_title')), field(t('file'), file), localPreview, bar, status, button);
     main.append(form);
   }
+  if (can.content()) main.append(textAuthoring(() => listAssets()));
   const list = h('div', { class: 'previews', id: 'assets' });
   // Search and filters act on the list already fetched.
   const search = h('input', { type: 'search', name: 'search', placeholder: t('search_hint') });
@@ -504,6 +505,72 @@ async function pageContent(main, alive) {
     show();
   }
   await listAssets();
+}
+
+// A text slide or ticker in Japanese with optional English, previewed as a player draws it
+// (the controller draws the same markup with the players' fitting) and saved as a new asset.
+function textAuthoring(reload) {
+  const kind = h('select', { name: 'text_kind' }, ['text_slide', 'ticker'].map(k => h('option', { value: k }, t('kind_' + k))));
+  const title = h('input', { name: 'text_title', placeholder: t('text_title_hint') });
+  const jaTitle = h('input', { name: 'ja_title', lang: 'ja' });
+  const jaBody = h('textarea', { name: 'ja_body', lang: 'ja', rows: '3' });
+  const enTitle = h('input', { name: 'en_title', lang: 'en' });
+  const enBody = h('textarea', { name: 'en_body', lang: 'en', rows: '3' });
+  const fg = h('input', { type: 'color', name: 'text_colour', value: '#ffffff' });
+  const bg = h('input', { type: 'color', name: 'background_colour', value: '#003366' });
+  const size = h('select', { name: 'preview_size' }, ['1920x1080', '1080x1920', '960x540', '1920x120'].map(v => h('option', { value: v }, v)));
+  const img = h('img', { class: 'text-preview', alt: t('text_preview') });
+  const status = h('p', { role: 'status', class: 'preview-status' });
+  const body = () => {
+    const slide = kind.value === 'text_slide';
+    const texts = {};
+    if (slide) {
+      texts.ja = { title: jaTitle.value, body: jaBody.value };
+      if (enTitle.value.trim() || enBody.value.trim()) texts.en = { title: enTitle.value, body: enBody.value };
+    } else {
+      texts.ja = jaBody.value || jaTitle.value;
+      if ((enBody.value || enTitle.value).trim()) texts.en = enBody.value || enTitle.value;
+    }
+    return { kind: kind.value, title: title.value.trim(), texts, colours: { text: fg.value, background: bg.value } };
+  };
+  let pending = null;
+  let shown = null;
+  const refresh = () => {
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      const [w, hgt] = size.value.split('x');
+      let response;
+      try {
+        response = await fetch(`/api/v1/assets/preview?width=${w}&height=${hgt}`, { method: 'POST', credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': state.session.csrf }, body: JSON.stringify(body()) });
+      } catch { status.textContent = t('network_error'); return; }
+      if (!response.ok) {
+        let e = {};
+        try { e = await response.json(); } catch { /* not JSON */ }
+        status.textContent = e.error || String(response.status);
+        status.classList.add('error');
+        return;
+      }
+      status.textContent = t('preview_ready');
+      status.classList.remove('error');
+      if (shown) URL.revokeObjectURL(shown);
+      shown = URL.createObjectURL(await response.blob());
+      img.src = shown;
+      img.dataset.ready = '1';
+    }, 400);
+  };
+  for (const control of [kind, jaTitle, jaBody, enTitle, enBody, fg, bg, size]) control.addEventListener('input', refresh);
+  const form = h('form', { class: 'panel', id: 'text-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const saved = await call('POST', '/api/v1/assets', body(), t('saved'));
+    if (saved) { form.dataset.saved = saved.id; reload(); }
+  } }, h('h2', {}, t('new_text')),
+  h('div', { class: 'row' }, field(t('kind'), kind), field(t('asset_title'), title), field(t('preview_size'), size)),
+  h('div', { class: 'row' }, field(t('ja_title'), jaTitle), field(t('ja_body'), jaBody)),
+  h('div', { class: 'row' }, field(t('en_title'), enTitle), field(t('en_body'), enBody)),
+  h('div', { class: 'row' }, field(t('text_colour'), fg), field(t('background_colour'), bg)),
+  h('p', { class: 'muted' }, t('text_hint')), img, status, h('button', { type: 'submit' }, t('save')));
+  return form;
 }
 
 // ---------- Layouts and playlists ----------

@@ -50,6 +50,7 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
             put(upload::replace_file).layer(DefaultBodyLimit::max(body_limit)),
         )
         .route("/api/v1/assets", get(list::<Asset>).post(create_asset))
+        .route("/api/v1/assets/preview", post(manage::preview))
         .route(
             "/api/v1/assets/{id}",
             put(replace_asset)

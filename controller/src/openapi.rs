@@ -117,6 +117,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("GET", "/api/v1/content/{id}", StaffOrPlayer(auth::READ), "content", "Download a file by SHA-256 (ranges supported)", NONE, MEDIA),
     e("GET", "/api/v1/assets", Staff(auth::READ), "content", "List assets", NONE, JSON),
     e("POST", "/api/v1/assets", Staff(auth::CONTENT), "content", "Create a text slide or ticker", JSON, JSON),
+    e("POST", "/api/v1/assets/preview", Staff(auth::CONTENT), "content", "A text slide or ticker (not stored) drawn to PNG as players draw it (?width=&height=, default 1920x1080)", JSON, &["image/png"]),
     e("PUT", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Replace a text slide or ticker", JSON, JSON),
     e("PATCH", "/api/v1/assets/{id}", Staff(auth::CONTENT), "content", "Edit any asset's title, tags, owner and display window (shown_from, shown_until = 掲載期限; null clears)", JSON, JSON),
     e("PUT", "/api/v1/assets/{id}/file", Staff(auth::CONTENT), "content", "Replace an image or video asset's file, keeping its id, title, window and playlists (multipart, field \"file\")", &["multipart/form-data"], JSON),

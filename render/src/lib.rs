@@ -16,7 +16,6 @@ mod branch;
 mod canvas;
 mod config;
 mod error;
-mod fit;
 mod frame;
 pub mod health;
 mod plan;
@@ -30,7 +29,6 @@ pub use alert::{
 };
 pub use config::{Orientation, Output, RenderConfig, WatchdogConfig, WindowSink};
 pub use error::RenderError;
-pub use fit::Area;
 pub use frame::FrameInfo;
 /// The GStreamer bindings this crate is built on, for callers that inspect the pipeline.
 pub use gstreamer;
@@ -39,4 +37,5 @@ pub use gstreamer_video;
 pub use health::HealthSnapshot;
 pub use plan::{Fit, Item, PlanError, Rect, ScreenPlan, ZonePlan};
 pub use renderer::{PipelineState, RenderEvent, RenderStats, Renderer, init};
+pub use text_layout::fit::Area;
 pub use watchdog::Fault;

@@ -6,6 +6,7 @@
 //! the renderer pre-rolls so that the switch is instant).
 
 use std::path::{Path, PathBuf};
+use text_layout::markup::japanese_first;
 
 use content::asset::{Asset, AssetKind, Colours, MediaFile, SlideText};
 use content::ids::Lang;
@@ -141,15 +142,6 @@ impl Item {
             Item::Text { .. } | Item::Ticker { .. } => None,
         }
     }
-}
-
-/// Japanese first (the ward offices' language), then the others in their map order.
-fn japanese_first<'a, T: Clone + 'a>(
-    texts: impl Iterator<Item = (&'a Lang, &'a T)>,
-) -> Vec<(Lang, T)> {
-    let mut texts: Vec<(Lang, T)> = texts.map(|(l, t)| (l.clone(), t.clone())).collect();
-    texts.sort_by_key(|(lang, _)| (lang.0 != "ja", !lang.0.starts_with("ja")));
-    texts
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -142,6 +142,29 @@ try {
     await shot('screens');
   });
 
+  await step('write a Japanese and English text slide, see the preview drawn as screens draw it, save it', async () => {
+    await go('content');
+    await page.fill('#text-form input[name=text_title]', '窓口案内');
+    await page.fill('#text-form input[name=ja_title]', '番号札をお取りください');
+    await page.fill('#text-form textarea[name=ja_body]', '受付は2階です。');
+    await page.fill('#text-form input[name=en_title]', 'Please take a number');
+    await page.waitForSelector('#text-form img.text-preview[data-ready]');
+    const size = await page.$eval('#text-form img.text-preview', (img) => new Promise((resolve) => {
+      const done = () => resolve([img.naturalWidth, img.naturalHeight]);
+      if (img.complete) done(); else img.onload = done;
+    }));
+    if (size[0] !== 1920 || size[1] !== 1080) throw new Error(`preview is ${size}`);
+    // Too little contrast is refused before saving, with the reason.
+    await page.$eval('#text-form input[name=text_colour]', (i) => { i.value = '#114477'; i.dispatchEvent(new Event('input')); });
+    await page.waitForSelector('#text-form .preview-status.error:has-text("contrast")');
+    await page.$eval('#text-form input[name=text_colour]', (i) => { i.value = '#ffffff'; i.dispatchEvent(new Event('input')); });
+    await page.waitForSelector('#text-form .preview-status:not(.error)');
+    await shot('content-text');
+    await page.click('#text-form button[type=submit]');
+    await page.waitForSelector('#text-form[data-saved]');
+    await page.waitForSelector('#assets figcaption strong:has-text("窓口案内")');
+  });
+
   await step('name, tag and date the poster, find it by tag, and a delete while in use is refused', async () => {
     await go('content');
     const card = `figure[data-asset="${uploaded}"]`;

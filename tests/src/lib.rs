@@ -282,6 +282,21 @@ impl Controller {
         )
     }
 
+    /// POST `body` as the test's administrator; the status and the answer's bytes.
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut response = Self::agent()
+            .post(format!("{}{path}", self.http))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", content_type)
+            .send(body)
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_vec().unwrap_or_default(),
+        )
+    }
+
     fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -429,6 +444,12 @@ pub fn multipart(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
 
 /// The share of a PNG's pixels (RGB) for which `pick` holds: how much of a screenshot a
 /// colour covers.
+/// Width and height of a PNG.
+pub fn png_size(png_bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(png_bytes).read_info().unwrap();
+    (reader.info().width, reader.info().height)
+}
+
 pub fn png_share(png_bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> f64 {
     let mut decoder = png::Decoder::new(png_bytes);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);

@@ -226,3 +226,45 @@ fn a_corrected_poster_keeps_its_id_title_and_playlists() {
     let (status, _) = ctl.send_file("PUT", "/api/v1/assets/nothing/file", "x.png", &corrected);
     assert_eq!(status, 404);
 }
+
+/// The preview of a text slide is a PNG of the zone's size in the slide's colours; a slide
+/// with too little contrast is refused with the reason; only text assets are previewed.
+#[test]
+fn a_text_slide_is_previewed_as_a_png_of_its_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    let slide = json!({"kind": "text_slide",
+        "texts": {"ja": {"title": "番号札をお取りください", "body": "受付は2階です"}},
+        "colours": {"text": "#ffffff", "background": "#003366"}});
+    let (status, png) = ctl.post_raw(
+        "/api/v1/assets/preview?width=960&height=540",
+        "application/json",
+        slide.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(e2e::png_size(&png), (960, 540));
+    let background = e2e::png_share(&png, |p| {
+        p[0] < 10 && (0x28..0x3e).contains(&p[1]) && (0x5c..0x70).contains(&p[2])
+    });
+    let white = e2e::png_share(&png, |p| p[0] > 200 && p[1] > 200 && p[2] > 200);
+    assert!(
+        background > 0.6 && white > 0.005,
+        "background {background:.3}, text {white:.3}"
+    );
+    let dim = json!({"kind": "text_slide", "texts": {"ja": {"title": "見出し", "body": ""}},
+        "colours": {"text": "#114477", "background": "#003366"}});
+    let (status, answer) = ctl.post_raw(
+        "/api/v1/assets/preview",
+        "application/json",
+        dim.to_string().as_bytes(),
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&answer).contains("contrast"));
+    let (status, _) = ctl.post_raw(
+        "/api/v1/assets/preview?width=99999",
+        "application/json",
+        slide.to_string().as_bytes(),
+    );
+    assert_eq!(status, 400);
+}

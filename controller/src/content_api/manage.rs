@@ -1,16 +1,16 @@
 //! Looking after the library: an asset's title, tags, owner and display window edited on any
-//! kind of asset, and deletes that refuse, naming the places, while something still uses
-//! the object.
+//! kind of asset, deletes that refuse, naming the places, while something still uses the
+//! object, and previews of text slides and tickers drawn as players draw them.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use content::asset::Asset;
+use content::asset::{Asset, AssetKind};
 use content::schedule_set::ScheduleSetParts;
 use serde_json::{Value, json};
 
-use super::{ContentObject, bad_request, check_id, store_object};
+use super::{ContentObject, bad_request, check_id, parse_object, store_object, text_only};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::store::ObjectKind;
@@ -162,4 +162,48 @@ pub(super) async fn delete<T: ContentObject>(
         )
         .await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct PreviewSize {
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+/// `POST /api/v1/assets/preview?width=&height=`: a text slide or ticker (as it would be
+/// stored, not stored) drawn to PNG at a zone's size (default 1920x1080), with the markup and
+/// fitting players use.
+pub(super) async fn preview(
+    caller: Caller,
+    Query(size): Query<PreviewSize>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(auth::CONTENT)?;
+    let asset: Asset = parse_object(&body, None)?;
+    text_only(&asset)?;
+    let problems: Vec<String> = asset.problems().iter().map(ToString::to_string).collect();
+    if !problems.is_empty() {
+        return Err(ApiError::with_details(
+            StatusCode::BAD_REQUEST,
+            format!("not drawn: {}", problems.join("; ")),
+            json!({ "problems": problems }),
+        ));
+    }
+    let (width, height) = (size.width.unwrap_or(1920), size.height.unwrap_or(1080));
+    let drawn = tokio::task::spawn_blocking(move || match &asset.kind {
+        AssetKind::TextSlide(slide) => text_layout::preview::slide(slide, width, height),
+        AssetKind::Ticker(ticker) => text_layout::preview::ticker(ticker, width, height),
+        AssetKind::Image { .. } | AssetKind::Video { .. } => unreachable!("text_only"),
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let png = drawn.map_err(|e| bad_request(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    )
+        .into_response())
 }

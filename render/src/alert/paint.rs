@@ -13,7 +13,7 @@ use content::asset::MIN_TEXT_CONTRAST;
 use pangocairo::{cairo, pango};
 
 use super::screen::{AlertScreen, AlertText, HATCH_DARK, HATCH_LIGHT};
-use crate::fit::{self, Area, Fitted, Para, Strip};
+use text_layout::fit::{self, Area, Fitted, Para, Strip};
 
 /// A scrolling banner moves one step per frame at this interval.
 pub(crate) const SCROLL_STEP: Duration = Duration::from_millis(40);

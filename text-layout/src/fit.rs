@@ -9,7 +9,7 @@
 
 use pangocairo::{cairo, pango};
 
-use crate::text::FONT_FAMILY;
+use crate::FONT_FAMILY;
 
 /// A rectangle in whole pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

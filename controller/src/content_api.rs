@@ -229,6 +229,16 @@ async fn store_object<T: ContentObject>(
     create_only: bool,
 ) -> Result<Response, ApiError> {
     let _writing = state.content_writes.lock().await;
+    store_locked(state, caller, object, create_only).await
+}
+
+/// [`store_object`] for a caller that holds `content_writes` already.
+async fn store_locked<T: ContentObject>(
+    state: &AppState,
+    caller: &Caller,
+    object: &T,
+    create_only: bool,
+) -> Result<Response, ApiError> {
     validate_with(state, object).await?;
     let outcome = state
         .store

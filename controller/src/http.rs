@@ -41,7 +41,9 @@ pub struct AppState {
     /// Report computations running and per caller.
     pub reports: Arc<crate::reports_api::ReportSlots>,
     /// Held from a content write's check of the whole set to its store, so that two writes
-    /// (a delete and an edit that uses the deleted object) cannot both pass their checks.
+    /// (a delete and an edit that uses the deleted object) cannot both pass their checks, and
+    /// by an upload from storing its file to storing its asset, so that the unused-file sweep
+    /// cannot remove the file in between.
     pub content_writes: Arc<tokio::sync::Mutex<()>>,
 }
 

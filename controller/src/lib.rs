@@ -30,3 +30,4 @@ pub mod reports_api;
 pub mod screens;
 pub mod serve;
 pub mod store;
+pub mod unused_files;

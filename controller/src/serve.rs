@@ -227,6 +227,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         config.alerts.jma.feeds.clone(),
     );
     let _ = alerts.feeds.set(feeds);
+    let content_writes: Arc<tokio::sync::Mutex<()>> = Default::default();
+    crate::unused_files::spawn(store.clone(), library.clone(), content_writes.clone());
     let app = router(AppState {
         store,
         link: status,
@@ -246,7 +248,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         reports: Default::default(),
         lanes: crate::http_server::Lanes::new(refusals.clone()),
-        content_writes: Default::default(),
+        content_writes,
     });
     crate::http_server::serve(
         listener,

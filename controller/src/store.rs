@@ -278,6 +278,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (url, entry_id, updated)
     )",
     ),
+    // When the sweep first found the file used by no asset (cleared when one uses it again).
+    (45, "ALTER TABLE blobs ADD COLUMN unused_since TEXT"),
 ];
 
 pub mod accounts;

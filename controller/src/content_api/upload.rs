@@ -9,7 +9,7 @@ use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile, Sh
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_object};
+use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_locked};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::library::probe::{self, MediaError};
@@ -93,6 +93,8 @@ struct Stored {
     duration_ms: Option<u64>,
     /// The name the file was sent with (empty when none).
     title: String,
+    /// The content-write lock, held until the asset is stored.
+    _writing: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// Reads a multipart upload with the file in field `file` and, for videos whose length
@@ -235,6 +237,8 @@ async fn receive(
     duration_ms = duration_ms.or(info.duration_ms);
     let sha256 = received.sha256.clone();
     let size_bytes = received.size_bytes;
+    // Held until the caller has stored the asset (see `AppState::content_writes`).
+    let writing = state.content_writes.clone().lock_owned().await;
     let library = state.library.clone();
     tokio::task::spawn_blocking(move || received.store(&library))
         .await
@@ -264,6 +268,7 @@ async fn receive(
         media,
         duration_ms,
         title: title.chars().take(MAX_TITLE_CHARS).collect(),
+        _writing: writing,
     })
 }
 
@@ -366,7 +371,7 @@ pub(super) async fn replace_file(
     }
     let stored = receive(&state, &caller, &headers, body).await?;
     asset.kind = kind_of(&stored);
-    store_object(&state, &caller, &asset, false).await
+    store_locked(&state, &caller, &asset, false).await
 }
 
 fn sniffed(head: &[u8]) -> Result<MediaType, ApiError> {

@@ -114,6 +114,43 @@ impl Store {
         .transpose()
     }
 
+    /// Every stored file's digest, with when the sweep first found it unused.
+    pub async fn blob_uses(&self) -> Result<Vec<(String, Option<DateTime<Utc>>)>> {
+        let rows = sqlx::query("SELECT sha256, unused_since FROM blobs ORDER BY sha256")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("sha256")?,
+                    parse_time(row.try_get("unused_since")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Notes (`Some`) or clears (`None`) when a file was first found unused.
+    pub async fn set_blob_unused_since(
+        &self,
+        sha256: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE blobs SET unused_since = $1 WHERE sha256 = $2")
+            .bind(since.map(|t| t.to_rfc3339()))
+            .bind(sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM blobs WHERE sha256 = $1")
+            .bind(sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Records a stored file; returns false when it was already known.
     pub async fn insert_blob(&self, blob: &Blob) -> Result<bool> {
         let done = sqlx::query(

@@ -186,13 +186,28 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Validates the whole schedule set as it would be with `object` stored.
-async fn validate_with<T: ContentObject>(state: &AppState, object: &T) -> Result<(), ApiError> {
-    let (mut parts, has_fallback) = state
+/// The stored schedule set's parts, and whether a fallback layout is set.
+async fn schedule_parts(state: &AppState) -> Result<(ScheduleSetParts, bool), ApiError> {
+    state
         .store
         .schedule_parts()
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)
+}
+
+/// The stored asset `id`, or 404.
+async fn stored_asset(state: &AppState, id: &str) -> Result<Asset, ApiError> {
+    let (parts, _) = schedule_parts(state).await?;
+    parts
+        .assets
+        .into_iter()
+        .find(|a| a.id.0 == id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))
+}
+
+/// Validates the whole schedule set as it would be with `object` stored.
+async fn validate_with<T: ContentObject>(state: &AppState, object: &T) -> Result<(), ApiError> {
+    let (mut parts, has_fallback) = schedule_parts(state).await?;
     let slot = T::slot(&mut parts);
     match slot.iter_mut().find(|o| o.id() == object.id()) {
         Some(existing) => *existing = object.clone(),
@@ -301,11 +316,7 @@ async fn list<T: ContentObject>(
     caller: Caller,
 ) -> Result<Json<Vec<T>>, ApiError> {
     caller.require(auth::READ)?;
-    let (mut parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (mut parts, _) = schedule_parts(&state).await?;
     Ok(Json(std::mem::take(T::slot(&mut parts))))
 }
 
@@ -381,11 +392,7 @@ async fn set_fallback(
     let fallback: Fallback = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
     let _writing = state.content_writes.lock().await;
-    let (mut parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (mut parts, _) = schedule_parts(&state).await?;
     parts.fallback_layout = fallback.layout.clone();
     check_set(parts, true)?;
     state
@@ -407,11 +414,7 @@ async fn set_fallback(
 
 async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(auth::READ)?;
-    let (parts, has_fallback) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (parts, has_fallback) = schedule_parts(&state).await?;
     let revision = state
         .store
         .content_revision()
@@ -549,11 +552,7 @@ async fn now(
     caller.require(auth::READ)?;
     let id = player_id(&id)?;
     let target = player_target(&state, &id).await?;
-    let (parts, has_fallback) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (parts, has_fallback) = schedule_parts(&state).await?;
     let at = Utc::now();
     let expected: Option<Selection> = if has_fallback {
         ScheduleSet::new(parts)

@@ -10,7 +10,10 @@ use content::asset::{Asset, AssetKind};
 use content::schedule_set::ScheduleSetParts;
 use serde_json::{Value, json};
 
-use super::{ContentObject, bad_request, check_id, parse_object, store_object, text_only};
+use super::{
+    ContentObject, bad_request, check_id, parse_object, schedule_parts, store_object, stored_asset,
+    text_only,
+};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::store::ObjectKind;
@@ -39,16 +42,7 @@ pub(super) async fn patch_asset(
             META_FIELDS.join(", ")
         )));
     }
-    let (parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
-    let asset = parts
-        .assets
-        .into_iter()
-        .find(|a| a.id.0 == id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))?;
+    let asset = stored_asset(&state, &id).await?;
     let mut value = serde_json::to_value(&asset).map_err(ApiError::internal)?;
     let object = value.as_object_mut().expect("an asset is an object");
     for (key, change) in changes {
@@ -106,11 +100,7 @@ pub(super) async fn delete<T: ContentObject>(
     check_id(&id)?;
     let kind = T::KIND.as_str();
     let _writing = state.content_writes.lock().await;
-    let (mut parts, has_fallback) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (mut parts, has_fallback) = schedule_parts(&state).await?;
     if !T::slot(&mut parts).iter().any(|o| o.id() == id) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -9,7 +9,7 @@ use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile, Sh
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_locked};
+use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_locked, stored_asset};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::library::probe::{self, MediaError};
@@ -354,16 +354,7 @@ pub(super) async fn replace_file(
 ) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
     check_id(&id)?;
-    let (parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
-    let mut asset = parts
-        .assets
-        .into_iter()
-        .find(|a| a.id.0 == id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))?;
+    let mut asset = stored_asset(&state, &id).await?;
     if asset.file().is_none() {
         return Err(bad_request(
             "a text slide or ticker has no file; change its words with PUT /api/v1/assets/{id}",

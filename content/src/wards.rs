@@ -343,6 +343,15 @@ impl Ward {
     }
 }
 
+/// What separates names in a list in `lang`: 北区、中央区 but Kita Ward, Chuo Ward.
+pub fn list_separator(lang: &str) -> &'static str {
+    if matches!(lang, "en" | "ko" | "vi") {
+        ", "
+    } else {
+        "、"
+    }
+}
+
 /// The ward with this id, if it is one of Osaka's.
 pub fn by_id(id: &str) -> Option<&'static Ward> {
     OSAKA_WARDS.iter().find(|w| w.id == id)

@@ -42,17 +42,13 @@ pub fn infos(show: &Show, status: Status) -> Vec<Info> {
 
 /// The wards' (or the city's) names in `lang`.
 pub fn area_name(wards: &WardMatch, lang: &str) -> String {
-    let sep = match lang {
-        "ja" | "ja-easy" | "zh-Hans" | "zh-Hant" => "、",
-        _ => ", ",
-    };
     match wards {
         WardMatch::All => OSAKA_CITY.name(lang).to_owned(),
         WardMatch::Wards(ids) => ids
             .iter()
             .map(|id| wards::by_id(id.0.as_str()).map_or(id.0.as_str(), |w| w.name(lang)))
             .collect::<Vec<_>>()
-            .join(sep),
+            .join(wards::list_separator(lang)),
     }
 }
 

@@ -266,17 +266,12 @@ fn with_ward_names(mut values: Placeholders, targets: &[Target]) -> Placeholders
             return Some(OSAKA_CITY.name(lang).to_owned());
         }
         let wards = wards.as_ref().filter(|w| !w.is_empty())?;
-        let sep = if matches!(lang, "en" | "ko" | "vi") {
-            ", "
-        } else {
-            "、"
-        };
         Some(
             wards
                 .iter()
                 .map(|w| w.name(lang))
                 .collect::<Vec<_>>()
-                .join(sep),
+                .join(content::wards::list_separator(lang)),
         )
     };
     let Some(ja) = name("ja") else {

@@ -23,16 +23,11 @@ pub fn template_screens(wards: &[&str], status: Status) -> Vec<(String, AlertScr
         .filter_map(|w| content::wards::by_id(w))
         .collect();
     let area = |lang: &str| {
-        let sep = if matches!(lang, "en" | "ko" | "vi") {
-            ", "
-        } else {
-            "、"
-        };
         names
             .iter()
             .map(|w| w.name(lang))
             .collect::<Vec<_>>()
-            .join(sep)
+            .join(content::wards::list_separator(lang))
     };
     let values = Placeholders {
         area: area("ja"),

@@ -11,7 +11,7 @@ use content::schedule_set::ScheduleSetParts;
 use serde_json::{Value, json};
 
 use super::{
-    ContentObject, bad_request, check_id, parse_object, schedule_parts, store_object, stored_asset,
+    ContentObject, bad_request, check_id, parse_object, schedule_parts, store_locked, stored_asset,
     text_only,
 };
 use crate::auth::{self, Caller};
@@ -42,6 +42,8 @@ pub(super) async fn patch_asset(
             META_FIELDS.join(", ")
         )));
     }
+    // Read and written under one hold of the lock, so two edits cannot undo each other.
+    let _writing = state.content_writes.lock().await;
     let asset = stored_asset(&state, &id).await?;
     let mut value = serde_json::to_value(&asset).map_err(ApiError::internal)?;
     let object = value.as_object_mut().expect("an asset is an object");
@@ -54,7 +56,7 @@ pub(super) async fn patch_asset(
     }
     let edited: Asset =
         serde_json::from_value(value).map_err(|e| bad_request(format!("invalid asset: {e}")))?;
-    store_object(&state, &caller, &edited, false).await
+    store_locked(&state, &caller, &edited, false).await
 }
 
 /// Where an object is used: (kind, id) of each user.

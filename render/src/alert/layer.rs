@@ -282,8 +282,17 @@ impl AlertLayer {
 
 /// Lays out and draws every template in every language once, as a drill (banners included),
 /// at this screen's size and away from the renderer's thread, so the first real alert finds
-/// fonts loaded and glyphs rasterised.
+/// fonts loaded and glyphs rasterised. Once per size in the process: a rebuilt canvas finds
+/// them warm already.
 fn warm_up(width: u32, height: u32) {
+    static WARMED: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
+    {
+        let mut warmed = WARMED.lock().unwrap();
+        if warmed.contains(&(width, height)) {
+            return;
+        }
+        warmed.push((width, height));
+    }
     let spawned = std::thread::Builder::new()
         .name("alert-warm-up".into())
         .spawn(move || {

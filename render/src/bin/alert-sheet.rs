@@ -110,7 +110,7 @@ fn surface_of(frame: Vec<u8>, width: u32, height: u32) -> cairo::ImageSurface {
 
 fn label(cr: &cairo::Context, text: &str, px: f64, x: f64, y: f64, width: f64) {
     let layout = pangocairo::functions::create_layout(cr);
-    let mut font = pango::FontDescription::from_string("Noto Sans CJK JP");
+    let mut font = pango::FontDescription::from_string(text_layout::FONT_FAMILY);
     font.set_absolute_size(px * f64::from(pango::SCALE));
     layout.set_font_description(Some(&font));
     layout.set_width((width * f64::from(pango::SCALE)) as i32);

@@ -154,7 +154,9 @@ impl AlertLayer {
         {
             // The alert frame enters the compositor: make the pad visible in the same instant
             // (no earlier, so the previous frame never shows at full alpha) and start counting
-            // composed frames for the display notice.
+            // composed frames for the display notice. Any later frame counts too: the leaky
+            // source drops its oldest frame when the pipeline lags, and every frame pushed
+            // after `show` shows the alert.
             let shared = shared.clone();
             let pad = pad.clone();
             convert_caps.static_pad("src").unwrap().add_probe(
@@ -165,7 +167,7 @@ impl AlertLayer {
                     };
                     let mut mark = shared.alert_mark.lock().unwrap();
                     if let Some(m) = mark.as_mut()
-                        && m.offset == buffer.offset()
+                        && buffer.offset() >= m.offset
                         && m.skip.is_none()
                     {
                         pad.set_property("alpha", 1.0f64);

@@ -18,25 +18,7 @@ const NOW_ROWS_PER_STATEMENT: usize = 1000;
 
 use super::{Result, Store, StoreError, parse_time};
 
-/// The four kinds of content object, each its own namespace of ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    Asset,
-    Playlist,
-    Layout,
-    Entry,
-}
-
-impl ObjectKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectKind::Asset => "asset",
-            ObjectKind::Playlist => "playlist",
-            ObjectKind::Layout => "layout",
-            ObjectKind::Entry => "entry",
-        }
-    }
-}
+pub use content::changes::ObjectKind;
 
 /// An uploaded file.
 #[derive(Debug, Clone, Serialize, PartialEq)]

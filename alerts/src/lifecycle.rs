@@ -40,12 +40,13 @@ use crate::cap;
 use crate::message::{AlertMessage, Broadcast, ClearReason};
 use crate::model::{MsgType, Status};
 
-/// A console role (see the console issue: admin, pr, disaster, viewer).
+/// A console role: admin, pr (content), approver (approves pr's content), disaster, viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
     Pr,
+    Approver,
     Disaster,
     Viewer,
 }

@@ -1043,7 +1043,7 @@ async function pageAudit(main) {
 
 // ---------- Users ----------
 
-const ROLES = ['admin', 'pr', 'disaster', 'viewer'];
+const ROLES = ['admin', 'pr', 'approver', 'disaster', 'viewer'];
 
 async function pageUsers(main) {
   main.append(h('h1', {}, t('nav_users')));

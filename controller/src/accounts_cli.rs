@@ -11,8 +11,9 @@ use crate::store::accounts::{parse_role, role_name};
 use crate::store::{AuditEntry, NewToken, Store};
 
 fn role(text: &str) -> anyhow::Result<crate::auth::Role> {
-    parse_role(text)
-        .with_context(|| format!("unknown role {text:?}: use admin, pr, disaster or viewer"))
+    parse_role(text).with_context(|| {
+        format!("unknown role {text:?}: use admin, pr, approver, disaster or viewer")
+    })
 }
 
 async fn open(config: &ControllerConfig) -> anyhow::Result<Store> {

@@ -34,9 +34,17 @@ use crate::http::{ApiError, AppState};
 use crate::store::{AuditEntry, NewToken, Store};
 
 /// Every role: reading state.
-pub const READ: &[Role] = &[Role::Admin, Role::Pr, Role::Disaster, Role::Viewer];
-/// Content, layouts, playlists and schedules.
-pub const CONTENT: &[Role] = &[Role::Admin, Role::Pr];
+pub const READ: &[Role] = &[
+    Role::Admin,
+    Role::Pr,
+    Role::Approver,
+    Role::Disaster,
+    Role::Viewer,
+];
+/// Content, layouts, playlists and schedules (a `pr` account's changes may wait for approval).
+pub const CONTENT: &[Role] = &[Role::Admin, Role::Pr, Role::Approver];
+/// Approving or sending back `pr` accounts' content changes.
+pub const APPROVE: &[Role] = &[Role::Admin, Role::Approver];
 /// Emergency alerts.
 pub const ALERTS: &[Role] = &[Role::Admin, Role::Disaster];
 /// Accounts, tokens, players.

@@ -28,6 +28,8 @@ pub struct ConfigFile {
 pub struct ContentSection {
     /// Largest file `POST /api/v1/content` accepts, in bytes (default 512 MiB).
     pub max_upload_bytes: Option<u64>,
+    /// Whether `pr` accounts' content and schedule changes wait for an approver (default true).
+    pub approval: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +112,8 @@ pub struct ControllerConfig {
     pub keep_alive_secs: u64,
     pub public_http_url: Option<String>,
     pub max_upload_bytes: u64,
+    /// `pr` accounts' changes wait for an approver.
+    pub content_approval: bool,
     pub alerts: crate::alerting::AlertsConfig,
     /// `mqtts://` on the embedded broker.
     pub mqtt_tls: Option<MqttTls>,
@@ -282,6 +286,7 @@ impl ControllerConfig {
             mqtt_tls,
             public_http_url,
             max_upload_bytes,
+            content_approval: file.content.approval.unwrap_or(true),
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)

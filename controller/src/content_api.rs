@@ -14,6 +14,7 @@ use axum::routing::{get, post, put};
 use chrono::Utc;
 use content::asset::{Asset, AssetKind, Sha256};
 use content::audience::Audience;
+use content::changes::{Change, Object, ObjectRef};
 use content::ids::LayoutId;
 use content::layout::Layout;
 use content::playlist::Playlist;
@@ -31,6 +32,7 @@ use crate::http::{ApiError, AppState};
 use crate::library::{RangeRequest, parse_range};
 use crate::store::{ObjectKind, PutOutcome};
 
+mod approval;
 mod manage;
 mod upload;
 
@@ -82,6 +84,12 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
             put(replace::<ScheduleEntry>).delete(delete_entry),
         )
         .route("/api/v1/schedule/fallback", put(set_fallback))
+        .route("/api/v1/changes", get(approval::list))
+        .route("/api/v1/changes/{id}", get(approval::detail))
+        .route("/api/v1/changes/{id}/submit", post(approval::submit))
+        .route("/api/v1/changes/{id}/withdraw", post(approval::withdraw))
+        .route("/api/v1/changes/{id}/approve", post(approval::approve))
+        .route("/api/v1/changes/{id}/return", post(approval::send_back))
         .route("/api/v1/schedule", get(schedule))
         .route("/api/v1/players/{id}/manifest", get(manifest))
         .route("/api/v1/players/{id}/now", get(now))
@@ -97,6 +105,7 @@ pub trait ContentObject: Serialize + DeserializeOwned + Clone + Send + Sync + 's
     const KIND: ObjectKind;
     fn id(&self) -> &str;
     fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self>;
+    fn wrap(self) -> Object;
 }
 
 impl ContentObject for Asset {
@@ -106,6 +115,9 @@ impl ContentObject for Asset {
     }
     fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
         &mut parts.assets
+    }
+    fn wrap(self) -> Object {
+        Object::Asset(self)
     }
 }
 
@@ -117,6 +129,9 @@ impl ContentObject for Playlist {
     fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
         &mut parts.playlists
     }
+    fn wrap(self) -> Object {
+        Object::Playlist(self)
+    }
 }
 
 impl ContentObject for Layout {
@@ -127,6 +142,9 @@ impl ContentObject for Layout {
     fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
         &mut parts.layouts
     }
+    fn wrap(self) -> Object {
+        Object::Layout(self)
+    }
 }
 
 impl ContentObject for ScheduleEntry {
@@ -136,6 +154,9 @@ impl ContentObject for ScheduleEntry {
     }
     fn slot(parts: &mut ScheduleSetParts) -> &mut Vec<Self> {
         &mut parts.entries
+    }
+    fn wrap(self) -> Object {
+        Object::Entry(self)
     }
 }
 
@@ -186,34 +207,14 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The stored schedule set's parts, and whether a fallback layout is set.
-async fn schedule_parts(state: &AppState) -> Result<(ScheduleSetParts, bool), ApiError> {
-    state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)
-}
-
-/// The stored asset `id`, or 404.
-async fn stored_asset(state: &AppState, id: &str) -> Result<Asset, ApiError> {
-    let (parts, _) = schedule_parts(state).await?;
-    parts
+/// The asset `id` as `caller` sees it (with their pending change, if any), or 404.
+async fn stored_asset(state: &AppState, caller: &Caller, id: &str) -> Result<Asset, ApiError> {
+    let view = approval::View::of(state, caller).await?;
+    view.parts
         .assets
         .into_iter()
         .find(|a| a.id.0 == id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))
-}
-
-/// Validates the whole schedule set as it would be with `object` stored.
-async fn validate_with<T: ContentObject>(state: &AppState, object: &T) -> Result<(), ApiError> {
-    let (mut parts, has_fallback) = schedule_parts(state).await?;
-    let slot = T::slot(&mut parts);
-    match slot.iter_mut().find(|o| o.id() == object.id()) {
-        Some(existing) => *existing = object.clone(),
-        None => slot.push(object.clone()),
-    }
-    check_set(parts, has_fallback)
 }
 
 fn check_set(parts: ScheduleSetParts, has_fallback: bool) -> Result<(), ApiError> {
@@ -254,23 +255,42 @@ async fn store_locked<T: ContentObject>(
     object: &T,
     create_only: bool,
 ) -> Result<Response, ApiError> {
-    validate_with(state, object).await?;
+    let view = approval::View::of(state, caller).await?;
+    let mut parts = view.parts.clone();
+    let slot = T::slot(&mut parts);
+    let existed = match slot.iter_mut().find(|o| o.id() == object.id()) {
+        Some(existing) => {
+            *existing = object.clone();
+            true
+        }
+        None => {
+            slot.push(object.clone());
+            false
+        }
+    };
+    if existed && create_only {
+        return Err(exists::<T>(object.id()));
+    }
+    check_set(parts, view.has_fallback)?;
+    if view.change.is_some() {
+        let action = format!(
+            "{}.{}",
+            T::KIND.as_str(),
+            if existed { "replace" } else { "create" }
+        );
+        let body = serde_json::to_value(object).map_err(ApiError::internal)?;
+        let change = Change::Put {
+            object: object.clone().wrap(),
+        };
+        return approval::propose(state, caller, view, change, &action, body).await;
+    }
     let outcome = state
         .store
         .put_object(T::KIND, object.id(), object, create_only)
         .await
         .map_err(ApiError::internal)?;
     let code = match outcome {
-        None => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "a {} with id {:?} exists already; edit it with PUT or choose another id",
-                    T::KIND.as_str(),
-                    object.id()
-                ),
-            ));
-        }
+        None => return Err(exists::<T>(object.id())),
         Some(PutOutcome::Created) => StatusCode::CREATED,
         Some(PutOutcome::Replaced) => StatusCode::OK,
     };
@@ -287,6 +307,16 @@ async fn store_locked<T: ContentObject>(
         .audit(&state.store, &action, Some(object.id()), "ok", None)
         .await;
     Ok((code, Json(object.clone())).into_response())
+}
+
+fn exists<T: ContentObject>(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "a {} with id {id:?} exists already; edit it with PUT or choose another id",
+            T::KIND.as_str()
+        ),
+    )
 }
 
 async fn create<T: ContentObject>(
@@ -311,13 +341,37 @@ async fn replace<T: ContentObject>(
     store_object(&state, &caller, &object, false).await
 }
 
+/// The objects of one kind as the caller sees them; with a pending change of their own, each
+/// object it touches carries `"pending": "new" | "edited" | "deleted"`.
 async fn list<T: ContentObject>(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<T>>, ApiError> {
+) -> Result<Json<Vec<Value>>, ApiError> {
     caller.require(auth::READ)?;
-    let (mut parts, _) = schedule_parts(&state).await?;
-    Ok(Json(std::mem::take(T::slot(&mut parts))))
+    let view = approval::View::of(&state, &caller).await?;
+    let mut parts = view.parts.clone();
+    let mut objects = std::mem::take(T::slot(&mut parts));
+    let mut live = view.live.clone();
+    objects.extend(std::mem::take(T::slot(&mut live)).into_iter().filter(|o| {
+        !T::slot(&mut view.parts.clone())
+            .iter()
+            .any(|v| v.id() == o.id())
+    }));
+    objects
+        .iter()
+        .map(|o| {
+            let mut value = serde_json::to_value(o).map_err(ApiError::internal)?;
+            let target = ObjectRef {
+                kind: T::KIND,
+                id: o.id().to_string(),
+            };
+            if let Some(pending) = view.pending(&target) {
+                value["pending"] = pending.into();
+            }
+            Ok(value)
+        })
+        .collect::<Result<_, _>>()
+        .map(Json)
 }
 
 fn text_only(asset: &Asset) -> Result<(), ApiError> {
@@ -357,9 +411,26 @@ async fn delete_entry(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
     check_id(&id)?;
+    let _writing = state.content_writes.lock().await;
+    let view = approval::View::of(&state, &caller).await?;
+    if view.change.is_some() {
+        if !view.parts.entries.iter().any(|e| e.id.0 == id) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no schedule entry {id:?}"),
+            ));
+        }
+        let change = Change::Delete {
+            target: ObjectRef {
+                kind: ObjectKind::Entry,
+                id,
+            },
+        };
+        return approval::propose(&state, &caller, view, change, "entry.delete", Value::Null).await;
+    }
     if state
         .store
         .delete_object(ObjectKind::Entry, &id)
@@ -369,7 +440,7 @@ async fn delete_entry(
         caller
             .audit(&state.store, "entry.delete", Some(&id), "ok", None)
             .await;
-        Ok(StatusCode::NO_CONTENT)
+        Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -392,9 +463,17 @@ async fn set_fallback(
     let fallback: Fallback = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("send {{\"layout\": \"<layout id>\"}}: {e}")))?;
     let _writing = state.content_writes.lock().await;
-    let (mut parts, _) = schedule_parts(&state).await?;
+    let view = approval::View::of(&state, &caller).await?;
+    let mut parts = view.parts.clone();
     parts.fallback_layout = fallback.layout.clone();
     check_set(parts, true)?;
+    if view.change.is_some() {
+        let body = json!({ "fallback_layout": fallback.layout });
+        let change = Change::Fallback {
+            layout: fallback.layout,
+        };
+        return approval::propose(&state, &caller, view, change, "schedule.fallback", body).await;
+    }
     state
         .store
         .set_fallback_layout(&fallback.layout)
@@ -414,7 +493,8 @@ async fn set_fallback(
 
 async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(auth::READ)?;
-    let (parts, has_fallback) = schedule_parts(&state).await?;
+    let view = approval::View::of(&state, &caller).await?;
+    let (parts, has_fallback) = (view.parts, view.has_fallback);
     let revision = state
         .store
         .content_revision()
@@ -425,6 +505,11 @@ async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<
         value["fallback_layout"] = Value::Null;
     }
     value["revision"] = revision.into();
+    // A proposer sees the set with their change applied, and which change that is.
+    if let Some(change) = view.change.filter(|c| !c.draft.is_empty()) {
+        value["pending_change"] =
+            json!({ "id": change.id, "state": change.state, "revision": change.revision });
+    }
     Ok(Json(value))
 }
 
@@ -552,7 +637,11 @@ async fn now(
     caller.require(auth::READ)?;
     let id = player_id(&id)?;
     let target = player_target(&state, &id).await?;
-    let (parts, has_fallback) = schedule_parts(&state).await?;
+    let (parts, has_fallback) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
     let at = Utc::now();
     let expected: Option<Selection> = if has_fallback {
         ScheduleSet::new(parts)

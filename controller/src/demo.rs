@@ -206,14 +206,15 @@ pub async fn seed(config: &ControllerConfig, url: Option<String>) -> anyhow::Res
     };
     let work = config.data_dir.join("demo-build");
     std::fs::create_dir_all(&work)?;
-    // The seed acts through the API like any automation: with a content (pr) token of its own.
+    // The seed acts through the API like any automation, with a content token of its own; an
+    // approver's, so that its content goes live without waiting for approval.
     let token = crate::broker::random_token();
     crate::store::Store::open(&config.data_dir)
         .await?
         .create_token(
             &token,
             &crate::store::NewToken {
-                role: crate::auth::Role::Pr,
+                role: crate::auth::Role::Approver,
                 label: "demo seed".into(),
                 created_by: "demo".into(),
                 expires_at: None,

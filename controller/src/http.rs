@@ -25,6 +25,8 @@ pub struct AppState {
     pub mqtt_url: String,
     pub library: crate::library::ContentLibrary,
     pub max_upload_bytes: u64,
+    /// `pr` accounts' content changes wait for an approver (see `content_api::approval`).
+    pub content_approval: bool,
     /// Players' health and screenshot requests.
     pub screens: Arc<crate::screens::Screens>,
     pub login_limiter: Arc<crate::auth::LoginLimiter>,
@@ -255,6 +257,7 @@ pub async fn test_state(dir: &std::path::Path) -> AppState {
         mqtt_url: String::new(),
         library: crate::library::ContentLibrary::open(dir).unwrap(),
         max_upload_bytes: 1,
+        content_approval: true,
         screens: Default::default(),
         login_limiter: Default::default(),
         secure_cookies: false,

@@ -83,7 +83,7 @@ enum UserCommand {
         name: String,
         #[command(flatten)]
         common: Common,
-        /// admin, pr, disaster or viewer.
+        /// admin, pr, approver, disaster or viewer.
         #[arg(long)]
         role: String,
         /// Read the password from standard input (one line).
@@ -103,7 +103,7 @@ enum TokenCommand {
     Create {
         #[command(flatten)]
         common: Common,
-        /// admin, pr, disaster or viewer.
+        /// admin, pr, approver, disaster or viewer.
         #[arg(long)]
         role: String,
         /// What the token is for, e.g. "jma-feed".

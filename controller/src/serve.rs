@@ -237,6 +237,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         mqtt_url: endpoints.mqtt.clone(),
         library,
         max_upload_bytes: config.max_upload_bytes,
+        content_approval: config.content_approval,
         screens,
         alerts,
         login_limiter: Default::default(),

@@ -280,12 +280,34 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     // When the sweep first found the file used by no asset (cleared when one uses it again).
     (45, "ALTER TABLE blobs ADD COLUMN unused_since TEXT"),
+    // Content changes by `pr` accounts waiting for (or decided by) an approver.
+    (
+        46,
+        "CREATE TABLE content_changes (
+        id TEXT PRIMARY KEY,
+        author TEXT NOT NULL,
+        state TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        note TEXT,
+        comment TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT
+    )",
+    ),
+    (
+        47,
+        "CREATE INDEX content_changes_open ON content_changes (state, author)",
+    ),
 ];
 
 pub mod accounts;
 pub mod alerts;
 mod catalog;
 mod counts;
+pub mod drafts;
 pub mod intake;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
 pub use catalog::{Blob, ObjectKind, PlaysCursor, PutOutcome, StoredManifest};

@@ -1,4 +1,4 @@
-//! Files no asset uses any more (the asset was deleted, or its file replaced) leave the
+//! Files no asset (live, or in a change waiting for approval) uses any more (the asset was deleted, or its file replaced) leave the
 //! content library after a grace period, so that a player still fetching one, or staff who
 //! undo a delete by uploading the same file again, are not surprised. Players drop such
 //! files from their caches on their own once no manifest lists them.
@@ -42,11 +42,13 @@ pub async fn sweep(
 ) -> Result<Swept, crate::store::StoreError> {
     let _writing = writes.lock().await;
     let (parts, _) = store.schedule_parts().await?;
-    let used: HashSet<String> = parts
+    // A file waiting in a change for approval is used too.
+    let mut used: HashSet<String> = parts
         .assets
         .iter()
         .filter_map(|a| a.file().map(|f| f.sha256.to_string()))
         .collect();
+    used.extend(store.files_of_open_changes().await?);
     let mut swept = Swept::default();
     for (sha256, unused_since) in store.blob_uses().await? {
         match (used.contains(&sha256), unused_since) {
@@ -178,5 +180,50 @@ mod tests {
         // The used file stays throughout.
         assert!(library.blob_path(&digest(1).parse().unwrap()).exists());
         assert!(store.blob(&digest(1)).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_file_waiting_in_a_change_for_approval_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let library = ContentLibrary::open(dir.path()).unwrap();
+        let writes = tokio::sync::Mutex::new(());
+        let sha = format!("{:064x}", 7);
+        std::fs::write(library.blob_path(&sha.parse().unwrap()), b"file").unwrap();
+        store
+            .insert_blob(&Blob {
+                sha256: sha.clone(),
+                size_bytes: 4,
+                media_type: "image/png".into(),
+            })
+            .await
+            .unwrap();
+        let poster = Asset {
+            id: "poster".into(),
+            meta: Default::default(),
+            kind: AssetKind::Image {
+                file: MediaFile {
+                    sha256: sha.parse().unwrap(),
+                    size_bytes: 4,
+                },
+            },
+        };
+        let mut change = crate::store::drafts::ChangeRecord::new("change-1".into(), "hirota", t(0));
+        let (live, _) = store.schedule_parts().await.unwrap();
+        change.draft.record(
+            content::changes::Change::Put {
+                object: content::changes::Object::Asset(poster),
+            },
+            &live,
+        );
+        store.save_change(&change).await.unwrap();
+        let grace = TimeDelta::hours(24);
+        let swept = sweep(&store, &library, &writes, t(0), grace).await.unwrap();
+        assert_eq!(swept, Swept::default(), "the drafted file is in use");
+        // Once the change is withdrawn, the file is unused like any other.
+        change.state = crate::store::drafts::ChangeState::Withdrawn;
+        store.save_change(&change).await.unwrap();
+        let swept = sweep(&store, &library, &writes, t(1), grace).await.unwrap();
+        assert_eq!(swept.marked, 1);
     }
 }

@@ -218,7 +218,7 @@ impl Controller {
         }
     }
 
-    /// A new API token with `role` (admin, pr, disaster, viewer).
+    /// A new API token with `role` (admin, pr, approver, disaster, viewer).
     pub fn token_for(&self, role: &str) -> String {
         create_token(&self.data_dir, role)
     }

@@ -10,7 +10,7 @@ use controller::openapi::{Access, ENDPOINTS, Endpoint};
 use e2e::{Broker, Controller, bin};
 use serde_json::{Value, json};
 
-const ROLES: [&str; 4] = ["admin", "pr", "disaster", "viewer"];
+const ROLES: [&str; 5] = ["admin", "pr", "approver", "disaster", "viewer"];
 
 fn role_of(name: &str) -> controller::auth::Role {
     controller::store::accounts::parse_role(name).unwrap()
@@ -297,7 +297,7 @@ fn console_sessions_need_csrf_and_logins_are_rate_limited_and_audited() {
     for expected in [
         ("tanaka", "login", "refused"),
         ("tanaka", "login", "ok"),
-        ("tanaka", "asset.create", "ok"),
+        ("tanaka", "asset.create", "proposed"),
         ("tanaka", "logout", "ok"),
         ("sato", "login", "refused"),
     ] {

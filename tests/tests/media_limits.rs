@@ -70,6 +70,7 @@ fn hostile_media_is_refused_and_the_controller_keeps_answering() {
         blobs.is_empty() && incoming.is_empty(),
         "{blobs:?} {incoming:?}"
     );
+    // A sound file is accepted (and, from a pr account, waits for approval).
     let (status, answer) = upload_as(&controller, &pr, "poster.png", &test_png(1));
-    assert_eq!(status, 201, "{answer}");
+    assert_eq!(status, 202, "{answer}");
 }

@@ -7,12 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use content::asset::{Asset, AssetKind};
+use content::changes::{Change, ObjectRef};
 use content::schedule_set::ScheduleSetParts;
 use serde_json::{Value, json};
 
+use super::approval::{self, View};
 use super::{
-    ContentObject, bad_request, check_id, parse_object, schedule_parts, store_locked, stored_asset,
-    text_only,
+    ContentObject, bad_request, check_id, parse_object, store_locked, stored_asset, text_only,
 };
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
@@ -44,7 +45,7 @@ pub(super) async fn patch_asset(
     }
     // Read and written under one hold of the lock, so two edits cannot undo each other.
     let _writing = state.content_writes.lock().await;
-    let asset = stored_asset(&state, &id).await?;
+    let asset = stored_asset(&state, &caller, &id).await?;
     let mut value = serde_json::to_value(&asset).map_err(ApiError::internal)?;
     let object = value.as_object_mut().expect("an asset is an object");
     for (key, change) in changes {
@@ -102,7 +103,8 @@ pub(super) async fn delete<T: ContentObject>(
     check_id(&id)?;
     let kind = T::KIND.as_str();
     let _writing = state.content_writes.lock().await;
-    let (mut parts, has_fallback) = schedule_parts(&state).await?;
+    let view = View::of(&state, &caller).await?;
+    let (mut parts, has_fallback) = (view.parts.clone(), view.has_fallback);
     if !T::slot(&mut parts).iter().any(|o| o.id() == id) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -132,6 +134,13 @@ pub(super) async fn delete<T: ContentObject>(
             ),
             json!({ "used_by": used_by }),
         ));
+    }
+    if view.change.is_some() {
+        let change = Change::Delete {
+            target: ObjectRef { kind: T::KIND, id },
+        };
+        let action = format!("{kind}.delete");
+        return approval::propose(&state, &caller, view, change, &action, Value::Null).await;
     }
     let deleted = state
         .store

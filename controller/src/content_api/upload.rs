@@ -9,12 +9,14 @@ use content::asset::{Asset, AssetKind, AssetMeta, MAX_TITLE_CHARS, MediaFile, Sh
 use futures_util::StreamExt;
 use serde_json::json;
 
+use super::approval::{self, View};
 use super::{MULTIPART_OVERHEAD, bad_request, check_id, store_locked, stored_asset};
 use crate::auth::{self, Caller};
 use crate::http::{ApiError, AppState};
 use crate::library::probe::{self, MediaError};
 use crate::library::{MediaType, Received, Upload, multipart};
 use crate::store::{Blob, ObjectKind};
+use content::changes::{Change, Object};
 
 /// The part being read.
 enum Field {
@@ -315,32 +317,40 @@ pub(super) async fn upload(
         },
         kind: kind_of(&stored),
     };
-    let outcome = state
+    let view = View::of(&state, &caller).await?;
+    let duplicate = view.parts.assets.iter().any(|a| a.id == asset.id);
+    tracing::info!(%sha256, size_bytes, media_type = media.mime(), duplicate, "content uploaded");
+    let body = json!({
+        "id": asset.id,
+        "sha256": sha256,
+        "size_bytes": size_bytes,
+        "media_type": media.mime(),
+        "kind": if media.is_video() { "video" } else { "image" },
+        "duration_ms": duration_ms,
+        "duplicate": duplicate,
+        "url": crate::manifest::content_path(&sha256.to_string()),
+    });
+    if duplicate {
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
+    if view.change.is_some() {
+        let change = Change::Put {
+            object: Object::Asset(asset),
+        };
+        return approval::propose(&state, &caller, view, change, "asset.create", body).await;
+    }
+    let created = state
         .store
         .put_object(ObjectKind::Asset, &asset.id.0, &asset, true)
         .await
-        .map_err(ApiError::internal)?;
-    let duplicate = outcome.is_none();
-    tracing::info!(%sha256, size_bytes, media_type = media.mime(), duplicate, "content uploaded");
-    let code = if duplicate {
-        StatusCode::OK
-    } else {
+        .map_err(ApiError::internal)?
+        .is_some();
+    let code = if created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    Ok((
-        code,
-        Json(json!({
-            "id": asset.id,
-            "sha256": sha256,
-            "size_bytes": size_bytes,
-            "media_type": media.mime(),
-            "kind": if media.is_video() { "video" } else { "image" },
-            "duration_ms": duration_ms,
-            "duplicate": duplicate,
-            "url": crate::manifest::content_path(&sha256.to_string()),
-        })),
-    )
-        .into_response())
+    Ok((code, Json(body)).into_response())
 }
 
 /// `PUT /api/v1/assets/{id}/file`: a new file for an image or video asset (a corrected
@@ -354,7 +364,7 @@ pub(super) async fn replace_file(
 ) -> Result<Response, ApiError> {
     caller.require(auth::CONTENT)?;
     check_id(&id)?;
-    let mut asset = stored_asset(&state, &id).await?;
+    let mut asset = stored_asset(&state, &caller, &id).await?;
     if asset.file().is_none() {
         return Err(bad_request(
             "a text slide or ticker has no file; change its words with PUT /api/v1/assets/{id}",

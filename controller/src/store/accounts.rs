@@ -18,6 +18,7 @@ pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Admin => "admin",
         Role::Pr => "pr",
+        Role::Approver => "approver",
         Role::Disaster => "disaster",
         Role::Viewer => "viewer",
     }
@@ -27,6 +28,7 @@ pub fn parse_role(text: &str) -> Option<Role> {
     match text {
         "admin" => Some(Role::Admin),
         "pr" => Some(Role::Pr),
+        "approver" => Some(Role::Approver),
         "disaster" => Some(Role::Disaster),
         "viewer" => Some(Role::Viewer),
         _ => None,

@@ -471,7 +471,7 @@ impl Store {
     }
 }
 
-async fn put_setting(
+pub(super) async fn put_setting(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     name: &str,
     value: &str,
@@ -487,12 +487,51 @@ async fn put_setting(
     Ok(())
 }
 
-async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
+pub(super) async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
     sqlx::query(
         "INSERT INTO content_revision (singleton, revision) VALUES (1, 1)
          ON CONFLICT (singleton) DO UPDATE SET revision = content_revision.revision + 1",
     )
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// One approved change written in `tx` (the caller bumps the revision once for all).
+pub(super) async fn write_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    change: &content::changes::Change,
+) -> Result<()> {
+    use content::changes::{Change, Object};
+    match change {
+        Change::Put { object } => {
+            let body = match object {
+                Object::Asset(o) => serde_json::to_string(o),
+                Object::Playlist(o) => serde_json::to_string(o),
+                Object::Layout(o) => serde_json::to_string(o),
+                Object::Entry(o) => serde_json::to_string(o),
+            }
+            .expect("content objects serialise");
+            let target = object.reference();
+            sqlx::query(
+                "INSERT INTO content_objects (kind, id, body, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            )
+            .bind(target.kind.as_str())
+            .bind(&target.id)
+            .bind(body)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Change::Delete { target } => {
+            sqlx::query("DELETE FROM content_objects WHERE kind = $1 AND id = $2")
+                .bind(target.kind.as_str())
+                .bind(&target.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Change::Fallback { layout } => put_setting(tx, FALLBACK_LAYOUT, &layout.0).await?,
+    }
     Ok(())
 }

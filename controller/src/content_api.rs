@@ -33,6 +33,7 @@ use crate::library::{RangeRequest, parse_range};
 use crate::store::{ObjectKind, PutOutcome};
 
 mod approval;
+pub use approval::with_change;
 mod manage;
 mod upload;
 

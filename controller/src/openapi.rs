@@ -112,7 +112,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e("GET", "/api/v1/players/{id}/manifest", StaffOrPlayer(auth::READ), "players", "The player's current manifest", NONE, JSON),
     e("GET", "/api/v1/players/{id}/now", Staff(auth::READ), "players", "Expected and reported selection", NONE, JSON),
     e("GET", "/api/v1/players/{id}/plays", Staff(auth::READ), "players", "Stored proof of play, a page at a time (?limit=1-5000, ?after= the X-Next-Cursor of the previous page)", NONE, JSON),
-    e("GET", "/api/v1/players/{id}/preview", Staff(auth::READ), "schedule", "What the player would show for a given time and audience, and which rule chose it", NONE, JSON),
+    e("GET", "/api/v1/players/{id}/preview", Staff(auth::READ), "schedule", "What the player would show for a given time and audience (?at=, ?occupancy=, ?inflow_per_min=, ?dwell_s=; ?change= a pending content change as if approved), and which rule chose it", NONE, JSON),
     e("POST", "/api/v1/content", Staff(auth::CONTENT), "content", "Upload an image or video", &["multipart/form-data"], JSON),
     e("GET", "/api/v1/content/{id}", StaffOrPlayer(auth::READ), "content", "Download a file by SHA-256 (ranges supported)", NONE, MEDIA),
     e("GET", "/api/v1/assets", Staff(auth::READ), "content", "List assets", NONE, JSON),

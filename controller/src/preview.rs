@@ -2,7 +2,8 @@
 //! audience, and why (which alert, entry and audience condition chose it). It runs the same
 //! pure `content::selection::decide` the player runs, on the schedule as stored now. A preview
 //! has no history, so it reads the audience as given: the player's hysteresis and minimum
-//! display time (which depend on what it showed before) do not apply.
+//! display time (which depend on what it showed before) do not apply. With `change=ID` it
+//! previews the schedule as it would be once that pending content change is approved.
 
 use std::collections::BTreeMap;
 
@@ -58,7 +59,7 @@ fn parse_query(query: &BTreeMap<String, String>) -> Result<(DateTime<Utc>, Audie
             "dwell_s" => audience.dwell_s = Some(number()?),
             _ => {
                 return Err(format!(
-                    "unknown query parameter {key:?}; use at, occupancy, inflow_per_min or dwell_s"
+                    "unknown query parameter {key:?}; use at, occupancy, inflow_per_min, dwell_s or change"
                 ));
             }
         }
@@ -70,17 +71,22 @@ async fn preview(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<BTreeMap<String, String>>,
+    Query(mut query): Query<BTreeMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::READ)?;
     let id = crate::content_api::player_id(&id)?;
+    let change = query.remove("change");
     let (at, audience) = parse_query(&query).map_err(bad_request)?;
     let target = crate::content_api::player_target(&state, &id).await?;
-    let (parts, has_fallback) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let (parts, has_fallback) = match &change {
+        // What the screen would show once a pending change is approved.
+        Some(change) => crate::content_api::with_change(&state, &caller, change).await?,
+        None => state
+            .store
+            .schedule_parts()
+            .await
+            .map_err(ApiError::internal)?,
+    };
     if !has_fallback {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -99,6 +105,7 @@ async fn preview(
         "player": id,
         "at": at,
         "audience": audience,
+        "change": change,
         "selection": decision.selection,
         "reason": decision.reason.to_string(),
     })))

@@ -176,6 +176,28 @@ fn a_pr_change_reaches_screens_only_once_approved() {
     );
     let revision = detail["revision"].as_u64().unwrap();
 
+    // "This screen at this time": as it is, and as it would be once approved.
+    let at = "at=2026-12-10T10:00:00%2B09:00";
+    let layout_of = |query: &str| {
+        let (status, preview) = ctl.request_as(
+            Some(&approver),
+            "GET",
+            &format!("/api/v1/players/kita-1/preview?{query}"),
+            None,
+        );
+        assert_eq!(status, 200, "{preview}");
+        preview["selection"]["screen"]["layout"].clone()
+    };
+    assert_eq!(layout_of(at), "fallback");
+    assert_eq!(layout_of(&format!("{at}&change={change}")), "kita");
+    let (status, _) = ctl.request_as(
+        Some(&other_pr),
+        "GET",
+        &format!("/api/v1/players/kita-1/preview?{at}&change={change}"),
+        None,
+    );
+    assert_eq!(status, 404, "another pr account cannot preview this change");
+
     // Sent back with a comment; the author edits and submits again.
     let (status, _) = step(
         &ctl,

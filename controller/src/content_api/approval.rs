@@ -539,3 +539,22 @@ pub(super) async fn approve(
     let approved = visible(&state, &caller, &id).await?;
     Ok(Json(summary(&approved)))
 }
+
+/// The live set with the change `id` applied, and whether it has a fallback layout, for a
+/// caller who may see that change (previews of a screen as it would be once approved).
+pub async fn with_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(ScheduleSetParts, bool), ApiError> {
+    let change = visible(state, caller, id).await?;
+    let (live, has_fallback) = state
+        .store
+        .schedule_parts()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        change.draft.apply(&live),
+        has_fallback || change.draft.sets_fallback(),
+    ))
+}

@@ -78,7 +78,9 @@ async function api(method, path, body) {
 async function call(method, path, body, doneMessage) {
   const r = await api(method, path, body);
   if (!r.ok) { toast(r.error, true); return null; }
-  if (doneMessage) toast(doneMessage);
+  // 202: the change waits for an approver (see changes.js).
+  if (r.status === 202) toast(t('proposed'));
+  else if (doneMessage) toast(doneMessage);
   return r.data ?? {};
 }
 
@@ -93,7 +95,8 @@ function notAvailable(what) {
 }
 
 const can = {
-  content: () => ['admin', 'pr'].includes(state.session?.role),
+  content: () => ['admin', 'pr', 'approver'].includes(state.session?.role),
+  approve: () => ['admin', 'approver'].includes(state.session?.role),
   alerts: () => ['admin', 'disaster'].includes(state.session?.role),
   audit: () => ['admin', 'disaster'].includes(state.session?.role),
   admin: () => state.session?.role === 'admin',
@@ -102,8 +105,9 @@ const can = {
 const PAGES = [
   { id: 'screens', render: pageScreens },
   { id: 'content', render: pageContent },
-  { id: 'layouts', render: pageLayouts },
+  { id: 'layouts', render: (main, alive) => pageLayouts(main, alive) },
   { id: 'schedule', render: pageSchedule },
+  { id: 'changes', render: (main, alive) => pageChanges(main, alive), visible: can.content },
   { id: 'alerts', render: pageAlerts },
   { id: 'flow', render: pageFlow },
   { id: 'audit', render: pageAudit, visible: can.audit },
@@ -384,7 +388,7 @@ function fileReplacer(a, reload) {
     xhr.onload = () => {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status === 200) { toast(t('file_replaced')); reload(); } else status.textContent = `${t('upload_failed')}: ${body.error || xhr.status}`;
+      if (xhr.status === 200 || xhr.status === 202) { toast(xhr.status === 202 ? t('proposed') : t('file_replaced')); reload(); } else status.textContent = `${t('upload_failed')}: ${body.error || xhr.status}`;
     };
     xhr.onerror = () => { status.textContent = t('network_error'); };
     const data = new FormData();
@@ -409,6 +413,7 @@ function assetCard(a, reload) {
     h('figcaption', {}, h('strong', {}, assetLabel(a)),
       h('div', { class: 'meta' },
         h('span', { class: `badge window-${st}` }, t('window_' + st)),
+        pendingBadge(a),
         (a.tags || []).map(tag => h('span', { class: 'tag' }, tag)),
         a.owner ? h('span', { class: 'muted' }, a.owner) : null,
         period ? h('span', { class: 'muted' }, t('shown_period') + ': ' + period) : null)),
@@ -428,7 +433,7 @@ function preview(a) {
 }
 
 async function pageContent(main, alive) {
-  main.append(h('h1', {}, t('nav_content')));
+  main.append(h('h1', {}, t('nav_content')), approvalNotice());
   if (can.content()) {
     const file = h('input', { type: 'file', name: 'file', accept: 'image/png,image/jpeg,video/mp4,video/webm,video/quicktime' });
     const bar = h('progress', { max: '100', value: '0', 'aria-label': t('upload_progress') });
@@ -457,9 +462,9 @@ async function pageContent(main, alive) {
         button.disabled = false;
         let body = {};
         try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-        if (xhr.status === 200 || xhr.status === 201) {
+        if (xhr.status === 200 || xhr.status === 201 || xhr.status === 202) {
           bar.value = 100;
-          status.textContent = body.duplicate ? t('upload_duplicate') : t('upload_done');
+          status.textContent = body.duplicate ? t('upload_duplicate') : xhr.status === 202 ? t('upload_proposed') : t('upload_done');
           status.dataset.uploaded = body.id;
           listAssets();
         } else {
@@ -573,65 +578,6 @@ function textAuthoring(reload) {
   return form;
 }
 
-// ---------- Layouts and playlists ----------
-
-async function pageLayouts(main) {
-  main.append(h('h1', {}, t('nav_layouts')));
-  const [layouts, playlists, assets] = await Promise.all([api('GET', '/api/v1/layouts'), api('GET', '/api/v1/playlists'), api('GET', '/api/v1/assets')]);
-  if (can.content() && assets.ok) {
-    const pick = h('select', { multiple: true, size: '5' }, assets.data.map(a => h('option', { value: a.id }, assetLabel(a))));
-    const seconds = h('input', { type: 'number', min: '1', max: '86400', value: '10' });
-    const name = h('input', { placeholder: 'lobby-loop', pattern: '[A-Za-z0-9_.\\-]+' });
-    main.append(h('form', { class: 'panel', onsubmit: async (ev) => {
-      ev.preventDefault();
-      const chosen = [...pick.selectedOptions].map(o => o.value);
-      if (!chosen.length) { toast(t('choose_asset'), true); return; }
-      const byId = new Map(assets.data.map(a => [a.id, a]));
-      const items = chosen.map(id => byId.get(id).kind === 'video' ? { asset: id } : { asset: id, duration_ms: Number(seconds.value) * 1000 });
-      const id = name.value.trim() || 'playlist-' + Date.now().toString(36);
-      if (await call('PUT', `/api/v1/playlists/${encodeURIComponent(id)}`, { items }, t('saved'))) {
-        await call('PUT', `/api/v1/layouts/${encodeURIComponent('full-' + id)}`, fullScreenLayout(id));
-        render();
-      }
-    } }, h('h2', {}, t('new_playlist')),
-    h('div', { class: 'row' }, field(t('name'), name), field(t('assets'), pick), field(t('seconds_per_still'), seconds)),
-    h('p', { class: 'muted' }, t('new_playlist_hint')),
-    h('button', { type: 'submit' }, t('save'))));
-  }
-  main.append(h('h2', {}, t('layouts')));
-  if (!layouts.ok) main.append(h('p', { class: 'error' }, layouts.error));
-  else main.append(h('div', { class: 'grid' }, layouts.data.map(l => h('article', { class: 'card' },
-    h('h2', {}, l.id), h('p', { class: 'muted' }, `${l.canvas.width}×${l.canvas.height}`),
-    h('div', { class: 'layout-box', role: 'img', 'aria-label': t('zones') + ': ' + l.zones.map(z => `${z.id} (${z.playlist})`).join(', '),
-      style: null }, l.zones.map(z => zoneBox(l, z))),
-    can.content() ? h('button', { type: 'button', class: 'danger', onclick: () => remove('layouts', l.id, l.id, render) }, t('delete')) : null))));
-  main.append(h('h2', {}, t('playlists')));
-  if (!playlists.ok) main.append(h('p', { class: 'error' }, playlists.error));
-  else {
-    const byId = new Map((assets.ok ? assets.data : []).map(a => [a.id, a]));
-    const name = (id) => byId.has(id) ? assetLabel(byId.get(id)) : (id.length > 20 ? id.slice(0, 12) + '…' : id);
-    main.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('name')), h('th', { scope: 'col' }, t('items')),
-      can.content() ? h('th', { scope: 'col' }, '') : null)),
-      h('tbody', {}, playlists.data.map(p => h('tr', { 'data-playlist': p.id }, h('td', {}, p.id),
-        h('td', {}, p.items.map(i => `${name(i.asset)}${i.duration_ms ? ` (${i.duration_ms / 1000} s)` : ''}`).join(' → ')),
-        can.content() ? h('td', {}, h('button', { type: 'button', class: 'danger', onclick: () => remove('playlists', p.id, p.id, render) }, t('delete'))) : null)))));
-  }
-}
-
-function zoneBox(layout, z) {
-  const box = h('div', {}, `${z.id}: ${z.playlist}`);
-  // Inline styles are set through the CSSOM, which the CSP allows (no style attributes in HTML).
-  box.style.left = (z.x * 100 / layout.canvas.width) + '%';
-  box.style.top = (z.y * 100 / layout.canvas.height) + '%';
-  box.style.width = (z.width * 100 / layout.canvas.width) + '%';
-  box.style.height = (z.height * 100 / layout.canvas.height) + '%';
-  return box;
-}
-
-function fullScreenLayout(playlist) {
-  return { canvas: { width: 1920, height: 1080 }, zones: [{ id: 'main', x: 0, y: 0, width: 1920, height: 1080, playlist }] };
-}
-
 // ---------- Schedule ----------
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -671,9 +617,9 @@ function conflictsOn(entries) {
 }
 
 async function pageSchedule(main, alive) {
-  main.append(h('h1', {}, t('nav_schedule')));
-  const [entries, players, assets, fallback] = await Promise.all([api('GET', '/api/v1/schedule/entries'), api('GET', '/api/v1/players'),
-    api('GET', '/api/v1/assets'), api('GET', '/api/v1/schedule')]);
+  main.append(h('h1', {}, t('nav_schedule')), approvalNotice());
+  const [entries, players, assets, fallback, layouts] = await Promise.all([api('GET', '/api/v1/schedule/entries'), api('GET', '/api/v1/players'),
+    api('GET', '/api/v1/assets'), api('GET', '/api/v1/schedule'), api('GET', '/api/v1/layouts')]);
   if (!entries.ok || !players.ok) { main.append(h('p', { class: 'error' }, entries.error || players.error)); return; }
   const wards = [...new Set(players.data.map(p => p.ward).filter(Boolean))].sort();
   const groups = [...new Set(players.data.map(p => p.group).filter(Boolean))].sort();
@@ -684,6 +630,9 @@ async function pageSchedule(main, alive) {
 
   if (can.content() && assets.ok) {
     const asset = h('select', { name: 'asset' }, assets.data.map(a => h('option', { value: a.id }, assetLabel(a))));
+    // A layout made in the layout editor, or (none chosen) a full-screen one made for the asset.
+    const layout = h('select', { name: 'layout' }, h('option', { value: '' }, t('layout_from_asset')),
+      (layouts.ok ? layouts.data : []).map(l => h('option', { value: l.id }, l.id)));
     const target = h('select', { name: 'target' }, scopeOptions.map(o => o.cloneNode(true)));
     const start = h('input', { type: 'date', name: 'start', value: tokyoDate(new Date()) });
     const end = h('input', { type: 'date', name: 'end' });
@@ -693,19 +642,23 @@ async function pageSchedule(main, alive) {
     main.append(h('form', { class: 'panel', id: 'schedule-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const [kind, id] = target.value.split(':');
-      const a = assets.data.find(x => x.id === asset.value);
-      if (!a) { toast(t('choose_asset'), true); return; }
-      const key = (a.id.length > 20 ? a.id.slice(0, 12) : a.id);
-      const item = a.kind === 'video' ? { asset: a.id } : { asset: a.id, duration_ms: 10000 };
-      if (!await call('PUT', `/api/v1/playlists/single-${key}`, { items: [item] })) return;
-      if (!await call('PUT', `/api/v1/layouts/full-single-${key}`, fullScreenLayout(`single-${key}`))) return;
+      let chosen = layout.value;
+      if (!chosen) {
+        const a = assets.data.find(x => x.id === asset.value);
+        if (!a) { toast(t('choose_asset'), true); return; }
+        const key = (a.id.length > 20 ? a.id.slice(0, 12) : a.id);
+        const item = a.kind === 'video' ? { asset: a.id } : { asset: a.id, duration_ms: 10000 };
+        if (!await call('PUT', `/api/v1/playlists/single-${key}`, { items: [item] })) return;
+        if (!await call('PUT', `/api/v1/layouts/full-single-${key}`, fullScreenLayout(`single-${key}`))) return;
+        chosen = `full-single-${key}`;
+      }
       const entry = { targets: [kind === 'all' ? { kind: 'all' } : { kind, id }], dates: { start: start.value },
-        priority: Number(priority.value), layout: `full-single-${key}` };
+        priority: Number(priority.value), layout: chosen };
       if (end.value) entry.dates.end = end.value;
       if (from.value && until.value) entry.dayparts = [{ start: from.value + ':00', end: until.value + ':00' }];
       if (await call('POST', '/api/v1/schedule/entries', entry, t('scheduled'))) render();
     } }, h('h2', {}, t('new_entry')),
-    h('div', { class: 'row' }, field(t('asset'), asset), field(t('target'), target), field(t('priority'), priority)),
+    h('div', { class: 'row' }, field(t('layout'), layout), field(t('asset'), asset), field(t('target'), target), field(t('priority'), priority)),
     h('div', { class: 'row' }, field(t('start_date'), start), field(t('end_date_excl'), end), field(t('from_time'), from), field(t('until_time'), until)),
     h('button', { type: 'submit' }, t('schedule_it'))));
   }
@@ -724,7 +677,7 @@ async function pageSchedule(main, alive) {
       return h('section', { class: 'day' + (day === today ? ' today' : ''), 'aria-label': day },
         h('h3', {}, `${t('wd_' + WEEKDAYS[i])} ${day.slice(5)}`),
         on.map(e => h('div', { class: 'slot' + (clash.has(e.id) ? ' conflict' : ''), 'data-entry': e.id },
-          h('strong', {}, e.layout), h('br'),
+          h('strong', {}, e.layout), ' ', pendingBadge(e), h('br'),
           (e.dayparts && e.dayparts.length ? e.dayparts.map(d => `${d.start.slice(0, 5)}–${d.end.slice(0, 5)}`).join(', ') : t('all_day')),
           ` · P${e.priority || 0} · ${e.targets.map(tg => tg.id ? `${tg.kind}:${tg.id}` : tg.kind).join(', ')}`,
           clash.has(e.id) ? h('span', {}, ' ', h('span', { class: 'badge conflict' }, '⚠ ' + t('conflict'))) : null,
@@ -738,6 +691,7 @@ async function pageSchedule(main, alive) {
   weekStart.addEventListener('change', draw);
   main.append(h('h2', {}, t('week')), h('div', { class: 'row' }, field(t('scope'), scope), field(t('week_of'), weekStart)), week);
   draw();
+  if (players.data.length) main.append(screenPreviewPanel(players.data));
 }
 
 function mondayOf(day) {
@@ -1076,8 +1030,9 @@ async function pageUsers(main) {
 
 // After navigating, keyboard and screen-reader users start at the new page's content.
 window.addEventListener('hashchange', async () => { await render(); document.getElementById('main').focus(); });
-(async () => {
+// After every deferred script (layouts.js, changes.js) has run.
+window.addEventListener('DOMContentLoaded', async () => {
   const r = await api('GET', '/api/v1/session');
   state.session = r.ok ? r.data : null;
   render();
-})();
+});

@@ -456,6 +456,8 @@ struct SessionView {
     role: Role,
     /// Send this in `X-CSRF-Token` with every state-changing request made with the cookie.
     csrf: Option<String>,
+    /// Whether this account's content changes wait for an approver.
+    approval: bool,
 }
 
 /// Who the client is as far as the network says: its address (see [`crate::client_ip`];
@@ -564,6 +566,7 @@ async fn login(
         account: body.account,
         role,
         csrf: Some(csrf),
+        approval: state.content_approval && role == Role::Pr,
     })
     .into_response();
     response.headers_mut().insert(
@@ -609,6 +612,7 @@ async fn session(
         None => None,
     };
     Ok(Json(SessionView {
+        approval: state.content_approval && caller.role == Role::Pr,
         account: caller.account,
         role: caller.role,
         csrf,

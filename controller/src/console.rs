@@ -29,6 +29,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../console/app.js"),
     },
     Asset {
+        path: "/console/layouts.js",
+        media_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/layouts.js"),
+    },
+    Asset {
+        path: "/console/changes.js",
+        media_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/changes.js"),
+    },
+    Asset {
         path: "/console/i18n.js",
         media_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../console/i18n.js"),
@@ -121,7 +131,11 @@ mod tests {
 
     #[test]
     fn both_languages_have_the_same_keys() {
-        let text = std::str::from_utf8(ASSETS[2].body).unwrap();
+        let i18n = ASSETS
+            .iter()
+            .find(|a| a.path == "/console/i18n.js")
+            .unwrap();
+        let text = std::str::from_utf8(i18n.body).unwrap();
         let keys = |lang: &str| -> Vec<String> {
             let start = text
                 .find(&format!("{lang}: {{"))

@@ -15,7 +15,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use content::audience::Audience;
 use content::schedule_set::ScheduleSet;
-use content::selection::decide;
+use content::selection::{Selection, decide};
 use serde_json::{Value, json};
 
 use crate::auth::{self, Caller};
@@ -101,7 +101,22 @@ async fn preview(
     })?;
     // Alerts are not previewed: they take the whole screen whatever the schedule says.
     let decision = decide(&set, &target, at, &audience, &[]);
+    // The layout and the zones' assets as this schedule has them, so that a client can draw
+    // the screen even when they exist only in the previewed change.
+    let screen = match &decision.selection {
+        Selection::Scheduled { screen, .. } | Selection::Fallback { screen } => Some(screen),
+        Selection::Alert { .. } => None,
+    };
+    let layout = screen.and_then(|s| set.layout(&s.layout));
+    let assets: BTreeMap<&str, _> = screen
+        .map(|s| s.zones.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|z| set.asset(&z.asset).map(|a| (a.id.0.as_str(), a)))
+        .collect();
     Ok(Json(json!({
+        "layout": layout,
+        "assets": assets,
         "player": id,
         "at": at,
         "audience": audience,

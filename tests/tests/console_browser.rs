@@ -133,6 +133,14 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         "disaster",
         Some(disaster_password),
     );
+    let (pr_password, approver_password) = ("posters every week 3", "section head approves 4");
+    add_user(&controller.data_dir, "koho.kita", "pr", Some(pr_password));
+    add_user(
+        &controller.data_dir,
+        "kacho.kita",
+        "approver",
+        Some(approver_password),
+    );
 
     // Two screens in the ward that gets the alert (one draws, one follows without drawing)
     // and one elsewhere.
@@ -180,6 +188,8 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
 
     let image = dir.path().join("red-poster.png");
     std::fs::write(&image, solid_png(64, 36, [220, 30, 30])).unwrap();
+    let green = dir.path().join("green-poster.png");
+    std::fs::write(&green, solid_png(64, 36, [30, 160, 60])).unwrap();
     // The committed pictures are refreshed on request (`CONSOLE_SHOTS=docs/console`); an
     // ordinary run writes them under target/ so it leaves the work tree clean.
     let shots = repo()
@@ -199,7 +209,12 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         .env("PLAYER", RENDERING)
         .env("WARD", WARD)
         .env("WARD_SCREENS", "2")
+        .env("PR_USER", "koho.kita")
+        .env("PR_PASSWORD", pr_password)
+        .env("APPROVER_USER", "kacho.kita")
+        .env("APPROVER_PASSWORD", approver_password)
         .env("IMAGE", &image)
+        .env("GREEN_IMAGE", &green)
         .env("SHOTS_DIR", &shots)
         .env("CHROMIUM", &chromium)
         .env("FAILURE_SHOT", &failure)
@@ -242,7 +257,15 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     );
     assert!(stdout.contains("all steps passed"), "{stdout}");
     for page in [
-        "screens", "content", "schedule", "alerts", "flow", "audit", "users",
+        "screens",
+        "content",
+        "schedule",
+        "alerts",
+        "flow",
+        "audit",
+        "users",
+        "layout-editor",
+        "changes",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),
@@ -251,10 +274,10 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     }
 
     // Independently of the page: with every alert cancelled, the API's screenshot of the
-    // player is the scheduled red again.
+    // player is the approved green layout again.
     e2e::wait_until(
         Duration::from_secs(30),
-        "the scheduled red back on screen",
+        "the approved green back on screen",
         || {
             let (status, body, _) = controller.get_bytes(
                 &format!("/api/v1/players/{RENDERING}/screenshot?max_width={WIDTH}"),
@@ -264,7 +287,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
                 return false;
             }
             let centre = centre_pixel(&body);
-            centre[0] > 170 && centre[1] < 90 && centre[2] < 90
+            centre[1] > 120 && centre[0] < 90 && centre[2] < 110
         },
     );
 }

@@ -10,7 +10,7 @@ function pendingBadge(o) {
 
 // For an account whose edits wait: what happens to them, and where to submit them.
 function approvalNotice() {
-  if (!state.session?.approval) return null;
+  if (!state.session?.approval) return '';
   return h('p', { class: 'notice', id: 'approval-notice' }, t('approval_notice'), ' ',
     h('a', { href: '#/changes' }, t('approval_open')));
 }

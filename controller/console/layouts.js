@@ -76,7 +76,9 @@ function layoutEditor(data, reload, existing) {
   const texts = assets.filter(a => a.kind === 'text_slide' || a.kind === 'ticker');
   const model = {
     orientation: existing && existing.canvas.height > existing.canvas.width ? 'portrait' : 'landscape',
-    zones: existing ? existing.zones.map(z => zoneFromLayout(existing, z)) : [],
+    // A new layout starts as one full-screen zone.
+    zones: existing ? existing.zones.map(z => zoneFromLayout(existing, z))
+      : PRESETS.full.map(([col, row, cols, rows]) => ({ id: 'main', col, row, cols, rows, source: 'playlist', ref: '' })),
   };
   const name = h('input', { name: 'layout_id', value: existing ? existing.id : '', placeholder: 'lobby-2zones', pattern: '[A-Za-z0-9_.\\-]+', required: true, readonly: !!existing });
   const orientation = h('select', { name: 'orientation' }, Object.keys(CANVASES).map(o => h('option', { value: o, selected: o === model.orientation }, t('orientation_' + o))));

@@ -247,6 +247,11 @@ try {
     await page.uncheck('#playlist-form input[name=full_screen]');
     await page.click('#playlist-form button[type=submit]');
     await page.waitForSelector('tr[data-playlist="green-loop"] .badge.pending');
+    // Portrait screens get a tall stage; this layout is for a landscape one.
+    await page.selectOption('#layout-editor select[name=orientation]', 'portrait');
+    const tall = await page.$eval('#layout-stage', (e) => e.getBoundingClientRect().height > e.getBoundingClientRect().width);
+    if (!tall) throw new Error('the portrait stage is not taller than wide');
+    await page.selectOption('#layout-editor select[name=orientation]', 'landscape');
     await page.fill('#layout-editor input[name=layout_id]', 'lobby-two');
     await page.selectOption('#layout-editor select[name=preset]', 'main_ticker');
     await page.waitForSelector('#layout-stage .zone[data-zone="zone2"]');

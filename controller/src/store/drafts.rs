@@ -227,3 +227,77 @@ impl Store {
         Ok(files)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use content::changes::{Change, Object, ObjectKind, ObjectRef};
+    use content::playlist::{Playlist, PlaylistItem};
+
+    fn playlist(id: &str, asset: &str) -> Change {
+        Change::Put {
+            object: Object::Playlist(Playlist {
+                id: id.into(),
+                items: vec![PlaylistItem {
+                    asset: asset.into(),
+                    duration_ms: None,
+                }],
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approval_writes_every_change_at_once_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .put_object(
+                ObjectKind::Playlist,
+                "old",
+                &serde_json::json!({"id": "old", "items": []}),
+                false,
+            )
+            .await
+            .unwrap();
+        let (live, _) = store.schedule_parts().await.unwrap();
+        let mut change = ChangeRecord::new("change-1".into(), "hirota", Utc::now());
+        change.draft.record(playlist("a", "x"), &live);
+        change.draft.record(playlist("b", "y"), &live);
+        change.draft.record(
+            Change::Delete {
+                target: ObjectRef {
+                    kind: ObjectKind::Playlist,
+                    id: "old".into(),
+                },
+            },
+            &live,
+        );
+        change.state = ChangeState::Submitted;
+        change.revision = 3;
+        store.save_change(&change).await.unwrap();
+        assert_eq!(
+            store.open_change("hirota").await.unwrap(),
+            Some(change.clone())
+        );
+        let before = store.content_revision().await.unwrap();
+
+        // A stale revision writes nothing.
+        assert!(!store.approve_change(&change, 2).await.unwrap());
+        let (unchanged, _) = store.schedule_parts().await.unwrap();
+        assert_eq!(unchanged, live);
+        assert_eq!(store.content_revision().await.unwrap(), before);
+
+        change.decided_by = Some("kacho".into());
+        assert!(store.approve_change(&change, 3).await.unwrap());
+        let (after, _) = store.schedule_parts().await.unwrap();
+        let ids: Vec<&str> = after.playlists.iter().map(|p| p.id.0.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(store.content_revision().await.unwrap(), before + 1);
+        let decided = store.change("change-1").await.unwrap().unwrap();
+        assert_eq!(decided.state, ChangeState::Approved);
+        assert_eq!(decided.decided_by.as_deref(), Some("kacho"));
+        assert_eq!(store.open_change("hirota").await.unwrap(), None);
+        // Approved once: a second approval finds nothing submitted.
+        assert!(!store.approve_change(&change, 4).await.unwrap());
+    }
+}

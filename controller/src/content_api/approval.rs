@@ -322,6 +322,21 @@ fn state_is(change: &ChangeRecord, allowed: &[ChangeState], doing: &str) -> Resu
     }
 }
 
+/// The change `id` under the content-write lock, if the caller may see it and it is in one of
+/// the `allowed` states.
+async fn take<'a>(
+    state: &'a AppState,
+    caller: &Caller,
+    id: &str,
+    allowed: &[ChangeState],
+    doing: &str,
+) -> Result<(tokio::sync::MutexGuard<'a, ()>, ChangeRecord), ApiError> {
+    let writing = state.content_writes.lock().await;
+    let change = visible(state, caller, id).await?;
+    state_is(&change, allowed, doing)?;
+    Ok((writing, change))
+}
+
 fn seen(change: &ChangeRecord, step: &Step) -> Result<u64, ApiError> {
     let revision = step.revision.ok_or_else(|| {
         bad_request(
@@ -395,14 +410,9 @@ pub(super) async fn submit(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::CONTENT)?;
     let step = step_of(&body)?;
-    let _writing = state.content_writes.lock().await;
-    let change = visible(&state, &caller, &id).await?;
+    let editable = [ChangeState::Draft, ChangeState::Returned];
+    let (_writing, change) = take(&state, &caller, &id, &editable, "submitted").await?;
     own(&caller, &change)?;
-    state_is(
-        &change,
-        &[ChangeState::Draft, ChangeState::Returned],
-        "submitted",
-    )?;
     if change.draft.is_empty() {
         return Err(bad_request(
             "the change is empty: there is nothing to approve",
@@ -426,18 +436,13 @@ pub(super) async fn withdraw(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::CONTENT)?;
-    let _writing = state.content_writes.lock().await;
-    let change = visible(&state, &caller, &id).await?;
+    let open = [
+        ChangeState::Draft,
+        ChangeState::Submitted,
+        ChangeState::Returned,
+    ];
+    let (_writing, change) = take(&state, &caller, &id, &open, "withdrawn").await?;
     own(&caller, &change)?;
-    state_is(
-        &change,
-        &[
-            ChangeState::Draft,
-            ChangeState::Submitted,
-            ChangeState::Returned,
-        ],
-        "withdrawn",
-    )?;
     finish(
         &state,
         &caller,
@@ -458,9 +463,8 @@ pub(super) async fn send_back(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::APPROVE)?;
     let step = step_of(&body)?;
-    let _writing = state.content_writes.lock().await;
-    let change = visible(&state, &caller, &id).await?;
-    state_is(&change, &[ChangeState::Submitted], "sent back")?;
+    let submitted = [ChangeState::Submitted];
+    let (_writing, change) = take(&state, &caller, &id, &submitted, "sent back").await?;
     seen(&change, &step)?;
     let comment = step
         .comment
@@ -488,9 +492,8 @@ pub(super) async fn approve(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(auth::APPROVE)?;
     let step = step_of(&body)?;
-    let _writing = state.content_writes.lock().await;
-    let mut change = visible(&state, &caller, &id).await?;
-    state_is(&change, &[ChangeState::Submitted], "approved")?;
+    let submitted = [ChangeState::Submitted];
+    let (_writing, mut change) = take(&state, &caller, &id, &submitted, "approved").await?;
     let revision = seen(&change, &step)?;
     let (live, has_fallback) = state
         .store

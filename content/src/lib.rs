@@ -1,6 +1,7 @@
 pub mod alert;
 pub mod asset;
 pub mod audience;
+pub mod calendar;
 pub mod changes;
 pub mod ids;
 pub mod layout;

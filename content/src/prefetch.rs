@@ -25,7 +25,10 @@ pub fn assets_needed<'a>(
     let mut layouts = BTreeSet::from([schedule.fallback_layout()]);
     for entry in schedule.entries() {
         if best_match(&entry.targets, player).is_some()
-            && entry.occurrences_overlapping(from, until).next().is_some()
+            && entry
+                .occurrences_overlapping(from, until, schedule.days_of(player))
+                .next()
+                .is_some()
         {
             layouts.insert(&entry.layout);
         }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, WeekdaySe
 use serde::{Deserialize, Serialize};
 
 use crate::audience::{Measure, MeasureRange, OccupancyRange};
+use crate::calendar::{DayKind, WardDays};
 use crate::ids::PlayerId;
 use crate::ids::{EntryId, GroupId, LayoutId, WardId};
 use crate::tokyo;
@@ -152,9 +153,16 @@ pub struct ScheduleEntry {
     /// Days of the week an occurrence may start on; all seven when omitted.
     #[serde(default = "every_day", with = "weekday_list")]
     pub weekdays: WeekdaySet,
-    /// Empty means all day.
+    /// Empty (with no `named_dayparts`) means all day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dayparts: Vec<Daypart>,
+    /// Dayparts by their name in the calendar (開庁時間, 昼休み), timed as the player's ward
+    /// times them; played besides `dayparts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_dayparts: Vec<String>,
+    /// Only on the player's ward's open days (開庁日) or closed days (閉庁日).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<DayKind>,
     /// Only while the live audience is in this range (people present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occupancy: Option<OccupancyRange>,
@@ -210,44 +218,62 @@ impl ScheduleEntry {
 
     /// The occurrence covering `now`, if any. Dayparts of one entry never overlap (see
     /// [`Self::problems`]); should unvalidated ones, the latest-starting occurrence is taken.
-    pub fn occurrence_at(&self, now: DateTime<Utc>) -> Option<Occurrence> {
+    pub fn occurrence_at(&self, now: DateTime<Utc>, days: WardDays) -> Option<Occurrence> {
         let today = tokyo::local_date(now);
         // Yesterday's occurrence may still run if its daypart crosses midnight.
         let yesterday = today.pred_opt().unwrap_or(today);
-        self.occurrences_starting_on(yesterday, today)
+        self.occurrences_starting_on(yesterday, today, days)
             .filter(|occurrence| occurrence.contains(now))
             .max_by_key(|occurrence| occurrence.start)
     }
 
     /// The occurrences that share at least an instant with `from..until`, in start order.
-    pub fn occurrences_overlapping(
-        &self,
+    pub fn occurrences_overlapping<'a>(
+        &'a self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> impl Iterator<Item = Occurrence> + '_ {
+        days: WardDays<'a>,
+    ) -> impl Iterator<Item = Occurrence> + 'a {
         let first = tokyo::local_date(from);
-        self.occurrences_starting_on(first.pred_opt().unwrap_or(first), tokyo::local_date(until))
-            .filter(move |occurrence| occurrence.start < until && from < occurrence.end)
+        self.occurrences_starting_on(
+            first.pred_opt().unwrap_or(first),
+            tokyo::local_date(until),
+            days,
+        )
+        .filter(move |occurrence| occurrence.start < until && from < occurrence.end)
+    }
+
+    /// The dayparts the entry plays in `days`' ward: its own and its named ones; all day when
+    /// it has none. A name the ward does not know plays nothing.
+    fn dayparts_in(&self, days: WardDays) -> Vec<Daypart> {
+        if self.dayparts.is_empty() && self.named_dayparts.is_empty() {
+            return ALL_DAY.to_vec();
+        }
+        let mut parts = self.dayparts.clone();
+        parts.extend(self.named_dayparts.iter().filter_map(|n| days.daypart(n)));
+        parts
     }
 
     /// Occurrences starting on the Tokyo days `first..=last`.
-    fn occurrences_starting_on(
-        &self,
+    fn occurrences_starting_on<'a>(
+        &'a self,
         first: NaiveDate,
         last: NaiveDate,
-    ) -> impl Iterator<Item = Occurrence> + '_ {
-        let dayparts = if self.dayparts.is_empty() {
-            ALL_DAY
-        } else {
-            &self.dayparts
-        };
+        days: WardDays<'a>,
+    ) -> impl Iterator<Item = Occurrence> + 'a {
+        let dayparts = self.dayparts_in(days);
         first
             .max(self.dates.start)
             .iter_days()
             .take_while(move |day| *day <= last && self.dates.contains(*day))
             .filter(|day| self.weekdays.contains(day.weekday()))
+            .filter(move |day| match self.days {
+                None => true,
+                Some(DayKind::Open) => days.is_open(*day),
+                Some(DayKind::Closed) => !days.is_open(*day),
+            })
             .flat_map(move |day| {
-                dayparts.iter().filter_map(move |part| {
+                dayparts.clone().into_iter().filter_map(move |part| {
                     let end_day = if part.crosses_midnight() {
                         day.succ_opt()?
                     } else {

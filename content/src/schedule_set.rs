@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::Asset;
+use crate::calendar::{Calendar, WardDays};
 use crate::ids::{AssetId, LayoutId, PlaylistId};
 use crate::layout::Layout;
 use crate::playlist::Playlist;
@@ -24,6 +25,9 @@ pub struct ScheduleSetParts {
     pub entries: Vec<ScheduleEntry>,
     /// Shown whenever no entry is active, so a screen is never empty.
     pub fallback_layout: LayoutId,
+    /// Open and closed days and named dayparts; the default has Japan's holidays and 年末年始.
+    #[serde(default)]
+    pub calendar: Calendar,
 }
 
 /// A schedule set whose every reference resolves and whose every playlist has a length, so
@@ -39,6 +43,7 @@ pub struct ScheduleSet {
     layouts: BTreeMap<LayoutId, Layout>,
     entries: Vec<ScheduleEntry>,
     fallback_layout: LayoutId,
+    calendar: Calendar,
 }
 
 impl ScheduleSet {
@@ -91,7 +96,22 @@ impl ScheduleSet {
             if !layouts.contains_key(&entry.layout) {
                 errors.push(unknown(format!("{prefix}.layout"), "layout", &entry.layout));
             }
+            for (j, name) in entry.named_dayparts.iter().enumerate() {
+                if !parts.calendar.names_daypart(name) {
+                    errors.push(ValidationError::new(
+                        format!("{prefix}.named_dayparts[{j}]"),
+                        Problem::UnknownDaypart(name.clone()),
+                    ));
+                }
+            }
         }
+        errors.extend(
+            parts
+                .calendar
+                .problems()
+                .into_iter()
+                .map(|e| e.under("calendar")),
+        );
 
         if !layouts.contains_key(&parts.fallback_layout) {
             errors.push(unknown(
@@ -111,7 +131,20 @@ impl ScheduleSet {
             layouts,
             entries: parts.entries,
             fallback_layout: parts.fallback_layout,
+            calendar: parts.calendar,
         })
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The calendar as `player`'s ward has it.
+    pub fn days_of<'a>(&'a self, player: &'a PlayerTarget) -> WardDays<'a> {
+        WardDays {
+            calendar: &self.calendar,
+            ward: &player.ward,
+        }
     }
 
     pub fn asset(&self, id: &AssetId) -> Option<&Asset> {
@@ -152,7 +185,7 @@ impl ScheduleSet {
         self.entries
             .iter()
             .filter(|entry| best_match(&entry.targets, player).is_some())
-            .flat_map(|entry| entry.occurrences_overlapping(now, until))
+            .flat_map(|entry| entry.occurrences_overlapping(now, until, self.days_of(player)))
             .flat_map(|occurrence| [occurrence.start, occurrence.end])
             .filter(|instant| *instant > now)
             .min()
@@ -175,6 +208,7 @@ impl From<ScheduleSet> for ScheduleSetParts {
             layouts: set.layouts.into_values().collect(),
             entries: set.entries,
             fallback_layout: set.fallback_layout,
+            calendar: set.calendar,
         }
     }
 }

@@ -212,7 +212,7 @@ fn choose(
         .iter()
         .filter_map(|entry| {
             let specificity = best_match(&entry.targets, player)?;
-            let occurrence = entry.occurrence_at(now)?;
+            let occurrence = entry.occurrence_at(now, schedule.days_of(player))?;
             let checks = admit(entry)?;
             Some(Contender {
                 entry,

@@ -103,6 +103,12 @@ pub enum Problem {
     UnboundedOccupancy,
     #[error("at_least {at_least} is not below {below}: no occupancy could match")]
     EmptyOccupancy { at_least: u32, below: u32 },
+    #[error("a daypart's name is 1 to {0} characters")]
+    BadName(usize),
+    #[error("at most {0} dates; remove past ones")]
+    TooMany(usize),
+    #[error("no daypart is called {0:?}; define it in the calendar first")]
+    UnknownDaypart(String),
 }
 
 /// Every problem found in a schedule set, so the caller can fix them all in one pass.

@@ -30,6 +30,9 @@ pub struct ContentSection {
     pub max_upload_bytes: Option<u64>,
     /// Whether `pr` accounts' content and schedule changes wait for an approver (default true).
     pub approval: Option<bool>,
+    /// Days of schedule each player holds ahead, to ride out a network cut over a long
+    /// closure such as 年末年始 (default 14, 1 to 60).
+    pub horizon_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +117,8 @@ pub struct ControllerConfig {
     pub max_upload_bytes: u64,
     /// `pr` accounts' changes wait for an approver.
     pub content_approval: bool,
+    /// Days of schedule each manifest covers.
+    pub horizon_days: u32,
     pub alerts: crate::alerting::AlertsConfig,
     /// `mqtts://` on the embedded broker.
     pub mqtt_tls: Option<MqttTls>,
@@ -239,6 +244,13 @@ impl ControllerConfig {
         if max_upload_bytes == 0 {
             bail!("config key content.max_upload_bytes must be greater than 0");
         }
+        let horizon_days = file
+            .content
+            .horizon_days
+            .unwrap_or(crate::manifest::HORIZON_DAYS);
+        if !(1..=60).contains(&horizon_days) {
+            bail!("config key content.horizon_days must be between 1 and 60, got {horizon_days}");
+        }
         let public_http_url = file
             .http
             .public_url
@@ -287,6 +299,7 @@ impl ControllerConfig {
             public_http_url,
             max_upload_bytes,
             content_approval: file.content.approval.unwrap_or(true),
+            horizon_days,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)

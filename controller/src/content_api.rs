@@ -218,7 +218,7 @@ async fn stored_asset(state: &AppState, caller: &Caller, id: &str) -> Result<Ass
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no asset {id:?}")))
 }
 
-fn check_set(parts: ScheduleSetParts, has_fallback: bool) -> Result<(), ApiError> {
+pub(crate) fn check_set(parts: ScheduleSetParts, has_fallback: bool) -> Result<(), ApiError> {
     let Err(invalid) = ScheduleSet::new(parts) else {
         return Ok(());
     };

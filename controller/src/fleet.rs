@@ -23,7 +23,7 @@ use mqtt_link::LinkEvent;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tracing::{debug, info, warn};
 
-use crate::manifest::{HORIZON_DAYS, content_digest, player_manifest, render};
+use crate::manifest::{content_digest, player_manifest, render};
 use crate::store::{PresenceChange, Store, StoredManifest};
 
 /// Broker connection state, shared with the health endpoint.
@@ -69,6 +69,14 @@ pub struct Handlers {
     pub history: crate::history::History,
 }
 
+/// What players' manifests point at and cover.
+pub struct ManifestSettings {
+    /// The controller's HTTP base URL as players reach it.
+    pub base_url: String,
+    /// Days of schedule ahead (see [`crate::manifest::player_manifest`]).
+    pub horizon_days: u32,
+}
+
 pub struct Fleet {
     store: Store,
     client: AsyncClient,
@@ -81,6 +89,8 @@ pub struct Fleet {
     configs_published_at: Option<u64>,
     /// The controller's HTTP base URL as players reach it.
     base_url: String,
+    /// Days of schedule each manifest covers ahead.
+    horizon_days: u32,
     /// What the manifests were last computed from; `None` forces a computation.
     manifest_inputs: Option<ManifestInputs>,
     /// Each player's current manifest reference.
@@ -114,7 +124,7 @@ impl Fleet {
         options: MqttOptions,
         status: Arc<LinkStatus>,
         session: String,
-        base_url: String,
+        manifests: ManifestSettings,
         handlers: Handlers,
         embedded: Option<Embedded>,
     ) -> AsyncClient {
@@ -143,7 +153,8 @@ impl Fleet {
             session,
             published: HashMap::new(),
             configs_published_at: None,
-            base_url,
+            base_url: manifests.base_url,
+            horizon_days: manifests.horizon_days,
             manifest_inputs: None,
             manifests: HashMap::new(),
             published_manifests: HashMap::new(),
@@ -298,11 +309,12 @@ impl Fleet {
         let set = ScheduleSet::new(parts)?;
         // Pure and CPU-bound (about 1 ms per player, see the manifest benchmark): off the
         // async workers so MQTT keeps flowing while a large fleet is recomputed.
+        let horizon_days = self.horizon_days;
         let computed = tokio::task::spawn_blocking(move || {
             targets
                 .into_iter()
                 .map(|target| {
-                    let manifest = player_manifest(&set, &target, now, HORIZON_DAYS);
+                    let manifest = player_manifest(&set, &target, now, horizon_days);
                     let digest = content_digest(&manifest);
                     (target, manifest, digest)
                 })

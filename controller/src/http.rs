@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::counts::routes())
         .merge(crate::reports_api::routes())
         .merge(crate::preview::routes())
+        .merge(crate::calendar_api::routes())
         .merge(crate::auth::routes())
         .merge(crate::alerting::routes())
         .merge(crate::openapi::routes())

@@ -6,14 +6,16 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use content::asset::Asset;
+use content::calendar::Calendar;
 use content::protocol::{Manifest, ManifestFile};
 use content::schedule::{PlayerTarget, best_match};
 use content::schedule_set::{ScheduleSet, ScheduleSetParts};
 use sha2::{Digest, Sha256};
 
-/// How far ahead a manifest reaches: a player cut off from the controller keeps following its
-/// schedule (and holds every file it needs) for this long.
-pub const HORIZON_DAYS: u32 = 7;
+/// How far ahead a manifest reaches by default (`content.horizon_days`): a player cut off from
+/// the controller keeps following its schedule (and holds every file it needs) for this long,
+/// across 年末年始 and a long weekend after it.
+pub const HORIZON_DAYS: u32 = 14;
 
 /// The URL path a file is served under, relative to the controller's base URL.
 pub fn content_path(sha256: &str) -> String {
@@ -40,7 +42,10 @@ pub fn player_manifest(
         .iter()
         .filter(|entry| {
             best_match(&entry.targets, player).is_some()
-                && entry.occurrences_overlapping(now, until).next().is_some()
+                && entry
+                    .occurrences_overlapping(now, until, set.days_of(player))
+                    .next()
+                    .is_some()
         })
         .cloned()
         .collect();
@@ -93,6 +98,17 @@ pub fn player_manifest(
             layouts,
             entries,
             fallback_layout: set.fallback_layout().clone(),
+            // The shared rules and this player's ward's own.
+            calendar: Calendar {
+                wards: set
+                    .calendar()
+                    .wards
+                    .iter()
+                    .filter(|w| w.ward == player.ward)
+                    .cloned()
+                    .collect(),
+                ..set.calendar().clone()
+            },
         },
         files,
     }
@@ -177,5 +193,63 @@ mod tests {
             HORIZON_DAYS,
         );
         assert_eq!(content_digest(&m), content_digest(&later));
+    }
+
+    /// Cut off on the last working day of the year, a screen still opens correctly on the
+    /// first working day, and holds what a campaign starting after that needs.
+    #[test]
+    fn a_manifest_rides_out_the_year_end_closure() {
+        let sha = |c: char| c.to_string().repeat(64);
+        let zone = |p: &str| serde_json::json!([{"id":"main","x":0,"y":0,"width":10,"height":10,"playlist":p}]);
+        let s = set(serde_json::json!({
+            "assets": [
+                {"id":"hours","kind":"image","file":{"sha256":sha('a'),"size_bytes":1}},
+                {"id":"tax","kind":"image","file":{"sha256":sha('b'),"size_bytes":2}},
+                {"id":"closed","kind":"ticker","texts":{"ja":"本日は閉庁日です"},"colours":{"text":"#ffffff","background":"#000000"}}
+            ],
+            "playlists": [
+                {"id":"ph","items":[{"asset":"hours"}]},
+                {"id":"pt","items":[{"asset":"tax"}]},
+                {"id":"pc","items":[{"asset":"closed"}]}
+            ],
+            "layouts": [
+                {"id":"open","canvas":{"width":10,"height":10},"zones":zone("ph")},
+                {"id":"tax","canvas":{"width":10,"height":10},"zones":zone("pt")},
+                {"id":"closed","canvas":{"width":10,"height":10},"zones":zone("pc")}
+            ],
+            "entries": [
+                {"id":"office","targets":[{"kind":"ward","id":"kita"}],"dates":{"start":"2026-01-01"},
+                 "days":"open","named_dayparts":["開庁時間"],"priority":5,"layout":"open"},
+                {"id":"tax-season","targets":[{"kind":"all"}],"dates":{"start":"2027-01-06"},
+                 "days":"open","priority":9,"layout":"tax"}
+            ],
+            "fallback_layout": "closed",
+            "calendar": {"wards": [
+                {"ward":"kita","closed":["2027-01-05"]},
+                {"ward":"naka","open":["2026-12-29"]}
+            ]}
+        }));
+        let kita = target("kita-1", "kita");
+        let cut_off = "2026-12-28T08:00:00Z".parse().unwrap();
+        let m = player_manifest(&s, &kita, cut_off, HORIZON_DAYS);
+        let files: Vec<_> = m.files.iter().map(|f| f.asset.0.as_str()).collect();
+        assert_eq!(files, ["hours", "tax"], "the 1/6 campaign is within 14 days");
+        assert_eq!(m.schedule.calendar.wards.len(), 1, "only Kita's own days travel");
+        let offline = ScheduleSet::new(m.schedule.clone()).unwrap();
+        let layout_at = |at: &str| {
+            let at = at.parse().unwrap();
+            match content::selection::select(&offline, &kita, at, &Default::default(), &[]) {
+                content::selection::Selection::Scheduled { screen, .. }
+                | content::selection::Selection::Fallback { screen } => screen.layout.0,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(layout_at("2027-01-02T01:00:00Z"), "closed", "年末年始");
+        assert_eq!(layout_at("2027-01-04T01:00:00Z"), "open", "first working day, 10:00");
+        assert_eq!(layout_at("2027-01-05T01:00:00Z"), "closed", "Kita's own closure");
+        assert_eq!(layout_at("2027-01-06T01:00:00Z"), "tax");
+        // A week's horizon would have left the campaign's poster behind.
+        let short = player_manifest(&s, &kita, cut_off, 7);
+        assert!(short.files.iter().all(|f| f.asset.0 != "tax"));
     }
 }

@@ -196,7 +196,10 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         options,
         status.clone(),
         session.clone(),
-        public_http.clone(),
+        crate::fleet::ManifestSettings {
+            base_url: public_http.clone(),
+            horizon_days: config.horizon_days,
+        },
         crate::fleet::Handlers {
             screens: screens.clone(),
             alerts: alerts.clone(),

@@ -1,6 +1,7 @@
 //! Tests of the content model through its public API: one binary, so the crate links once.
 
 mod audience_rules;
+mod calendar;
 mod changes;
 mod display_window;
 mod prefetch;

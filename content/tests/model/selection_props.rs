@@ -112,6 +112,8 @@ fn entries() -> impl Strategy<Value = Vec<ScheduleEntry>> {
                             .map(|bit| chrono::Weekday::try_from(bit).unwrap())
                             .collect::<WeekdaySet>(),
                         dayparts,
+                        named_dayparts: vec![],
+                        days: None,
                         occupancy,
                         inflow_per_min: inflow,
                         dwell_s: None,

@@ -67,6 +67,8 @@ pub fn entry(id: &str, priority: i32, target: Target) -> ScheduleEntry {
         },
         weekdays: WeekdaySet::ALL,
         dayparts: vec![],
+        named_dayparts: vec![],
+        days: None,
         occupancy: None,
         inflow_per_min: None,
         dwell_s: None,
@@ -186,6 +188,7 @@ pub fn parts(entries: Vec<ScheduleEntry>) -> ScheduleSetParts {
         ],
         entries,
         fallback_layout: "idle".into(),
+        calendar: Default::default(),
     }
 }
 

@@ -45,6 +45,7 @@ pub struct StoredManifest {
 }
 
 const FALLBACK_LAYOUT: &str = "fallback_layout";
+const CALENDAR: &str = "calendar";
 
 /// Where a page of plays ends: the last play's start (as stored), zone and id. As text
 /// `START|ZONE|ID`, handed to clients as an opaque `X-Next-Cursor`.
@@ -224,14 +225,31 @@ impl Store {
     /// Everything staff created, with the fallback layout if one is set.
     pub async fn schedule_parts(&self) -> Result<(ScheduleSetParts, bool)> {
         let fallback = self.setting(FALLBACK_LAYOUT).await?;
+        let calendar = match self.setting(CALENDAR).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?,
+            None => Default::default(),
+        };
         let parts = ScheduleSetParts {
             assets: self.objects::<Asset>(ObjectKind::Asset).await?,
             playlists: self.objects::<Playlist>(ObjectKind::Playlist).await?,
             layouts: self.objects::<Layout>(ObjectKind::Layout).await?,
             entries: self.objects::<ScheduleEntry>(ObjectKind::Entry).await?,
             fallback_layout: LayoutId(fallback.clone().unwrap_or_default()),
+            calendar,
         };
         Ok((parts, fallback.is_some()))
+    }
+
+    /// Stores the office calendar (holidays are computed; this holds the rules and the wards'
+    /// own days) and bumps the content revision.
+    pub async fn set_calendar(&self, calendar: &content::calendar::Calendar) -> Result<()> {
+        let json = serde_json::to_string(calendar).expect("calendars serialise");
+        let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx).await?;
+        put_setting(&mut tx, CALENDAR, &json).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn set_fallback_layout(&self, layout: &LayoutId) -> Result<()> {

@@ -233,8 +233,16 @@ mod tests {
         let cut_off = "2026-12-28T08:00:00Z".parse().unwrap();
         let m = player_manifest(&s, &kita, cut_off, HORIZON_DAYS);
         let files: Vec<_> = m.files.iter().map(|f| f.asset.0.as_str()).collect();
-        assert_eq!(files, ["hours", "tax"], "the 1/6 campaign is within 14 days");
-        assert_eq!(m.schedule.calendar.wards.len(), 1, "only Kita's own days travel");
+        assert_eq!(
+            files,
+            ["hours", "tax"],
+            "the 1/6 campaign is within 14 days"
+        );
+        assert_eq!(
+            m.schedule.calendar.wards.len(),
+            1,
+            "only Kita's own days travel"
+        );
         let offline = ScheduleSet::new(m.schedule.clone()).unwrap();
         let layout_at = |at: &str| {
             let at = at.parse().unwrap();
@@ -245,8 +253,16 @@ mod tests {
             }
         };
         assert_eq!(layout_at("2027-01-02T01:00:00Z"), "closed", "年末年始");
-        assert_eq!(layout_at("2027-01-04T01:00:00Z"), "open", "first working day, 10:00");
-        assert_eq!(layout_at("2027-01-05T01:00:00Z"), "closed", "Kita's own closure");
+        assert_eq!(
+            layout_at("2027-01-04T01:00:00Z"),
+            "open",
+            "first working day, 10:00"
+        );
+        assert_eq!(
+            layout_at("2027-01-05T01:00:00Z"),
+            "closed",
+            "Kita's own closure"
+        );
         assert_eq!(layout_at("2027-01-06T01:00:00Z"), "tax");
         // A week's horizon would have left the campaign's poster behind.
         let short = player_manifest(&s, &kita, cut_off, 7);

@@ -618,8 +618,8 @@ function conflictsOn(entries) {
 
 async function pageSchedule(main, alive) {
   main.append(h('h1', {}, t('nav_schedule')), approvalNotice());
-  const [entries, players, assets, fallback, layouts] = await Promise.all([api('GET', '/api/v1/schedule/entries'), api('GET', '/api/v1/players'),
-    api('GET', '/api/v1/assets'), api('GET', '/api/v1/schedule'), api('GET', '/api/v1/layouts')]);
+  const [entries, players, assets, fallback, layouts, calendar] = await Promise.all([api('GET', '/api/v1/schedule/entries'), api('GET', '/api/v1/players'),
+    api('GET', '/api/v1/assets'), api('GET', '/api/v1/schedule'), api('GET', '/api/v1/layouts'), api('GET', '/api/v1/calendar')]);
   if (!entries.ok || !players.ok) { main.append(h('p', { class: 'error' }, entries.error || players.error)); return; }
   const wards = [...new Set(players.data.map(p => p.ward).filter(Boolean))].sort();
   const groups = [...new Set(players.data.map(p => p.group).filter(Boolean))].sort();
@@ -639,6 +639,7 @@ async function pageSchedule(main, alive) {
     const from = h('input', { type: 'time', name: 'from' });
     const until = h('input', { type: 'time', name: 'until' });
     const priority = h('input', { type: 'number', name: 'priority', value: '10', min: '-1000', max: '1000' });
+    const office = calendarFields(calendar.ok ? calendar.data : null);
     main.append(h('form', { class: 'panel', id: 'schedule-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const [kind, id] = target.value.split(':');
@@ -656,29 +657,36 @@ async function pageSchedule(main, alive) {
         priority: Number(priority.value), layout: chosen };
       if (end.value) entry.dates.end = end.value;
       if (from.value && until.value) entry.dayparts = [{ start: from.value + ':00', end: until.value + ':00' }];
+      office.apply(entry);
       if (await call('POST', '/api/v1/schedule/entries', entry, t('scheduled'))) render();
     } }, h('h2', {}, t('new_entry')),
     h('div', { class: 'row' }, field(t('layout'), layout), field(t('asset'), asset), field(t('target'), target), field(t('priority'), priority)),
     h('div', { class: 'row' }, field(t('start_date'), start), field(t('end_date_excl'), end), field(t('from_time'), from), field(t('until_time'), until)),
+    h('div', { class: 'row' }, office.controls),
     h('button', { type: 'submit' }, t('schedule_it'))));
   }
 
   const scope = h('select', { name: 'scope' }, scopeOptions);
-  const weekStart = h('input', { type: 'date', value: mondayOf(tokyoDate(new Date())) });
+  const weekStart = h('input', { type: 'date', name: 'week_of', value: mondayOf(tokyoDate(new Date())) });
   const week = h('div', { class: 'week', id: 'week' });
-  const draw = () => {
+  const draw = async () => {
     const [kind, id] = scope.value.split(':');
     const relevant = entries.data.filter(e => entryApplies(e, { kind, id }, players.data));
     const today = tokyoDate(new Date());
+    // The office calendar of the scope's ward: closed days and their reasons.
+    const days = await weekDays(scopeWard(kind, id, players.data), weekStart.value || today);
+    if (!alive()) return;
     week.replaceChildren(...[0, 1, 2, 3, 4, 5, 6].map(i => {
       const day = addDays(weekStart.value || today, i);
-      const on = relevant.filter(e => entryOnDay(e, day)).sort((a, b) => (b.priority || 0) - (a.priority || 0));
+      const info = days.get(day);
+      const on = relevant.filter(e => entryOnDay(e, day) && entryOnKind(e, info)).sort((a, b) => (b.priority || 0) - (a.priority || 0));
       const clash = conflictsOn(on);
-      return h('section', { class: 'day' + (day === today ? ' today' : ''), 'aria-label': day },
-        h('h3', {}, `${t('wd_' + WEEKDAYS[i])} ${day.slice(5)}`),
+      return h('section', { class: 'day' + (day === today ? ' today' : '') + (info && !info.open ? ' closed' : ''), 'aria-label': day, 'data-date': day },
+        h('h3', {}, `${t('wd_' + WEEKDAYS[i])} ${day.slice(5)}`, ' ', dayBadge(info)),
         on.map(e => h('div', { class: 'slot' + (clash.has(e.id) ? ' conflict' : ''), 'data-entry': e.id },
           h('strong', {}, e.layout), ' ', pendingBadge(e), h('br'),
-          (e.dayparts && e.dayparts.length ? e.dayparts.map(d => `${d.start.slice(0, 5)}–${d.end.slice(0, 5)}`).join(', ') : t('all_day')),
+          [...(e.dayparts || []).map(d => `${d.start.slice(0, 5)}–${d.end.slice(0, 5)}`), ...(e.named_dayparts || [])].join(', ') || t('all_day'),
+          e.days ? ` · ${t('days_' + e.days)}` : '',
           ` · P${e.priority || 0} · ${e.targets.map(tg => tg.id ? `${tg.kind}:${tg.id}` : tg.kind).join(', ')}`,
           clash.has(e.id) ? h('span', {}, ' ', h('span', { class: 'badge conflict' }, '⚠ ' + t('conflict'))) : null,
           can.content() ? h('div', {}, h('button', { type: 'button', class: 'link', onclick: async () => {
@@ -690,8 +698,12 @@ async function pageSchedule(main, alive) {
   scope.addEventListener('change', draw);
   weekStart.addEventListener('change', draw);
   main.append(h('h2', {}, t('week')), h('div', { class: 'row' }, field(t('scope'), scope), field(t('week_of'), weekStart)), week);
-  draw();
+  await draw();
   if (players.data.length) main.append(screenPreviewPanel(players.data));
+  if (can.approve() && calendar.ok) {
+    const allWards = Object.keys(state.wards || {}).sort();
+    main.append(calendarPanel(calendar.data, allWards.length ? allWards : wards));
+  }
 }
 
 function mondayOf(day) {

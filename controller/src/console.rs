@@ -34,6 +34,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../console/layouts.js"),
     },
     Asset {
+        path: "/console/calendar.js",
+        media_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/calendar.js"),
+    },
+    Asset {
         path: "/console/changes.js",
         media_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../console/changes.js"),

@@ -308,6 +308,23 @@ try {
     await page.waitForSelector('.change .badge[data-state="approved"]');
   });
 
+  await step('the approver closes the ward for a day and the week marks it, with the holidays', async () => {
+    await go('schedule');
+    const tomorrow = await page.evaluate(() => addDays(tokyoDate(new Date()), 1));
+    await page.selectOption('#calendar-form select[name=calendar_ward]', env.WARD);
+    await page.fill('#calendar-form textarea[name=calendar_closed]', tomorrow);
+    await page.click('#calendar-form button[type=submit]');
+    await page.waitForSelector('#calendar-form');
+    await page.selectOption('select[name=scope]', `ward:${env.WARD}`);
+    await page.waitForSelector(`.day[data-date="${tomorrow}"] .badge.closed-day[data-closed="ward_closed"]`);
+    // 年末年始 is closed without anyone setting it.
+    const year = Number(tomorrow.slice(0, 4));
+    await page.fill('input[name=week_of]', `${year}-12-28`);
+    await page.$eval('input[name=week_of]', (i) => i.dispatchEvent(new Event('change')));
+    await page.waitForSelector(`.day[data-date="${year}-12-29"] .badge.closed-day[data-closed="year_end"]`);
+    await shot('schedule-calendar');
+  });
+
   await step("the player's screenshot shows the approved layout", async () => {
     await go('screens');
     await poll('a green thumbnail', 120_000, async () => { const c = await thumbColour(env.PLAYER); return { ok: isGreen(c), c }; });

@@ -13,4 +13,5 @@ pub mod schedule_set;
 pub mod selection;
 pub mod tokyo;
 pub mod validation;
+pub mod waiting;
 pub mod wards;

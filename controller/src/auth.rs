@@ -463,9 +463,9 @@ struct SessionView {
 /// Who the client is as far as the network says: its address (see [`crate::client_ip`];
 /// loopback when the server runs without connect info, as in unit tests) and whether a
 /// trusted proxy says it came over HTTPS.
-struct Client {
-    ip: IpAddr,
-    https: bool,
+pub(crate) struct Client {
+    pub ip: IpAddr,
+    pub https: bool,
 }
 
 impl FromRequestParts<AppState> for Client {

@@ -18,9 +18,21 @@ pub struct ConfigFile {
     pub mqtt: MqttSection,
     #[serde(default)]
     pub content: ContentSection,
+    /// The public waiting page (待たない窓口).
+    #[serde(default)]
+    pub public: PublicSection,
     /// Emergency alerts: confirmation policy, CAP intake, CAP areas onto wards.
     #[serde(default)]
     pub alerts: crate::alerting::AlertsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSection {
+    /// Fewer people than this are never published as a number, only as a band (default 5).
+    pub min_people: Option<u32>,
+    /// People a counter area holds when full, for the bands (default 20).
+    pub capacity: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,6 +131,7 @@ pub struct ControllerConfig {
     pub content_approval: bool,
     /// Days of schedule each manifest covers.
     pub horizon_days: u32,
+    pub public: crate::waiting::PublicSettings,
     pub alerts: crate::alerting::AlertsConfig,
     /// `mqtts://` on the embedded broker.
     pub mqtt_tls: Option<MqttTls>,
@@ -244,6 +257,16 @@ impl ControllerConfig {
         if max_upload_bytes == 0 {
             bail!("config key content.max_upload_bytes must be greater than 0");
         }
+        let defaults = crate::waiting::PublicSettings::default();
+        let public = crate::waiting::PublicSettings {
+            min_people: file.public.min_people.unwrap_or(defaults.min_people),
+            capacity: file.public.capacity.unwrap_or(defaults.capacity),
+        };
+        if public.min_people < 2 || public.capacity == 0 {
+            bail!(
+                "config keys public.min_people must be at least 2 and public.capacity at least 1"
+            );
+        }
         let horizon_days = file
             .content
             .horizon_days
@@ -300,6 +323,7 @@ impl ControllerConfig {
             max_upload_bytes,
             content_approval: file.content.approval.unwrap_or(true),
             horizon_days,
+            public,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)

@@ -47,6 +47,8 @@ pub struct AppState {
     /// by an upload from storing its file to storing its asset, so that the unused-file sweep
     /// cannot remove the file in between.
     pub content_writes: Arc<tokio::sync::Mutex<()>>,
+    /// The public waiting page's snapshot and rate limit.
+    pub waiting: Arc<crate::waiting::Waiting>,
 }
 
 /// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
@@ -59,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::reports_api::routes())
         .merge(crate::preview::routes())
         .merge(crate::calendar_api::routes())
+        .merge(crate::waiting::routes())
         .merge(crate::auth::routes())
         .merge(crate::alerting::routes())
         .merge(crate::openapi::routes())
@@ -272,5 +275,6 @@ pub async fn test_state(dir: &std::path::Path) -> AppState {
             .await
             .unwrap(),
         content_writes: Default::default(),
+        waiting: crate::waiting::Waiting::new(Default::default()),
     }
 }

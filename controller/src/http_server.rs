@@ -194,14 +194,24 @@ pub enum Lane {
     /// Request bodies of up to hundreds of MB (uploads, screenshots).
     Upload,
     General,
+    /// The public waiting page and its open data: a crowd of phones must not reach staff.
+    Public,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 4] = [Lane::Alerts, Lane::Login, Lane::Upload, Lane::General];
+    pub const ALL: [Lane; 5] = [
+        Lane::Alerts,
+        Lane::Login,
+        Lane::Upload,
+        Lane::General,
+        Lane::Public,
+    ];
 
     pub fn of(endpoint: &Endpoint) -> Lane {
         if endpoint.tag == "alerts" || endpoint.path == "/api/v1/health" {
             Lane::Alerts
+        } else if endpoint.tag == "public" {
+            Lane::Public
         } else if endpoint.path == "/api/v1/login" {
             Lane::Login
         } else if endpoint
@@ -222,6 +232,7 @@ impl Lane {
             Lane::Login => 16,
             Lane::Upload => 8,
             Lane::General => 128,
+            Lane::Public => 64,
         }
     }
 
@@ -231,6 +242,7 @@ impl Lane {
             Lane::Alerts | Lane::Login => Duration::from_secs(30),
             Lane::Upload => Duration::from_secs(30 * 60),
             Lane::General => Duration::from_secs(120),
+            Lane::Public => Duration::from_secs(10),
         }
     }
 }
@@ -238,7 +250,7 @@ impl Lane {
 /// The request slots of every lane.
 #[derive(Clone)]
 pub struct Lanes {
-    slots: Arc<[Arc<Semaphore>; 4]>,
+    slots: Arc<[Arc<Semaphore>; 5]>,
     pub refusals: Arc<Refusals>,
 }
 
@@ -263,7 +275,17 @@ pub async fn limit(State(lanes): State<Lanes>, request: Request, next: Next) -> 
         .extensions()
         .get::<MatchedPath>()
         .and_then(|p| crate::openapi::row(request.method().as_str(), p.as_str()))
-        .map_or(Lane::General, Lane::of);
+        .map_or_else(
+            || {
+                // The public page's files are not API rows; they share the public lane.
+                let public = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .is_some_and(|p| p.as_str().starts_with("/wait"));
+                if public { Lane::Public } else { Lane::General }
+            },
+            Lane::of,
+        );
     let Some(permit) = lanes.enter(lane) else {
         lanes.refusals.requests.fetch_add(1, Ordering::Relaxed);
         return busy(format!(
@@ -304,6 +326,9 @@ mod tests {
             }
             if e.request.contains(&"multipart/form-data") {
                 assert_eq!(lane, Lane::Upload);
+            }
+            if e.path.starts_with("/api/v1/public/") {
+                assert_eq!(lane, Lane::Public, "{} {}", e.method, e.path);
             }
         }
         let screenshot = crate::openapi::row("PUT", "/api/v1/players/{id}/screenshot/{request_id}")

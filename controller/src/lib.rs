@@ -32,3 +32,4 @@ pub mod screens;
 pub mod serve;
 pub mod store;
 pub mod unused_files;
+pub mod waiting;

@@ -94,6 +94,8 @@ use Access::{Feed, Open, Player, Staff, StaffOrPlayer};
 pub const ENDPOINTS: &[Endpoint] = &[
     e("GET", "/api/v1/health", Open, "system", "Database and broker state, player counts", NONE, JSON),
     e("GET", "/api/v1/openapi.json", Open, "system", "This document", NONE, JSON),
+    e("GET", "/api/v1/public/wait", Open, "public", "Open data (CC BY 4.0) for visitors: per ward and counter area, a crowding band now, a head count only from public.min_people up, today's usual hours, busiest and best hour; a live alert for the ward instead. Cached 20 s, ETag, rate-limited per address", NONE, JSON),
+    e("GET", "/api/v1/public/wait.csv", Open, "public", "The same open data as CSV", NONE, &["text/csv"]),
     e("POST", "/api/v1/login", Open, "accounts", "Log in; sets the session cookie, returns the CSRF token", JSON, JSON),
     e("POST", "/api/v1/logout", Staff(auth::READ), "accounts", "End the session", NONE, NONE),
     e("GET", "/api/v1/session", Staff(auth::READ), "accounts", "Who is logged in, with the CSRF token", NONE, JSON),

@@ -232,7 +232,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let _ = alerts.feeds.set(feeds);
     let content_writes: Arc<tokio::sync::Mutex<()>> = Default::default();
     crate::unused_files::spawn(store.clone(), library.clone(), content_writes.clone());
-    let app = router(AppState {
+    let state = AppState {
         store,
         link: status,
         started,
@@ -253,7 +253,10 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         reports: Default::default(),
         lanes: crate::http_server::Lanes::new(refusals.clone()),
         content_writes,
-    });
+        waiting: crate::waiting::Waiting::new(config.public),
+    };
+    crate::waiting::spawn(state.clone());
+    let app = router(state);
     crate::http_server::serve(
         listener,
         app,

@@ -253,6 +253,36 @@ impl Reports {
         ))
     }
 
+    /// `ward, player, counter, weekday (1 = Monday), hour, occupancy`: the mean people present
+    /// per Tokyo weekday and hour of the day over the buckets the sources hold (the public
+    /// waiting page's "usually").
+    pub fn usual_occupancy(&self) -> PolarsResult<DataFrame> {
+        use schema::col as c;
+        let ts = local_ts(c::TS);
+        let lf = self
+            .scan(Dataset::Counts)?
+            .group_by([
+                col(c::WARD),
+                col(c::PLAYER),
+                col(c::COUNTER),
+                ts.clone()
+                    .dt()
+                    .weekday()
+                    .cast(DataType::Int32)
+                    .alias("weekday"),
+                ts.dt().hour().cast(DataType::Int32).alias("hour"),
+            ])
+            .agg([col(c::OCCUPANCY)
+                .cast(DataType::Float64)
+                .mean()
+                .alias("occupancy")])
+            .sort(
+                [c::WARD, c::PLAYER, c::COUNTER, "weekday", "hour"],
+                Default::default(),
+            );
+        self.collect(lf)
+    }
+
     /// The query of one report, to run, extend or explain.
     pub fn lazy(&self, report: &Report) -> PolarsResult<LazyFrame> {
         use schema::col as c;

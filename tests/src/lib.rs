@@ -372,6 +372,28 @@ impl Controller {
         (status, body, content_range)
     }
 
+    /// An anonymous GET with extra request headers: the status, the body and every response
+    /// header (lower-case names).
+    pub fn get_anonymous(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<u8>, Vec<(String, String)>) {
+        let mut request = Self::agent().get(format!("{}{path}", self.http));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.call().expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = response.body_mut().read_to_vec().unwrap_or_default();
+        (status, body, headers)
+    }
+
     /// Files in the controller's blob store and upload area.
     pub fn stored_files(&self) -> (Vec<String>, Vec<String>) {
         let list = |sub: &str| -> Vec<String> {
@@ -695,6 +717,7 @@ pub fn player_password(config: &Path) -> String {
 }
 
 /// A plain MQTT client for tests that act as a (possibly hostile) participant.
+pub mod fake_player;
 pub mod feed;
 pub mod fleet;
 

@@ -5,145 +5,14 @@
 //! duplicate nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use content::protocol::{
-    self, CountsAck, CountsBatch, CountsRecord, DwellSummary, LineTally, PlayBatch, PlayBatchAck,
-    PlayRecord, PlayerTopic, Topic, ZoneTally,
-};
+use content::protocol::{CountsRecord, DwellSummary, LineTally, PlayRecord, ZoneTally};
+use e2e::fake_player::FakePlayer;
 use e2e::{Broker, Controller, player_password, wait_until};
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
-
-/// A test MQTT client logged in as a player; reconnects by itself and resubscribes to the
-/// player's acknowledgement topics. Acknowledgements arrive on `acks`.
-struct FakePlayer {
-    id: String,
-    client: Client,
-    acks: Mutex<mpsc::Receiver<(String, Vec<u8>)>>,
-}
-
-impl FakePlayer {
-    fn connect(controller: &Controller, id: &str, password: &str) -> FakePlayer {
-        let addr = controller.mqtt.trim_start_matches("mqtt://");
-        let (host, port) = addr.rsplit_once(':').unwrap();
-        let mut options = MqttOptions::new(id, host, port.parse().unwrap());
-        options.set_credentials(id, password);
-        options.set_keep_alive(Duration::from_secs(5));
-        let (client, mut connection) = Client::new(options, 256);
-        let (tx, acks) = mpsc::channel();
-        let subscriber = client.clone();
-        let topics: Vec<String> = [PlayerTopic::CountsAck, PlayerTopic::PlaysAck]
-            .iter()
-            .map(|k| Topic::player(&id.parse().unwrap(), *k).to_string())
-            .collect();
-        std::thread::spawn(move || {
-            for event in connection.iter() {
-                match event {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        for t in &topics {
-                            let _ = subscriber.try_subscribe(t, QoS::AtLeastOnce);
-                        }
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        if tx.send((p.topic.clone(), p.payload.to_vec())).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    // Broker gone (controller killed): retry until it is back.
-                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
-                }
-            }
-        });
-        FakePlayer {
-            id: id.to_string(),
-            client,
-            acks: Mutex::new(acks),
-        }
-    }
-
-    fn topic(&self, kind: PlayerTopic) -> String {
-        Topic::player(&self.id.parse().unwrap(), kind).to_string()
-    }
-
-    fn send_counts(&self, records: &[CountsRecord]) {
-        let batch = CountsBatch {
-            records: records.to_vec(),
-        };
-        let _ = self.client.try_publish(
-            self.topic(PlayerTopic::Counts),
-            QoS::AtLeastOnce,
-            false,
-            protocol::encode(&batch),
-        );
-    }
-
-    fn send_plays(&self, batch: &str, records: &[PlayRecord]) {
-        let batch = PlayBatch {
-            batch: batch.into(),
-            records: records.to_vec(),
-        };
-        let _ = self.client.try_publish(
-            self.topic(PlayerTopic::Plays),
-            QoS::AtLeastOnce,
-            false,
-            protocol::encode(&batch),
-        );
-    }
-
-    /// Acknowledged counts sequence numbers received within `wait`.
-    fn counts_acked(&self, wait: Duration) -> Vec<u64> {
-        let mut seqs = Vec::new();
-        let deadline = Instant::now() + wait;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.acks.lock().unwrap().recv_timeout(left) {
-                Ok((topic, payload)) if topic.ends_with("/counts_ack") => {
-                    let ack: CountsAck = serde_json::from_slice(&payload).unwrap();
-                    seqs.extend(ack.seqs);
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        seqs
-    }
-
-    /// Waits for counts acknowledgements covering `seqs` (resending them every 2 s).
-    fn expect_counts_acked(&self, records: &[CountsRecord]) {
-        let mut missing: BTreeSet<u64> = records.iter().map(|r| r.seq).collect();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !missing.is_empty() {
-            assert!(Instant::now() < deadline, "no ack for {missing:?}");
-            self.send_counts(records);
-            for s in self.counts_acked(Duration::from_secs(2)) {
-                missing.remove(&s);
-            }
-        }
-    }
-
-    fn expect_plays_acked(&self, batch: &str, records: &[PlayRecord]) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(Instant::now() < deadline, "no plays ack");
-            self.send_plays(batch, records);
-            let until = Instant::now() + Duration::from_secs(2);
-            while let Some(left) = until.checked_duration_since(Instant::now()) {
-                if let Ok((topic, payload)) = self.acks.lock().unwrap().recv_timeout(left)
-                    && topic.ends_with("/plays_ack")
-                {
-                    let ack: PlayBatchAck = serde_json::from_slice(&payload).unwrap();
-                    assert_eq!(ack.batch, batch);
-                    assert_eq!(ack.ids.len(), records.len());
-                    return;
-                }
-            }
-        }
-    }
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()

@@ -9,3 +9,4 @@ mod selection_props;
 mod selection_table;
 mod support;
 mod validation;
+mod waiting;

@@ -237,3 +237,29 @@ fn files_outside_the_store_layout_and_single_plan_queries_give_the_same_reports(
         assert_eq!(csv(&single_plan), expected, "{} as one plan", report.name());
     }
 }
+
+/// The public waiting page's "usually": mean people present per Tokyo weekday and hour.
+#[test]
+fn usual_occupancy_per_weekday_and_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = HistoryStore::open(dir.path()).unwrap();
+    store.ingest_counts("c1", &small_counts()).unwrap();
+    let snap = store.snapshot(&Filter::default());
+    let df = Reports::new(snap.sources.clone())
+        .usual_occupancy()
+        .unwrap();
+    // Monday 9 o'clock at kita-01: 3 and 2 on 10-05, 0 on 10-12.
+    assert_eq!(
+        csv(&df),
+        dedent(
+            "ward,player,counter,weekday,hour,occupancy
+             kita,kita-01,waiting-area,1,9,1.6667
+             kita,kita-01,waiting-area,1,10,3.0000
+             kita,kita-01,waiting-area,2,8,2.0000
+             kita,kita-01,waiting-area,2,23,0.0000
+             kita,kita-02,waiting-area,1,9,4.0000
+             kita,kita-02,waiting-area,1,12,2.0000
+             minato,minato-01,waiting-area,1,9,1.0000"
+        )
+    );
+}

@@ -60,13 +60,22 @@ fn area<'a>(data: &'a Value, ward: &str) -> Option<&'a Value> {
 #[test]
 fn visitors_see_bands_not_small_counts_and_an_alert_takes_over() {
     let dir = tempfile::tempdir().unwrap();
-    let ctl = Controller::start(dir.path(), Broker::Embedded);
+    let mut ctl = Controller::start(dir.path(), Broker::Embedded);
     let kita = ctl.add_player("kita-1f", "kita", 10);
     let naniwa = ctl.add_player("naniwa-1f", "naniwa", 10);
     let kita = FakePlayer::connect(&ctl, "kita-1f", &player_password(&kita));
     let naniwa = FakePlayer::connect(&ctl, "naniwa-1f", &player_password(&naniwa));
     // Three people at Kita's counter: quiet, and too few to count in public.
-    kita.expect_counts_acked(&[zone_record(1, 3)]);
+    let sent = zone_record(1, 3);
+    let tokyo_hour = |t: chrono::DateTime<Utc>| -> u64 {
+        (t + chrono::Duration::hours(9))
+            .format("%H")
+            .to_string()
+            .parse()
+            .unwrap()
+    };
+    let sent_hour = tokyo_hour(sent.start);
+    kita.expect_counts_acked(&[sent]);
     naniwa.expect_counts_acked(&[zone_record(1, 17)]);
 
     wait_until(
@@ -166,6 +175,38 @@ fn visitors_see_bands_not_small_counts_and_an_alert_takes_over() {
         "{data}"
     );
     assert_eq!(ward("naniwa")["alert"], Value::Null);
+
+    // The usual hours come from the history. Kita opens all of today (whatever day and hour
+    // the test runs), and a restarted controller reads the history at once.
+    let today = e2e::tokyo_date(0);
+    let (status, calendar) = ctl.get("/api/v1/calendar");
+    assert_eq!(status, 200);
+    let mut calendar = calendar;
+    calendar["wards"] = json!([{"ward": "kita", "open": [today],
+        "dayparts": [{"name": "開庁時間", "start": "00:00:00", "end": "23:59:00"}]}]);
+    ctl.put("/api/v1/calendar", calendar);
+    ctl.restart();
+    wait_until(
+        Duration::from_secs(60),
+        "today's usual hours for Kita",
+        || {
+            let data = public(&ctl);
+            area(&data, "kita").is_some_and(|a| {
+                a["hours"].as_array().is_some_and(|h| {
+                    h.iter()
+                        .any(|x| x["hour"] == sent_hour && x["band"] == "quiet")
+                })
+            })
+        },
+    );
+    let data = public(&ctl);
+    let kita = area(&data, "kita").unwrap();
+    assert_eq!(kita["hours"].as_array().unwrap().len(), 24, "{kita}");
+    // The one hour with history is the best, unless it has passed since.
+    if tokyo_hour(Utc::now()) == sent_hour {
+        assert_eq!(kita["best_hour"], sent_hour, "{kita}");
+    }
+    assert_eq!(kita["busy_hours"], json!([]), "a quiet hour is not busy");
 
     // The page itself needs no login and is served with its own policy.
     let (status, page, headers) = ctl.get_anonymous("/wait", &[]);

@@ -60,7 +60,8 @@ function area(a) {
     h('h3', {}, `${a.player} · ${a.zone}`),
     h('p', {}, `${t('now')}: `, h('span', { class: 'band ' + a.band }, t(a.band)),
       a.people !== null && a.people !== undefined ? ` ${t('people', { n: a.people })}` : ''),
-    a.hours.length ? [
+    // Without history there is nothing usual to tell.
+    a.hours.some(x => x.band !== 'unknown') ? [
       h('p', {}, t('usual')),
       h('div', { class: 'hourbar', role: 'list' }, a.hours.map(x => h('span', { role: 'listitem', class: x.band + (x.hour === now ? ' now' : ''),
         'aria-label': `${t('hour', { h: x.hour })} ${t(x.band)}` }, String(x.hour)))),

@@ -162,12 +162,9 @@ async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> any
         let Ok(id) = player.id.parse() else {
             continue;
         };
-        let latest = state
-            .store
-            .counts(&id, Some(now - FRESH), None)
-            .await?
-            .into_iter()
-            .next_back();
+        // The zones come from the latest record however old; its numbers count only when fresh.
+        let latest = state.store.latest_counts(&id).await?;
+        let fresh = latest.as_ref().is_some_and(|r| r.end > now - FRESH);
         let ward_key: content::ids::WardId = ward_id.into();
         let view = wards.entry(ward_id.to_string()).or_insert_with(|| {
             let open = parts.calendar.is_open(&ward_key, today);
@@ -194,7 +191,7 @@ async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> any
         let mut zones: BTreeMap<String, Option<u32>> = BTreeMap::new();
         if let Some(record) = &latest {
             for (zone, tally) in &record.zones {
-                zones.insert(zone.clone(), tally.occupancy);
+                zones.insert(zone.clone(), tally.occupancy.filter(|_| fresh));
             }
         }
         for (p, counter) in usual.keys() {
@@ -217,7 +214,7 @@ async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> any
                 player: player.id.clone(),
                 band: band(people.map(f64::from), settings.capacity),
                 people: people.and_then(|p| published_people(p, settings.min_people)),
-                updated_at: latest.as_ref().map(|r| r.end),
+                updated_at: latest.as_ref().filter(|_| fresh).map(|r| r.end),
                 outlook: outlook(&by_hour, settings.capacity, hours.as_ref(), hour),
                 zone,
             });

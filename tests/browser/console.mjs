@@ -3,7 +3,7 @@
 // everything through the environment. Exits non-zero, naming the step, on the first failure.
 //
 // CONSOLE_URL ADMIN_USER ADMIN_PASSWORD DISASTER_USER DISASTER_PASSWORD PR_USER PR_PASSWORD
-// APPROVER_USER APPROVER_PASSWORD PLAYER WARD WARD_SCREENS IMAGE GREEN_IMAGE SHOTS_DIR
+// APPROVER_USER APPROVER_PASSWORD PLAYER WARD WARD_SCREENS PUBLIC_WARD IMAGE GREEN_IMAGE SHOTS_DIR
 // [CHROMIUM] [FAILURE_SHOT]
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 const env = process.env;
 for (const key of ['CONSOLE_URL', 'ADMIN_USER', 'ADMIN_PASSWORD', 'DISASTER_USER', 'DISASTER_PASSWORD', 'PR_USER', 'PR_PASSWORD',
-  'APPROVER_USER', 'APPROVER_PASSWORD', 'PLAYER', 'WARD', 'WARD_SCREENS', 'IMAGE', 'GREEN_IMAGE', 'SHOTS_DIR']) {
+  'APPROVER_USER', 'APPROVER_PASSWORD', 'PLAYER', 'WARD', 'WARD_SCREENS', 'PUBLIC_WARD', 'IMAGE', 'GREEN_IMAGE', 'SHOTS_DIR']) {
   if (!env[key]) { console.error(`missing environment variable ${key}`); process.exit(2); }
 }
 const url = env.CONSOLE_URL.replace(/\/$/, '') + '/';
@@ -331,6 +331,32 @@ try {
     await page.waitForSelector(`article[data-player="${env.PLAYER}"] .showing:has-text("lobby-two")`);
     await logout();
     await login(env.ADMIN_USER, env.ADMIN_PASSWORD);
+  });
+
+  await step('visitors read the waiting page on a phone, in their language, without logging in', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+    const visitor = await phone.newPage();
+    visitor.setDefaultTimeout(20_000);
+    const area = `section[data-ward="${env.PUBLIC_WARD}"] .area[data-band="moderate"]`;
+    await poll('the counter area on the public page', 60_000, async () => {
+      await visitor.goto(url + 'wait');
+      const found = await visitor.waitForSelector(area, { timeout: 3000 }).catch(() => null);
+      return { ok: !!found };
+    });
+    const text = async () => visitor.$eval(area, (e) => e.textContent);
+    for (const [lang, words] of [['ja', 'やや混雑'], ['en', 'Somewhat busy'], ['vi', 'Hơi đông'], ['ko', '약간 혼잡']]) {
+      await visitor.selectOption('#lang', lang);
+      const shown = await text();
+      if (!shown.includes(words)) throw new Error(`in ${lang} the area says ${shown}`);
+    }
+    await visitor.selectOption('#lang', 'ja');
+    if (!(await text()).includes('約10人')) throw new Error('the head count (12, rounded down to 10) is not shown');
+    const wide = await visitor.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    if (wide) throw new Error('the page is wider than the phone');
+    const path = join(env.SHOTS_DIR, 'wait-phone.png');
+    await visitor.screenshot({ path, fullPage: true });
+    shots.push(path);
+    await phone.close();
   });
 
   await step('people flow shows charts or a placeholder', async () => {

@@ -7,8 +7,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use content::protocol::{
-    self, CountsAck, CountsBatch, CountsRecord, PlayBatch, PlayBatchAck, PlayRecord, PlayerTopic,
-    Topic,
+    self, CountsAck, CountsBatch, CountsRecord, DwellSummary, PlayBatch, PlayBatchAck, PlayRecord,
+    PlayerTopic, Topic, ZoneTally,
 };
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
@@ -138,5 +138,35 @@ impl FakePlayer {
                 }
             }
         }
+    }
+}
+
+/// A 10-second counts record ending now, with `people` in `zone` and nothing else.
+pub fn zone_record(seq: u64, zone: &str, people: u32) -> CountsRecord {
+    let end = chrono::Utc::now();
+    CountsRecord {
+        seq,
+        start: end - chrono::Duration::seconds(10),
+        end,
+        frames: 50,
+        lines: Default::default(),
+        zones: [(
+            zone.to_string(),
+            ZoneTally {
+                occupancy: Some(people),
+                max: people,
+                mean: f64::from(people),
+                entries: 0,
+                exits: 0,
+                dwell: DwellSummary {
+                    visits: 0,
+                    mean_s: 0.0,
+                    max_s: 0.0,
+                    bounds_s: vec![60.0, 300.0, 900.0, 1800.0],
+                    counts: vec![0; 5],
+                },
+            },
+        )]
+        .into(),
     }
 }

@@ -151,6 +151,31 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     let _plain = e2e::start_player(dir.path(), &plain, "kita-2f-window");
     let other = add_player(&controller, dir.path(), "naka-1f-lobby", "naka");
     let _other = e2e::start_player(dir.path(), &other, "naka-1f-lobby");
+    // A counter camera in Chuo whose counts the public waiting page shows: a test MQTT client
+    // logged in as that registered player sends 12 people (somewhat busy, published as 10).
+    let counter = add_player(&controller, dir.path(), "chuo-counter", "chuo");
+    let counter = e2e::fake_player::FakePlayer::connect(
+        &controller,
+        "chuo-counter",
+        &e2e::player_password(&counter),
+    );
+    counter.expect_counts_acked(&[e2e::fake_player::zone_record(1, "queue", 12)]);
+    // It goes on counting every 10 s, as a player does, for as long as the walk lasts.
+    let counting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let counter_thread = {
+        let counting = counting.clone();
+        std::thread::spawn(move || {
+            let (mut seq, mut ticks) = (1, 0);
+            while counting.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                ticks += 1;
+                if ticks % 20 == 0 {
+                    seq += 1;
+                    counter.send_counts(&[e2e::fake_player::zone_record(seq, "queue", 12)]);
+                }
+            }
+        })
+    };
 
     // What screens show before staff act: a navy welcome slide; and two entries for another
     // ward that collide (same priority, overlapping hours), for the calendar to flag.
@@ -209,6 +234,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         .env("PLAYER", RENDERING)
         .env("WARD", WARD)
         .env("WARD_SCREENS", "2")
+        .env("PUBLIC_WARD", "chuo")
         .env("PR_USER", "koho.kita")
         .env("PR_PASSWORD", pr_password)
         .env("APPROVER_USER", "kacho.kita")
@@ -235,6 +261,8 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    counting.store(false, std::sync::atomic::Ordering::Relaxed);
+    counter_thread.join().unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

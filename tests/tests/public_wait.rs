@@ -8,39 +8,9 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use content::protocol::{CountsRecord, DwellSummary, ZoneTally};
-use e2e::fake_player::FakePlayer;
+use e2e::fake_player::{FakePlayer, zone_record};
 use e2e::{Broker, Controller, player_password, wait_until};
 use serde_json::{Value, json};
-
-fn zone_record(seq: u64, people: u32) -> CountsRecord {
-    let end = Utc::now();
-    CountsRecord {
-        seq,
-        start: end - chrono::Duration::seconds(10),
-        end,
-        frames: 50,
-        lines: Default::default(),
-        zones: [(
-            "queue".to_string(),
-            ZoneTally {
-                occupancy: Some(people),
-                max: people,
-                mean: f64::from(people),
-                entries: 0,
-                exits: 0,
-                dwell: DwellSummary {
-                    visits: 0,
-                    mean_s: 0.0,
-                    max_s: 0.0,
-                    bounds_s: vec![60.0, 300.0, 900.0, 1800.0],
-                    counts: vec![0; 5],
-                },
-            },
-        )]
-        .into(),
-    }
-}
 
 fn public(ctl: &Controller) -> Value {
     let (status, body) = ctl.request_as(None, "GET", "/api/v1/public/wait", None);
@@ -66,7 +36,7 @@ fn visitors_see_bands_not_small_counts_and_an_alert_takes_over() {
     let kita = FakePlayer::connect(&ctl, "kita-1f", &player_password(&kita));
     let naniwa = FakePlayer::connect(&ctl, "naniwa-1f", &player_password(&naniwa));
     // Three people at Kita's counter: quiet, and too few to count in public.
-    let sent = zone_record(1, 3);
+    let sent = zone_record(1, "queue", 3);
     let tokyo_hour = |t: chrono::DateTime<Utc>| -> u64 {
         (t + chrono::Duration::hours(9))
             .format("%H")
@@ -76,7 +46,7 @@ fn visitors_see_bands_not_small_counts_and_an_alert_takes_over() {
     };
     let sent_hour = tokyo_hour(sent.start);
     kita.expect_counts_acked(&[sent]);
-    naniwa.expect_counts_acked(&[zone_record(1, 17)]);
+    naniwa.expect_counts_acked(&[zone_record(1, "queue", 17)]);
 
     wait_until(
         Duration::from_secs(60),

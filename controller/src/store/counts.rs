@@ -91,6 +91,20 @@ impl Store {
         Ok(stored)
     }
 
+    /// A player's latest record, if it has any.
+    pub async fn latest_counts(&self, player: &PlayerId) -> Result<Option<CountsRecord>> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM counts WHERE player_id = $1 ORDER BY start_at DESC, seq DESC LIMIT 1",
+        )
+        .bind(player.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("counts record: {e}")))
+        })
+        .transpose()
+    }
+
     /// A player's records whose period starts in `[from, to)`, in period order.
     pub async fn counts(
         &self,

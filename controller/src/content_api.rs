@@ -352,12 +352,17 @@ async fn list<T: ContentObject>(
     let view = approval::View::of(&state, &caller).await?;
     let mut parts = view.parts.clone();
     let mut objects = std::mem::take(T::slot(&mut parts));
-    let mut live = view.live.clone();
-    objects.extend(std::mem::take(T::slot(&mut live)).into_iter().filter(|o| {
-        !T::slot(&mut view.parts.clone())
-            .iter()
-            .any(|v| v.id() == o.id())
-    }));
+    if view.change.is_some() {
+        // Objects the caller's change deletes stay listed, marked, until it is approved.
+        let shown: std::collections::HashSet<String> =
+            objects.iter().map(|o| o.id().to_owned()).collect();
+        let mut live = view.live.clone();
+        objects.extend(
+            std::mem::take(T::slot(&mut live))
+                .into_iter()
+                .filter(|o| !shown.contains(o.id())),
+        );
+    }
     objects
         .iter()
         .map(|o| {

@@ -667,6 +667,8 @@ async function pageSchedule(main, alive) {
   }
 
   const scope = h('select', { name: 'scope' }, scopeOptions);
+  // The scope survives the page being drawn again (after a save), as staff expect.
+  if ([...scope.options].some(o => o.value === state.scheduleScope)) scope.value = state.scheduleScope;
   const weekStart = h('input', { type: 'date', name: 'week_of', value: mondayOf(tokyoDate(new Date())) });
   const week = h('div', { class: 'week', id: 'week' });
   const draw = async () => {
@@ -695,7 +697,7 @@ async function pageSchedule(main, alive) {
         on.length ? null : h('p', { class: 'muted' }, fallback.ok && fallback.data.fallback_layout ? t('fallback_only', { layout: fallback.data.fallback_layout }) : t('nothing')));
     }));
   };
-  scope.addEventListener('change', draw);
+  scope.addEventListener('change', () => { state.scheduleScope = scope.value; draw(); });
   weekStart.addEventListener('change', draw);
   main.append(h('h2', {}, t('week')), h('div', { class: 'row' }, field(t('scope'), scope), field(t('week_of'), weekStart)), week);
   await draw();

@@ -74,26 +74,28 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn serve(asset: &'static Asset) -> Response {
-    let mut response = asset.body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.media_type),
-    );
     // The files change only with the binary; revalidating is cheap on a LAN.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    embedded(asset.media_type, asset.body, "no-cache", CSP)
+}
+
+/// A file compiled into the binary, with its media type, caching and security policy.
+pub(crate) fn embedded(
+    media_type: &'static str,
+    body: &'static [u8],
+    cache_control: &'static str,
+    csp: &'static str,
+) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, media_type),
+        (header::CACHE_CONTROL, cache_control),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     response
 }
 

@@ -391,22 +391,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 fn page(file: &'static (&'static str, &'static [u8])) -> Response {
-    let mut response = file.1.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.0));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    crate::console::embedded(file.0, file.1, "public, max-age=300", CSP)
 }
 
 /// The rate limit and the caching headers every data answer shares.

@@ -311,12 +311,14 @@ try {
   await step('the approver closes the ward for a day and the week marks it, with the holidays', async () => {
     await go('schedule');
     const tomorrow = await page.evaluate(() => addDays(tokyoDate(new Date()), 1));
+    await page.selectOption('select[name=scope]', `ward:${env.WARD}`);
     await page.selectOption('#calendar-form select[name=calendar_ward]', env.WARD);
     await page.fill('#calendar-form textarea[name=calendar_closed]', tomorrow);
     await page.click('#calendar-form button[type=submit]');
-    await page.waitForSelector('#calendar-form');
-    await page.selectOption('select[name=scope]', `ward:${env.WARD}`);
+    // The page is drawn again after the save, in the same scope.
     await page.waitForSelector(`.day[data-date="${tomorrow}"] .badge.closed-day[data-closed="ward_closed"]`);
+    await page.waitForSelector('select[name=scope]');
+    if (await page.inputValue('select[name=scope]') !== `ward:${env.WARD}`) throw new Error('the scope was lost');
     // 年末年始 is closed without anyone setting it.
     const year = Number(tomorrow.slice(0, 4));
     await page.fill('input[name=week_of]', `${year}-12-28`);

@@ -219,122 +219,6 @@ try {
     await shot('layouts');
   });
 
-  // ---- content approval: a pr account's work waits for an approver ----
-  let green;
-  await step('a pr account uploads a poster and writes a ticker; both wait for approval', async () => {
-    await logout();
-    await login(env.PR_USER, env.PR_PASSWORD);
-    await go('content');
-    await page.waitForSelector('#approval-notice');
-    await page.setInputFiles('input[type=file][name=file]', env.GREEN_IMAGE);
-    await page.click('form.panel button[type=submit]');
-    await page.waitForSelector('.upload-status[data-uploaded]');
-    green = await page.getAttribute('.upload-status', 'data-uploaded');
-    await page.waitForSelector(`figure[data-asset="${green}"] .badge.pending[data-pending="new"]`);
-    await page.selectOption('#text-form select[name=text_kind]', 'ticker');
-    await page.fill('#text-form input[name=text_title]', '混雑のお知らせ');
-    await page.fill('#text-form textarea[name=ja_body]', 'ただいま窓口が混み合っています');
-    await page.fill('#text-form textarea[name=en_body]', 'The counters are busy now');
-    await page.click('#text-form button[type=submit]');
-    await page.waitForSelector('#text-form[data-saved]');
-    await page.waitForSelector('#assets figure:has-text("混雑のお知らせ") .badge.pending');
-  });
-
-  await step('the pr account builds a two-zone layout on the grid and schedules it', async () => {
-    await go('layouts');
-    await page.selectOption('#playlist-form select[name=playlist_assets]', green);
-    await page.fill('#playlist-form input[name=playlist_id]', 'green-loop');
-    await page.uncheck('#playlist-form input[name=full_screen]');
-    await page.click('#playlist-form button[type=submit]');
-    await page.waitForSelector('tr[data-playlist="green-loop"] .badge.pending');
-    // Portrait screens get a tall stage; this layout is for a landscape one.
-    await page.selectOption('#layout-editor select[name=orientation]', 'portrait');
-    const tall = await page.$eval('#layout-stage', (e) => e.getBoundingClientRect().height > e.getBoundingClientRect().width);
-    if (!tall) throw new Error('the portrait stage is not taller than wide');
-    await page.selectOption('#layout-editor select[name=orientation]', 'landscape');
-    await page.fill('#layout-editor input[name=layout_id]', 'lobby-two');
-    await page.selectOption('#layout-editor select[name=preset]', 'main_ticker');
-    await page.waitForSelector('#layout-stage .zone[data-zone="zone2"]');
-    // A zone dragged on the stage snaps to the grid: three cells to the right.
-    await page.click('#zone-add');
-    const stage = await page.$eval('#layout-stage', (e) => {
-      e.scrollIntoView({ block: 'center' });
-      const r = e.getBoundingClientRect();
-      return { x: r.x, y: r.y, w: r.width, h: r.height };
-    });
-    const cell = stage.w / 12;
-    await page.mouse.move(stage.x + cell, stage.y + cell);
-    await page.mouse.down();
-    await page.mouse.move(stage.x + cell * 4.1, stage.y + cell, { steps: 5 });
-    await page.mouse.up();
-    const col = await page.inputValue('#layout-editor input[name=zone3_col]');
-    if (col !== '3') throw new Error(`the dragged zone is in column ${col}, not 3`);
-    await page.click('fieldset[data-zone="zone3"] button');
-    await page.selectOption('#layout-editor select[name=main_content]', 'green-loop');
-    await page.selectOption('#layout-editor select[name=zone2_source]', 'text');
-    await page.selectOption('#layout-editor select[name=zone2_content]', { label: '混雑のお知らせ (テロップ)' });
-    await page.waitForSelector('#layout-stage .zone[data-zone="main"] img');
-    await shot('layout-editor');
-    await page.click('#layout-editor button[type=submit]');
-    await page.waitForSelector('article[data-layout="lobby-two"] .badge.pending');
-    await page.waitForSelector('article[data-layout="lobby-two"] .layout-box [data-zone="main"] img');
-    await go('schedule');
-    await page.selectOption('#schedule-form select[name=layout]', 'lobby-two');
-    await page.selectOption('#schedule-form select[name=target]', `player:${env.PLAYER}`);
-    await page.fill('#schedule-form input[name=priority]', '20');
-    await page.click('#schedule-form button[type=submit]');
-    await page.waitForSelector('.day.today .slot:has-text("lobby-two") .badge.pending');
-  });
-
-  await step('the pr account asks for approval', async () => {
-    await go('changes');
-    await page.fill('textarea[name=note]', '1階ロビーの混雑案内です');
-    await page.click('#change-submit');
-    await page.waitForSelector('.change .badge[data-state="submitted"]');
-  });
-
-  await step('the approver sees what changes on which screen, previews it, and approves', async () => {
-    await logout();
-    await login(env.APPROVER_USER, env.APPROVER_PASSWORD);
-    await go('changes');
-    await page.waitForSelector(`.change tr[data-screen="${env.PLAYER}"] td.added:has-text("lobby-two")`);
-    await page.waitForSelector('.change .note:has-text("混雑案内")');
-    await page.selectOption('#change-preview select[name=preview_player]', env.PLAYER);
-    await page.click('#change-preview button[type=submit]');
-    await page.waitForSelector('#change-preview .screen-preview[data-layout="lobby-two"] [data-zone="main"] img');
-    await shot('changes');
-    await page.fill('textarea[name=comment]', '承認します');
-    await page.click('#change-approve');
-    await page.waitForSelector('.change .badge[data-state="approved"]');
-  });
-
-  await step('the approver closes the ward for a day and the week marks it, with the holidays', async () => {
-    await go('schedule');
-    const tomorrow = await page.evaluate(() => addDays(tokyoDate(new Date()), 1));
-    await page.selectOption('select[name=scope]', `ward:${env.WARD}`);
-    await page.selectOption('#calendar-form select[name=calendar_ward]', env.WARD);
-    await page.fill('#calendar-form textarea[name=calendar_closed]', tomorrow);
-    await page.click('#calendar-form button[type=submit]');
-    // The page is drawn again after the save, in the same scope.
-    await page.waitForSelector(`.day[data-date="${tomorrow}"] .badge.closed-day[data-closed="ward_closed"]`);
-    await page.waitForSelector('select[name=scope]');
-    if (await page.inputValue('select[name=scope]') !== `ward:${env.WARD}`) throw new Error('the scope was lost');
-    // 年末年始 is closed without anyone setting it.
-    const year = Number(tomorrow.slice(0, 4));
-    await page.fill('input[name=week_of]', `${year}-12-28`);
-    await page.$eval('input[name=week_of]', (i) => i.dispatchEvent(new Event('change')));
-    await page.waitForSelector(`.day[data-date="${year}-12-29"] .badge.closed-day[data-closed="year_end"]`);
-    await shot('schedule-calendar');
-  });
-
-  await step("the player's screenshot shows the approved layout", async () => {
-    await go('screens');
-    await poll('a green thumbnail', 120_000, async () => { const c = await thumbColour(env.PLAYER); return { ok: isGreen(c), c }; });
-    await page.waitForSelector(`article[data-player="${env.PLAYER}"] .showing:has-text("lobby-two")`);
-    await logout();
-    await login(env.ADMIN_USER, env.ADMIN_PASSWORD);
-  });
-
   await step('visitors read the waiting page on a phone, in their language, without logging in', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
     const visitor = await phone.newPage();
@@ -482,6 +366,123 @@ try {
     if (env.WARD === 'kita' && !cap.includes('Kita Ward')) throw new Error('the English text does not say Kita Ward');
     await page.click(`.alert-card[data-alert="${drillId}"] button.cancel`);
     await page.waitForSelector(`.alert-card[data-alert="${drillId}"][data-phase="cancelled"]`);
+  });
+
+  // ---- content approval: a pr account's work waits for an approver (after the alerts, so
+  // that they run on the screen the earlier steps scheduled) ----
+  let green;
+  await step('a pr account uploads a poster and writes a ticker; both wait for approval', async () => {
+    await logout();
+    await login(env.PR_USER, env.PR_PASSWORD);
+    await go('content');
+    await page.waitForSelector('#approval-notice');
+    await page.setInputFiles('input[type=file][name=file]', env.GREEN_IMAGE);
+    await page.click('form.panel button[type=submit]');
+    await page.waitForSelector('.upload-status[data-uploaded]');
+    green = await page.getAttribute('.upload-status', 'data-uploaded');
+    await page.waitForSelector(`figure[data-asset="${green}"] .badge.pending[data-pending="new"]`);
+    await page.selectOption('#text-form select[name=text_kind]', 'ticker');
+    await page.fill('#text-form input[name=text_title]', '混雑のお知らせ');
+    await page.fill('#text-form textarea[name=ja_body]', 'ただいま窓口が混み合っています');
+    await page.fill('#text-form textarea[name=en_body]', 'The counters are busy now');
+    await page.click('#text-form button[type=submit]');
+    await page.waitForSelector('#text-form[data-saved]');
+    await page.waitForSelector('#assets figure:has-text("混雑のお知らせ") .badge.pending');
+  });
+
+  await step('the pr account builds a two-zone layout on the grid and schedules it', async () => {
+    await go('layouts');
+    await page.selectOption('#playlist-form select[name=playlist_assets]', green);
+    await page.fill('#playlist-form input[name=playlist_id]', 'green-loop');
+    await page.uncheck('#playlist-form input[name=full_screen]');
+    await page.click('#playlist-form button[type=submit]');
+    await page.waitForSelector('tr[data-playlist="green-loop"] .badge.pending');
+    // Portrait screens get a tall stage; this layout is for a landscape one.
+    await page.selectOption('#layout-editor select[name=orientation]', 'portrait');
+    const tall = await page.$eval('#layout-stage', (e) => e.getBoundingClientRect().height > e.getBoundingClientRect().width);
+    if (!tall) throw new Error('the portrait stage is not taller than wide');
+    await page.selectOption('#layout-editor select[name=orientation]', 'landscape');
+    await page.fill('#layout-editor input[name=layout_id]', 'lobby-two');
+    await page.selectOption('#layout-editor select[name=preset]', 'main_ticker');
+    await page.waitForSelector('#layout-stage .zone[data-zone="zone2"]');
+    // A zone dragged on the stage snaps to the grid: three cells to the right.
+    await page.click('#zone-add');
+    const stage = await page.$eval('#layout-stage', (e) => {
+      e.scrollIntoView({ block: 'center' });
+      const r = e.getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height };
+    });
+    const cell = stage.w / 12;
+    await page.mouse.move(stage.x + cell, stage.y + cell);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + cell * 4.1, stage.y + cell, { steps: 5 });
+    await page.mouse.up();
+    const col = await page.inputValue('#layout-editor input[name=zone3_col]');
+    if (col !== '3') throw new Error(`the dragged zone is in column ${col}, not 3`);
+    await page.click('fieldset[data-zone="zone3"] button');
+    await page.selectOption('#layout-editor select[name=main_content]', 'green-loop');
+    await page.selectOption('#layout-editor select[name=zone2_source]', 'text');
+    await page.selectOption('#layout-editor select[name=zone2_content]', { label: '混雑のお知らせ (テロップ)' });
+    await page.waitForSelector('#layout-stage .zone[data-zone="main"] img');
+    await shot('layout-editor');
+    await page.click('#layout-editor button[type=submit]');
+    await page.waitForSelector('article[data-layout="lobby-two"] .badge.pending');
+    await page.waitForSelector('article[data-layout="lobby-two"] .layout-box [data-zone="main"] img');
+    await go('schedule');
+    await page.selectOption('#schedule-form select[name=layout]', 'lobby-two');
+    await page.selectOption('#schedule-form select[name=target]', `player:${env.PLAYER}`);
+    await page.fill('#schedule-form input[name=priority]', '20');
+    await page.click('#schedule-form button[type=submit]');
+    await page.waitForSelector('.day.today .slot:has-text("lobby-two") .badge.pending');
+  });
+
+  await step('the pr account asks for approval', async () => {
+    await go('changes');
+    await page.fill('textarea[name=note]', '1階ロビーの混雑案内です');
+    await page.click('#change-submit');
+    await page.waitForSelector('.change .badge[data-state="submitted"]');
+  });
+
+  await step('the approver sees what changes on which screen, previews it, and approves', async () => {
+    await logout();
+    await login(env.APPROVER_USER, env.APPROVER_PASSWORD);
+    await go('changes');
+    await page.waitForSelector(`.change tr[data-screen="${env.PLAYER}"] td.added:has-text("lobby-two")`);
+    await page.waitForSelector('.change .note:has-text("混雑案内")');
+    await page.selectOption('#change-preview select[name=preview_player]', env.PLAYER);
+    await page.click('#change-preview button[type=submit]');
+    await page.waitForSelector('#change-preview .screen-preview[data-layout="lobby-two"] [data-zone="main"] img');
+    await shot('changes');
+    await page.fill('textarea[name=comment]', '承認します');
+    await page.click('#change-approve');
+    await page.waitForSelector('.change .badge[data-state="approved"]');
+  });
+
+  await step('the approver closes the ward for a day and the week marks it, with the holidays', async () => {
+    await go('schedule');
+    const tomorrow = await page.evaluate(() => addDays(tokyoDate(new Date()), 1));
+    await page.selectOption('select[name=scope]', `ward:${env.WARD}`);
+    await page.selectOption('#calendar-form select[name=calendar_ward]', env.WARD);
+    await page.fill('#calendar-form textarea[name=calendar_closed]', tomorrow);
+    await page.click('#calendar-form button[type=submit]');
+    // The page is drawn again after the save, in the same scope.
+    await page.waitForSelector(`.day[data-date="${tomorrow}"] .badge.closed-day[data-closed="ward_closed"]`);
+    await page.waitForSelector('select[name=scope]');
+    if (await page.inputValue('select[name=scope]') !== `ward:${env.WARD}`) throw new Error('the scope was lost');
+    // 年末年始 is closed without anyone setting it.
+    const year = Number(tomorrow.slice(0, 4));
+    await page.fill('input[name=week_of]', `${year}-12-28`);
+    await page.$eval('input[name=week_of]', (i) => i.dispatchEvent(new Event('change')));
+    await page.waitForSelector(`.day[data-date="${year}-12-29"] .badge.closed-day[data-closed="year_end"]`);
+    await shot('schedule-calendar');
+  });
+
+  await step("the player's screenshot shows the approved layout", async () => {
+    await go('screens');
+    await poll('a green thumbnail', 120_000, async () => { const c = await thumbColour(env.PLAYER); return { ok: isGreen(c), c }; });
+    await page.waitForSelector(`article[data-player="${env.PLAYER}"] .showing:has-text("lobby-two")`);
+    await logout();
+    await login(env.ADMIN_USER, env.ADMIN_PASSWORD);
   });
 
   console.log(`screenshots: ${shots.join(' ')}`);

@@ -36,12 +36,8 @@ async fn calendar(
     caller: Caller,
 ) -> Result<Json<Calendar>, ApiError> {
     caller.require(auth::READ)?;
-    let (parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(parts.calendar))
+    let calendar = state.store.calendar().await.map_err(ApiError::internal)?;
+    Ok(Json(calendar))
 }
 
 /// Replaces the calendar after checking it, and the whole schedule set with it (an entry may
@@ -99,15 +95,11 @@ async fn days(
             .ok_or_else(|| bad_request(format!("days must be 1 to {MAX_DAYS}")))?,
         None => 31,
     };
-    let (parts, _) = state
-        .store
-        .schedule_parts()
-        .await
-        .map_err(ApiError::internal)?;
+    let calendar = state.store.calendar().await.map_err(ApiError::internal)?;
     let list: Vec<Value> = (0..count)
         .filter_map(|n| from.checked_add_signed(TimeDelta::days(n)))
         .map(|date| {
-            let (open, reason) = parts.calendar.day(&ward, date);
+            let (open, reason) = calendar.day(&ward, date);
             let mut day = json!({ "date": date, "open": open });
             if let Value::Object(reason) = serde_json::to_value(reason).expect("serialises") {
                 day.as_object_mut().expect("object").extend(reason);

@@ -349,19 +349,18 @@ async fn list<T: ContentObject>(
     caller: Caller,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     caller.require(auth::READ)?;
-    let view = approval::View::of(&state, &caller).await?;
-    let mut parts = view.parts.clone();
-    let mut objects = std::mem::take(T::slot(&mut parts));
-    if view.change.is_some() {
+    let mut view = approval::View::of(&state, &caller).await?;
+    let mut objects = std::mem::take(T::slot(&mut view.parts));
+    if let Some(proposal) = view.change.as_mut() {
         // Objects the caller's change deletes stay listed, marked, until it is approved.
         let shown: std::collections::HashSet<String> =
             objects.iter().map(|o| o.id().to_owned()).collect();
-        let mut live = view.live.clone();
-        objects.extend(
-            std::mem::take(T::slot(&mut live))
-                .into_iter()
-                .filter(|o| !shown.contains(o.id())),
-        );
+        let deleted: Vec<T> = T::slot(&mut proposal.live)
+            .iter()
+            .filter(|o| !shown.contains(o.id()))
+            .cloned()
+            .collect();
+        objects.extend(deleted);
     }
     objects
         .iter()
@@ -512,7 +511,11 @@ async fn schedule(State(state): State<AppState>, caller: Caller) -> Result<Json<
     }
     value["revision"] = revision.into();
     // A proposer sees the set with their change applied, and which change that is.
-    if let Some(change) = view.change.filter(|c| !c.draft.is_empty()) {
+    if let Some(change) = view
+        .change
+        .map(|p| p.record)
+        .filter(|c| !c.draft.is_empty())
+    {
         value["pending_change"] =
             json!({ "id": change.id, "state": change.state, "revision": change.revision });
     }

@@ -144,7 +144,8 @@ struct WardView {
 /// Rebuilds the snapshot from the store, the history means and the alerts.
 async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> anyhow::Result<()> {
     let players = state.store.players().await?;
-    let (parts, _) = state.store.schedule_parts().await?;
+    // Only the calendar: the content set is not needed here.
+    let calendar = state.store.calendar().await?;
     let alerts = state.alerts.records().await;
     let usual = waiting.usual.read().expect("usual lock").clone();
     let today = content::tokyo::local_date(now);
@@ -167,8 +168,8 @@ async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> any
         let fresh = latest.as_ref().is_some_and(|r| r.end > now - FRESH);
         let ward_key: content::ids::WardId = ward_id.into();
         let view = wards.entry(ward_id.to_string()).or_insert_with(|| {
-            let open = parts.calendar.is_open(&ward_key, today);
-            let hours = parts.calendar.daypart(&ward_key, "開庁時間");
+            let open = calendar.is_open(&ward_key, today);
+            let hours = calendar.daypart(&ward_key, "開庁時間");
             WardView {
                 ward: ward_id.to_string(),
                 names: alerts::templates::LANGUAGES
@@ -183,8 +184,7 @@ async fn rebuild(state: &AppState, waiting: &Waiting, now: DateTime<Utc>) -> any
                 areas: Vec::new(),
             }
         });
-        let hours = parts
-            .calendar
+        let hours = calendar
             .daypart(&ward_key, "開庁時間")
             .filter(|_| view.open_today);
         // The zones the player counts now, and those it counted in the history.

@@ -161,21 +161,17 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     );
     counter.expect_counts_acked(&[e2e::fake_player::zone_record(1, "queue", 12)]);
     // It goes on counting every 10 s, as a player does, for as long as the walk lasts.
-    let counting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let counter_thread = {
-        let counting = counting.clone();
-        std::thread::spawn(move || {
-            let (mut seq, mut ticks) = (1, 0);
-            while counting.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(500));
-                ticks += 1;
-                if ticks % 20 == 0 {
-                    seq += 1;
-                    counter.send_counts(&[e2e::fake_player::zone_record(seq, "queue", 12)]);
-                }
-            }
-        })
-    };
+    let (stop_counting, stopped) = std::sync::mpsc::channel::<()>();
+    let counter_thread = std::thread::spawn(move || {
+        let mut seq = 1;
+        // Every 10 s until the walk ends (the sender is dropped or sends).
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            stopped.recv_timeout(Duration::from_secs(10))
+        {
+            seq += 1;
+            counter.send_counts(&[e2e::fake_player::zone_record(seq, "queue", 12)]);
+        }
+    });
 
     // What screens show before staff act: a navy welcome slide; and two entries for another
     // ward that collide (same priority, overlapping hours), for the calendar to flag.
@@ -261,7 +257,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    counting.store(false, std::sync::atomic::Ordering::Relaxed);
+    drop(stop_counting);
     counter_thread.join().unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -33,7 +33,12 @@ pub(super) struct View {
     pub parts: ScheduleSetParts,
     pub has_fallback: bool,
     /// A proposer's open change (new and empty when they have none yet).
-    pub change: Option<ChangeRecord>,
+    pub change: Option<Proposal>,
+}
+
+/// A proposer's open change and the live set it applies to.
+pub(super) struct Proposal {
+    pub record: ChangeRecord,
     pub live: ScheduleSetParts,
 }
 
@@ -46,10 +51,9 @@ impl View {
             .map_err(ApiError::internal)?;
         if !(state.content_approval && caller.role == Role::Pr) {
             return Ok(View {
-                parts: live.clone(),
+                parts: live,
                 has_fallback,
                 change: None,
-                live,
             });
         }
         let change = match state
@@ -68,22 +72,25 @@ impl View {
         Ok(View {
             parts: change.draft.apply(&live),
             has_fallback: has_fallback || change.draft.sets_fallback(),
-            change: Some(change),
-            live,
+            change: Some(Proposal {
+                record: change,
+                live,
+            }),
         })
     }
 
     /// How `caller`'s pending change treats `target`: "new", "edited", "deleted" or none.
     pub fn pending(&self, target: &ObjectRef) -> Option<&'static str> {
-        let change = self.change.as_ref()?;
-        change
+        let proposal = self.change.as_ref()?;
+        proposal
+            .record
             .draft
             .changes()
             .iter()
             .find(|c| c.target().as_ref() == Some(target))
             .map(|c| match c {
                 Change::Delete { .. } => "deleted",
-                _ if Object::find(&self.live, target).is_some() => "edited",
+                _ if Object::find(&proposal.live, target).is_some() => "edited",
                 _ => "new",
             })
     }
@@ -99,11 +106,11 @@ pub(super) async fn propose(
     action: &str,
     body: Value,
 ) -> Result<Response, ApiError> {
-    let mut record = view.change.expect("a proposer's view has a change");
+    let Proposal { mut record, live } = view.change.expect("a proposer's view has a change");
     let target = change
         .target()
         .map_or_else(|| "fallback".to_string(), |t| t.id);
-    record.draft.record(change, &view.live);
+    record.draft.record(change, &live);
     // An edit after submission takes the change back to its author: the approver must see
     // the change as it will be applied.
     if record.state == ChangeState::Submitted {

@@ -225,11 +225,7 @@ impl Store {
     /// Everything staff created, with the fallback layout if one is set.
     pub async fn schedule_parts(&self) -> Result<(ScheduleSetParts, bool)> {
         let fallback = self.setting(FALLBACK_LAYOUT).await?;
-        let calendar = match self.setting(CALENDAR).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?,
-            None => Default::default(),
-        };
+        let calendar = self.calendar().await?;
         let parts = ScheduleSetParts {
             assets: self.objects::<Asset>(ObjectKind::Asset).await?,
             playlists: self.objects::<Playlist>(ObjectKind::Playlist).await?,
@@ -239,6 +235,15 @@ impl Store {
             calendar,
         };
         Ok((parts, fallback.is_some()))
+    }
+
+    /// The office calendar alone (the default until staff set one).
+    pub async fn calendar(&self) -> Result<content::calendar::Calendar> {
+        match self.setting(CALENDAR).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("calendar: {e}"))),
+            None => Ok(Default::default()),
+        }
     }
 
     /// Stores the office calendar (holidays are computed; this holds the rules and the wards'

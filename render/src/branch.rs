@@ -86,6 +86,9 @@ impl Branch {
             return Err(RenderError::MissingFile(path.to_owned()));
         }
         let bin = gst::Bin::new();
+        // A decoder prerolls asynchronously: the branch settles that itself instead of the
+        // whole pipeline losing its PLAYING state each time a zone changes item.
+        bin.set_property("async-handling", true);
         let last = match item {
             Item::Video { path, fit } => {
                 let decode = make("uridecodebin")?;
@@ -305,6 +308,9 @@ impl Branch {
         compositor.release_request_pad(&self.sinkpad);
         // Flushing the output wakes a thread parked in a probe, so stopping cannot deadlock.
         let _ = self.src.set_active(false);
+        // Locked first: a pipeline-wide state change must not set it playing again while it
+        // stops (that raced into elements freed while running, and an abort).
+        self.bin.set_locked_state(true);
         let _ = self.bin.set_state(gst::State::Null);
         let _ = pipeline.remove(&self.bin);
     }

@@ -119,6 +119,7 @@ impl Renderer {
             pending_recovery: None,
             consecutive_rebuilds: 0,
             alert: None,
+            alert_waiting: Vec::new(),
         };
         let worker = std::thread::Builder::new()
             .name("render".into())
@@ -339,6 +340,8 @@ struct Worker {
     consecutive_rebuilds: u32,
     /// The alert on screen, shown again after a rebuild.
     alert: Option<AlertScreen>,
+    /// Waiting for `alert` to be displayed while there was no canvas to show it.
+    alert_waiting: Vec<SyncSender<SystemTime>>,
 }
 
 impl Worker {
@@ -358,11 +361,12 @@ impl Worker {
             match commands.recv_timeout(tick) {
                 Ok(Command::Show(plan)) => self.show(plan),
                 Ok(Command::Alert(alert, notify)) => {
-                    if let Some(canvas) = self.canvas.as_mut() {
-                        match alert.clone() {
-                            Some(screen) => canvas.alert.show(screen, notify),
-                            None => canvas.alert.clear(),
-                        }
+                    // Without a canvas (a rebuild failed), whoever waits is told once one shows it.
+                    self.alert_waiting.clear();
+                    match (self.canvas.as_mut(), alert.clone()) {
+                        (Some(canvas), Some(screen)) => canvas.alert.show(screen, notify),
+                        (Some(canvas), None) => canvas.alert.clear(),
+                        (None, _) => self.alert_waiting.extend(notify),
                     }
                     self.alert = alert;
                 }
@@ -757,7 +761,7 @@ impl Worker {
                 let plan = std::mem::take(&mut self.plan);
                 self.show(plan);
                 if let (Some(alert), Some(canvas)) = (self.alert.clone(), self.canvas.as_mut()) {
-                    canvas.alert.show(alert, None);
+                    canvas.alert.show(alert, self.alert_waiting.drain(..));
                 }
             }
             Err(e) => {

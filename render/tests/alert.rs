@@ -1,15 +1,18 @@
 //! The emergency-alert takeover on a real headless pipeline: it covers the schedule's content
 //! at once in the warning-level colour with Japanese text, a drill looks different (its own
-//! palette, hatched frame), and clearing brings the content back.
+//! palette, hatched frame), and clearing brings the content back. Alerts keep being shown
+//! while layouts change under a busy CPU.
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alerts::flash::FlashPlan;
 use alerts::templates::Rgb;
-use common::{Picture, close, png, small_config, wait_for};
-use render::{AlertScreen, AlertText, Item, Rect, Renderer, ScreenPlan, ZonePlan};
+use common::{Picture, close, colours, png, small_config, wait_for, zone};
+use render::{AlertScreen, AlertText, Fit, Item, Rect, Renderer, ScreenPlan, ZonePlan};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -145,4 +148,98 @@ fn the_takeover_covers_the_content_and_a_drill_looks_different() {
     // Clear: the content is back.
     assert!(renderer.show_alert(None).unwrap().is_none());
     wait_picture(&renderer, "the content again", |p| census(p, GREEN).0 > 0.9);
+}
+
+/// Busy threads on every core until dropped, as on a player also counting people.
+struct CpuLoad {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuLoad {
+    fn new(threads: usize) -> CpuLoad {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
+                })
+            })
+            .collect();
+        CpuLoad { stop, threads }
+    }
+}
+
+impl Drop for CpuLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Switching between a full-screen poster and poster + scrolling ticker while alerts come and
+/// go. A replaced image branch used to be set playing again by the pipeline while it stopped
+/// (its decoder's preroll made the whole pipeline lose its state): alerts then never reached
+/// the screen, and the process could abort.
+#[test]
+fn alerts_show_while_layouts_change_on_a_busy_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let green = png(dir.path(), "green.png", 0x00ff00, W, 300);
+    let mut config = small_config();
+    config.fps = 10;
+    let (renderer, _events) = Renderer::new(config).unwrap();
+    let poster = |height| {
+        zone(
+            "main",
+            (0, 0, W, height),
+            Item::Image {
+                path: green.clone(),
+                fit: Fit::Stretch,
+            },
+        )
+    };
+    let frames = renderer.frames();
+    let _load = CpuLoad::new(4);
+    for i in 0..24u32 {
+        let zones = if i % 3 == 0 {
+            vec![poster(H)]
+        } else {
+            let ticker = Item::Ticker {
+                texts: vec![("ja".into(), format!("本日の窓口は17時まで　その{i}"))],
+                colours: colours("#ffffff", "#202020"),
+            };
+            vec![
+                poster(300),
+                zone(&format!("ticker{i}"), (0, 300, W, 60), ticker),
+            ]
+        };
+        renderer.show(ScreenPlan { zones }).unwrap();
+        // The alert lands at a different moment of the branches' start-up each time.
+        for _ in 0..i % 4 {
+            frames
+                .recv_timeout(Duration::from_secs(10))
+                .expect("frames keep coming");
+        }
+        let mut screen = alert(i % 5 == 4);
+        screen.fixed[0].headline = format!("緊急地震速報 {i}");
+        let shown = renderer.show_alert(Some(screen)).unwrap().unwrap();
+        assert!(
+            shown.wait(Duration::from_secs(10)).is_some(),
+            "alert {i} never reached the screen: {:#?}",
+            renderer.stats()
+        );
+        if i % 2 == 0 {
+            renderer.show_alert(None).unwrap();
+        }
+    }
+    let stats = wait_for(&renderer, Duration::from_secs(20), |s| {
+        !s.showing.is_empty() && s.showing.iter().all(|(_, item)| item.is_some())
+    });
+    assert_eq!(stats.rebuilds, 0, "no fault along the way: {stats:#?}");
 }

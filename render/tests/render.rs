@@ -5,36 +5,11 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{Picture, close, png, small_config, video, wait_for};
-use content::asset::{Colour, Colours, SlideText};
+use common::{Picture, close, colours, png, small_config, video, wait_for, zone};
+use content::asset::SlideText;
 use render::gstreamer as gst;
 use render::gstreamer::prelude::*;
-use render::{
-    Fault, Fit, Item, Orientation, Rect, RenderConfig, RenderEvent, Renderer, ScreenPlan, ZonePlan,
-};
-
-fn zone(id: &str, rect: (u32, u32, u32, u32), item: Item) -> ZonePlan {
-    ZonePlan {
-        id: id.into(),
-        rect: Rect {
-            x: rect.0,
-            y: rect.1,
-            width: rect.2,
-            height: rect.3,
-        },
-        z: 0,
-        item,
-        instance: 0,
-        next: None,
-    }
-}
-
-fn colours(text: &str, background: &str) -> Colours {
-    Colours {
-        text: text.parse::<Colour>().unwrap(),
-        background: background.parse::<Colour>().unwrap(),
-    }
-}
+use render::{Fault, Fit, Item, Orientation, RenderConfig, RenderEvent, Renderer, ScreenPlan};
 
 fn japanese_slide() -> Item {
     Item::Text {

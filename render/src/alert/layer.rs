@@ -211,7 +211,11 @@ impl AlertLayer {
     }
 
     /// Shows `screen` over everything now; `notify` learns when it was displayed.
-    pub fn show(&mut self, screen: AlertScreen, notify: Option<SyncSender<SystemTime>>) {
+    pub fn show(
+        &mut self,
+        screen: AlertScreen,
+        notify: impl IntoIterator<Item = SyncSender<SystemTime>>,
+    ) {
         let mut takeover = Takeover::new(screen, self.width, self.height);
         let pixels = takeover.frame(Duration::ZERO);
         let pushed = takeover.state(Duration::ZERO);

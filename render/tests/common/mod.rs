@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use content::asset::{Colour, Colours};
 use render::gstreamer as gst;
 use render::gstreamer::prelude::*;
-use render::{RenderConfig, RenderStats, Renderer, WatchdogConfig};
+use render::{Item, Rect, RenderConfig, RenderStats, Renderer, WatchdogConfig, ZonePlan};
 
 /// Runs a gst-launch description to its end.
 pub fn run_to_eos(description: &str) {
@@ -133,5 +134,30 @@ pub fn wait_for(
         }
         assert!(start.elapsed() < limit, "gave up waiting: {stats:#?}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A zone of `item` at (x, y, width, height).
+pub fn zone(id: &str, rect: (u32, u32, u32, u32), item: Item) -> ZonePlan {
+    ZonePlan {
+        id: id.into(),
+        rect: Rect {
+            x: rect.0,
+            y: rect.1,
+            width: rect.2,
+            height: rect.3,
+        },
+        z: 0,
+        item,
+        instance: 0,
+        next: None,
+    }
+}
+
+/// Colours from two `#rrggbb` strings.
+pub fn colours(text: &str, background: &str) -> Colours {
+    Colours {
+        text: text.parse::<Colour>().unwrap(),
+        background: background.parse::<Colour>().unwrap(),
     }
 }

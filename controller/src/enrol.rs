@@ -18,7 +18,8 @@ use crate::store::{NewPlayer, Store};
 pub struct Enrolment {
     pub id: String,
     pub ward: Option<String>,
-    pub group: Option<String>,
+    pub groups: Vec<String>,
+    pub name: Option<String>,
     pub broker_url: Option<String>,
     pub controller_url: Option<String>,
     pub out: PathBuf,
@@ -146,7 +147,8 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
             &NewPlayer {
                 id: id.clone(),
                 ward: enrolment.ward.clone(),
-                group: enrolment.group.clone(),
+                groups: enrolment.groups.clone(),
+                name: enrolment.name.clone(),
             },
             &token,
         )
@@ -162,11 +164,11 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
             .as_deref()
             .map(|w| format!(" in ward {w}"))
             .unwrap_or_default(),
-        enrolment
-            .group
-            .as_deref()
-            .map(|g| format!(", group {g}"))
-            .unwrap_or_default(),
+        if enrolment.groups.is_empty() {
+            String::new()
+        } else {
+            format!(", groups {}", enrolment.groups.join(", "))
+        },
         enrolment.out.display()
     );
     if let MqttMode::External { .. } = config.mqtt {
@@ -184,7 +186,7 @@ pub async fn add_many(
     count: u32,
     prefix: &str,
     ward: Option<String>,
-    group: Option<String>,
+    groups: Vec<String>,
     broker_url: Option<String>,
     out_dir: &Path,
 ) -> anyhow::Result<()> {
@@ -218,7 +220,8 @@ pub async fn add_many(
                 &NewPlayer {
                     id: id.clone(),
                     ward: ward.clone(),
-                    group: group.clone(),
+                    groups: groups.clone(),
+                    name: None,
                 },
                 &token,
             )

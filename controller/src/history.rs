@@ -593,7 +593,8 @@ mod tests {
             &crate::store::NewPlayer {
                 id: p.clone(),
                 ward: Some("kita".into()),
-                group: None,
+                groups: vec![],
+                name: None,
             },
             "secret",
         )

@@ -137,9 +137,12 @@ enum PlayerCommand {
         /// Ward the player belongs to, e.g. kita.
         #[arg(long)]
         ward: Option<String>,
-        /// Screen group, e.g. lobby.
+        /// Screen group, e.g. lobby; repeat for several groups.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// What staff call the screen, e.g. "北区役所 1F 総合案内".
         #[arg(long)]
-        group: Option<String>,
+        name: Option<String>,
         /// Broker URL the player connects to (default: the controller's).
         #[arg(long)]
         broker_url: Option<String>,
@@ -162,8 +165,8 @@ enum PlayerCommand {
         prefix: String,
         #[arg(long)]
         ward: Option<String>,
-        #[arg(long)]
-        group: Option<String>,
+        #[arg(long = "group")]
+        groups: Vec<String>,
         #[arg(long)]
         broker_url: Option<String>,
         #[arg(long)]
@@ -244,7 +247,8 @@ async fn main() -> anyhow::Result<()> {
                     id,
                     common,
                     ward,
-                    group,
+                    groups,
+                    name,
                     broker_url,
                     controller_url,
                     out,
@@ -256,7 +260,8 @@ async fn main() -> anyhow::Result<()> {
                 Enrolment {
                     id,
                     ward,
-                    group,
+                    groups,
+                    name,
                     broker_url,
                     controller_url,
                     out,
@@ -271,13 +276,13 @@ async fn main() -> anyhow::Result<()> {
                     count,
                     prefix,
                     ward,
-                    group,
+                    groups,
                     broker_url,
                     out_dir,
                 },
         } => {
             let config = load(&common, Overrides::default())?;
-            controller::enrol::add_many(&config, count, &prefix, ward, group, broker_url, &out_dir)
+            controller::enrol::add_many(&config, count, &prefix, ward, groups, broker_url, &out_dir)
                 .await
         }
         Command::User {

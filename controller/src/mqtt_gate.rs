@@ -378,7 +378,7 @@ impl Gate {
 }
 
 /// Constant-time comparison of two secrets.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

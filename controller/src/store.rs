@@ -301,6 +301,68 @@ const MIGRATIONS: &[(i64, &str)] = &[
         47,
         "CREATE INDEX content_changes_open ON content_changes (state, author)",
     ),
+    // 50-59: fleet management (controller/src/store/fleet.rs). A player is in any number of
+    // groups (a JSON array), has a name staff know it by, a state (active, revoked: its
+    // credentials no longer work, retired: out of the fleet, kept for history) and a count of
+    // restarts asked of it.
+    (
+        50,
+        "ALTER TABLE players ADD COLUMN groups TEXT NOT NULL DEFAULT '[]'",
+    ),
+    (
+        51,
+        "UPDATE players SET groups = json_array(player_group) WHERE player_group IS NOT NULL",
+    ),
+    (52, "DROP TRIGGER roster_changed"),
+    (53, "ALTER TABLE players DROP COLUMN player_group"),
+    (54, "ALTER TABLE players ADD COLUMN name TEXT"),
+    (
+        55,
+        "ALTER TABLE players ADD COLUMN state TEXT NOT NULL DEFAULT 'active'",
+    ),
+    (
+        56,
+        "ALTER TABLE players ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        57,
+        "CREATE TRIGGER roster_changed AFTER UPDATE OF id, ward, groups, config_revision, state ON players BEGIN
+        UPDATE roster_revision SET revision = revision + 1 WHERE singleton = 1;
+    END",
+    ),
+    // One-time enrolment codes (only their SHA-256) and the requests made with them: a new
+    // player waits there, with the SHA-256 of the password it chose, until an admin approves.
+    (
+        58,
+        "CREATE TABLE enrolment_codes (
+        id TEXT PRIMARY KEY,
+        code_sha256 TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        uses_left INTEGER NOT NULL,
+        ward TEXT,
+        groups TEXT NOT NULL,
+        note TEXT
+    )",
+    ),
+    (
+        59,
+        "CREATE TABLE enrolments (
+        id TEXT PRIMARY KEY,
+        code_id TEXT NOT NULL,
+        token_sha256 TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        proposed_name TEXT,
+        hello TEXT,
+        address TEXT,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        reason TEXT,
+        player_id TEXT
+    )",
+    ),
 ];
 
 pub mod accounts;
@@ -308,6 +370,7 @@ pub mod alerts;
 mod catalog;
 mod counts;
 pub mod drafts;
+pub mod fleet;
 pub mod intake;
 pub use accounts::{Account, AuditEntry, AuditRecord, NewToken, SessionRecord, TokenInfo};
 pub use catalog::{Blob, ObjectKind, PlaysCursor, PutOutcome, StoredManifest};
@@ -317,8 +380,13 @@ pub use counts::CountsStored;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlayerRecord {
     pub id: String,
+    /// What staff call the screen.
+    pub name: Option<String>,
     pub ward: Option<String>,
-    pub group: Option<String>,
+    pub groups: Vec<String>,
+    pub state: fleet::PlayerState,
+    /// Restarts asked of it so far (see `DesiredConfig::restarts`).
+    pub restarts: u64,
     pub online: bool,
     pub last_seen: Option<DateTime<Utc>>,
     pub version: Option<String>,
@@ -334,7 +402,8 @@ pub struct PlayerRecord {
 pub struct NewPlayer {
     pub id: PlayerId,
     pub ward: Option<String>,
-    pub group: Option<String>,
+    pub groups: Vec<String>,
+    pub name: Option<String>,
 }
 
 /// What changed when a presence message was applied.
@@ -436,7 +505,8 @@ impl Store {
     /// which must stay cheap with thousands of players.
     pub async fn player_counts(&self) -> Result<(u64, u64)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS total, COALESCE(SUM(online), 0) AS online FROM players",
+            "SELECT COUNT(*) AS total, COALESCE(SUM(online), 0) AS online FROM players
+             WHERE state <> 'retired'",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -450,12 +520,13 @@ impl Store {
     /// stored: tokens are 256-bit random, so a fast hash is enough and keeps logins cheap.
     pub async fn add_player(&self, new: &NewPlayer, token: &str) -> Result<()> {
         let result = sqlx::query(
-            "INSERT INTO players (id, ward, player_group, token_sha256, created_at, config_revision)
-             VALUES ($1, $2, $3, $4, $5, 1)",
+            "INSERT INTO players (id, ward, groups, name, token_sha256, created_at, config_revision)
+             VALUES ($1, $2, $3, $4, $5, $6, 1)",
         )
         .bind(new.id.as_str())
         .bind(&new.ward)
-        .bind(&new.group)
+        .bind(fleet::groups_json(&new.groups))
+        .bind(&new.name)
         .bind(token_digest(token))
         .bind(Utc::now().to_rfc3339())
         .execute(&self.pool)
@@ -468,13 +539,14 @@ impl Store {
         }
     }
 
-    /// Checks a player's MQTT login.
+    /// Checks a player's MQTT login (a revoked or retired player's never passes).
     pub async fn verify_player(&self, id: &str, token: &str) -> Result<bool> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT token_sha256 FROM players WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let stored: Option<String> = sqlx::query_scalar(
+            "SELECT token_sha256 FROM players WHERE id = $1 AND state = 'active'",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(stored.is_some_and(|digest| digest == token_digest(token)))
     }
 
@@ -488,8 +560,8 @@ impl Store {
 
     pub async fn players(&self) -> Result<Vec<PlayerRecord>> {
         let rows = sqlx::query(
-            "SELECT id, ward, player_group, online, last_seen, version, config_revision,
-                    acked_revision, hello, created_at
+            "SELECT id, name, ward, groups, state, restarts, online, last_seen, version,
+                    config_revision, acked_revision, hello, created_at
              FROM players ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -499,8 +571,11 @@ impl Store {
                 let hello: Option<String> = row.try_get("hello")?;
                 Ok(PlayerRecord {
                     id: row.try_get("id")?,
+                    name: row.try_get("name")?,
                     ward: row.try_get("ward")?,
-                    group: row.try_get("player_group")?,
+                    groups: fleet::parse_groups(&row.try_get::<String, _>("groups")?)?,
+                    state: fleet::PlayerState::parse(&row.try_get::<String, _>("state")?)?,
+                    restarts: row.try_get::<i64, _>("restarts")? as u64,
                     online: row.try_get::<i64, _>("online")? != 0,
                     last_seen: parse_time(row.try_get("last_seen")?)?,
                     version: row.try_get("version")?,
@@ -527,11 +602,14 @@ impl Store {
         Ok(revision as u64)
     }
 
+    /// Retired players get none: they are out of the fleet.
     pub async fn desired_configs(&self) -> Result<Vec<DesiredConfig>> {
-        let rows =
-            sqlx::query("SELECT id, ward, player_group, config_revision FROM players ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, ward, groups, restarts, config_revision FROM players
+             WHERE state <> 'retired' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let now = Utc::now();
         rows.into_iter()
             .map(|row| {
@@ -542,7 +620,9 @@ impl Store {
                         .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
                     revision: row.try_get::<i64, _>("config_revision")? as u64,
                     ward: row.try_get("ward")?,
-                    group: row.try_get("player_group")?,
+                    groups: fleet::parse_groups(&row.try_get::<String, _>("groups")?)?,
+                    name: row.try_get("name")?,
+                    restarts: row.try_get::<i64, _>("restarts")? as u64,
                     issued_at: now,
                 })
             })
@@ -643,7 +723,8 @@ mod tests {
         NewPlayer {
             id: id.parse().unwrap(),
             ward: Some("kita".into()),
-            group: None,
+            groups: vec![],
+            name: None,
         }
     }
 

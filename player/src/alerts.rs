@@ -65,10 +65,11 @@ impl Audience {
                 .filter(|w| !w.is_empty())
                 .map(WardId::from),
             groups: config
-                .and_then(|c| c.group.as_deref())
+                .map(|c| c.groups.as_slice())
+                .unwrap_or_default()
+                .iter()
                 .filter(|g| !g.is_empty())
-                .map(GroupId::from)
-                .into_iter()
+                .map(|g| GroupId::from(g.as_str()))
                 .collect(),
         }
     }
@@ -893,7 +894,7 @@ mod tests {
             ]
         );
         let config: protocol::DesiredConfig = serde_json::from_value(serde_json::json!({
-            "id": "kita-1", "revision": 2, "ward": "kita", "group": "lobby",
+            "id": "kita-1", "revision": 2, "ward": "kita", "groups": ["lobby"],
             "issued_at": "2026-11-25T03:00:00Z"
         }))
         .unwrap();

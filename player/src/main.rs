@@ -80,7 +80,21 @@ async fn main() -> anyhow::Result<()> {
                     render,
                 },
             )?;
-            player::session::Session::run(config).await
+            match player::session::Session::run(config).await? {
+                player::session::Ending::Shutdown => Ok(()),
+                player::session::Ending::Restart => restart(),
+            }
         }
     }
+}
+
+/// Replaces this process with a fresh start of the same binary and arguments (the same PID,
+/// so a service manager sees no exit).
+fn restart() -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()?;
+    let error = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Err(anyhow::anyhow!("cannot restart {}: {error}", exe.display()))
 }

@@ -52,6 +52,17 @@ pub struct Session {
     /// The alert task's inbox, and whom alerts must reach (ward, groups).
     alerts: mpsc::Sender<crate::alerts::Input>,
     audience: crate::alerts::Audience,
+    /// The controller asked for a restart: the loop ends once the configuration is acked.
+    restart: bool,
+}
+
+/// How a player's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// SIGINT, SIGTERM or the caller's shutdown.
+    Shutdown,
+    /// The controller asked for a restart; the binary starts itself again.
+    Restart,
 }
 
 /// Broker connections made by the players of this process, and when the last one was: a
@@ -95,8 +106,9 @@ fn presence(state: PresenceState, session: &str) -> Vec<u8> {
 }
 
 impl Session {
-    /// Runs the player until SIGINT or SIGTERM (the binary's entry point).
-    pub async fn run(config: PlayerConfig) -> anyhow::Result<()> {
+    /// Runs the player until SIGINT, SIGTERM or a restart asked by the controller (the
+    /// binary's entry point).
+    pub async fn run(config: PlayerConfig) -> anyhow::Result<Ending> {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         Self::run_until(config, async move {
             tokio::select! {
@@ -113,7 +125,7 @@ impl Session {
     pub async fn run_until(
         config: PlayerConfig,
         shutdown: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Ending> {
         let state = PlayerState::open(&config.cache_dir)?;
         if let Some(held) = state.config() {
             info!(
@@ -242,6 +254,7 @@ impl Session {
             counts,
             alerts: alerts_tx,
             audience,
+            restart: false,
         };
         // Plays are sent when one is logged or the connection comes, and a batch again when
         // its acknowledgement is overdue while connected: no timer wakes an idle player.
@@ -276,11 +289,19 @@ impl Session {
                 () = timer::sleep_until(plays_resend_at) => me.send_plays().await,
                 () = &mut shutdown => break,
             }
+            if me.restart {
+                info!("restarting as the controller asked");
+                break;
+            }
         }
         me.goodbye(&mut events).await;
         // What the screen and the alerts last recorded lands before the process ends.
         crate::disk::flush().await;
-        Ok(())
+        Ok(if me.restart {
+            Ending::Restart
+        } else {
+            Ending::Shutdown
+        })
     }
 
     fn topic(&self, kind: PlayerTopic) -> String {
@@ -480,8 +501,9 @@ impl Session {
                 };
                 let revision = config.revision;
                 let ack = match self.state.offer(config) {
-                    Ok(Offer::Applied) => {
-                        info!(revision, "configuration applied");
+                    Ok(Offer::Applied { restart }) => {
+                        info!(revision, restart, "configuration applied");
+                        self.restart |= restart;
                         Ack {
                             subject: AckSubject::Config,
                             revision,

@@ -12,8 +12,9 @@ const CONFIG_FILE: &str = "desired-config.json";
 /// The outcome of offering a configuration to the player.
 #[derive(Debug, PartialEq)]
 pub enum Offer {
-    /// Newer than (or equal to) what was held: stored and in effect.
-    Applied,
+    /// Newer than (or equal to) what was held: stored and in effect. `restart` when the
+    /// controller asked for a restart since the held configuration.
+    Applied { restart: bool },
     /// Older than what is held: refused, the held revision stays.
     Stale { held: u64 },
 }
@@ -58,12 +59,18 @@ impl PlayerState {
                 held: held.revision,
             });
         }
+        // Stored before the restart: the restarted player holds this count and does not
+        // restart again; a player that never held a configuration has nothing to restart.
+        let restart = self
+            .config
+            .as_ref()
+            .is_some_and(|held| config.restarts > held.restarts);
         write_atomically(
             &self.dir.join(CONFIG_FILE),
             &serde_json::to_vec_pretty(&config).expect("config serialises"),
         )?;
         self.config = Some(config);
-        Ok(Offer::Applied)
+        Ok(Offer::Applied { restart })
     }
 }
 
@@ -77,7 +84,9 @@ mod tests {
             id: "kita-1".parse().unwrap(),
             revision,
             ward: Some("kita".into()),
-            group: None,
+            groups: vec![],
+            name: None,
+            restarts: 0,
             issued_at: Utc::now(),
         }
     }
@@ -87,11 +96,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut state = PlayerState::open(dir.path()).unwrap();
         assert!(state.config().is_none());
-        assert_eq!(state.offer(config(2)).unwrap(), Offer::Applied);
+        let applied = Offer::Applied { restart: false };
+        assert_eq!(state.offer(config(2)).unwrap(), applied);
         assert_eq!(state.offer(config(1)).unwrap(), Offer::Stale { held: 2 });
-        assert_eq!(state.offer(config(2)).unwrap(), Offer::Applied);
+        assert_eq!(state.offer(config(2)).unwrap(), applied);
         let reopened = PlayerState::open(dir.path()).unwrap();
         assert_eq!(reopened.config().unwrap().revision, 2);
+    }
+
+    #[test]
+    fn a_restart_is_asked_once_per_request_and_never_of_a_fresh_player() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |revision, restarts| DesiredConfig {
+            restarts,
+            ..config(revision)
+        };
+        let mut state = PlayerState::open(dir.path()).unwrap();
+        assert_eq!(
+            state.offer(with(5, 3)).unwrap(),
+            Offer::Applied { restart: false },
+            "a fresh player follows the count it finds"
+        );
+        assert_eq!(
+            state.offer(with(6, 4)).unwrap(),
+            Offer::Applied { restart: true }
+        );
+        // What the restarted process finds on disk and then hears again from the broker.
+        let mut reopened = PlayerState::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.offer(with(6, 4)).unwrap(),
+            Offer::Applied { restart: false }
+        );
+        assert_eq!(
+            reopened.offer(with(7, 4)).unwrap(),
+            Offer::Applied { restart: false }
+        );
     }
 
     #[test]

@@ -275,7 +275,9 @@ fn mosquitto_with_the_deployed_acl_refuses_the_same_and_players_refuse_forged_de
         id: "p2".parse().unwrap(),
         revision: 1_000_000,
         ward: Some("naka".into()),
-        group: None,
+        groups: vec![],
+        name: None,
+        restarts: 0,
         issued_at: Utc::now(),
     };
     let wrong_key = SigningKey::from_bytes(&[9; 32]);

@@ -300,8 +300,16 @@ pub struct DesiredConfig {
     pub revision: u64,
     #[serde(default)]
     pub ward: Option<String>,
+    /// A screen may be in several groups (e.g. `lobby-1f` and `counters`).
     #[serde(default)]
-    pub group: Option<String>,
+    pub groups: Vec<String>,
+    /// What staff call the screen (e.g. 北区役所 1F 総合案内).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Restarts requested so far: a player restarts once when this grows past the value in
+    /// the configuration it already held (a fresh player does not restart).
+    #[serde(default)]
+    pub restarts: u64,
     pub issued_at: DateTime<Utc>,
 }
 
@@ -1052,7 +1060,9 @@ mod tests {
             id: id("a"),
             revision: 3,
             ward: Some("kita".into()),
-            group: None,
+            groups: vec![],
+            name: None,
+            restarts: 0,
             issued_at: Utc::now(),
         };
         // A bare payload is not an envelope.
@@ -1191,7 +1201,9 @@ mod tests {
             id: id("a"),
             revision: 3,
             ward: Some("kita".into()),
-            group: None,
+            groups: vec![],
+            name: None,
+            restarts: 0,
             issued_at: Utc::now(),
         };
         assert!(decode_from_player("signage/v1/players/a/config", &seal(&config)).is_err());

@@ -755,22 +755,17 @@ fn tombstone(record: &AlertRecord, changed: DateTime<Utc>) -> Option<Broadcast> 
     (record.message.revision > 0).then(|| record.clear(reason, changed))
 }
 
-/// Whether `targets` names the player (ward, group or id).
-pub fn targets_player(
-    targets: &[Target],
-    id: &str,
-    ward: Option<&str>,
-    group: Option<&str>,
-) -> bool {
+/// Whether `targets` names the player (ward, one of its groups, or id).
+pub fn targets_player(targets: &[Target], id: &str, ward: Option<&str>, groups: &[String]) -> bool {
     let Ok(id) = id.parse::<PlayerId>() else {
         return false;
     };
     let player = content::schedule::PlayerTarget {
         id,
         ward: content::ids::WardId(ward.unwrap_or_default().to_owned()),
-        groups: group
-            .map(|g| content::ids::GroupId(g.to_owned()))
-            .into_iter()
+        groups: groups
+            .iter()
+            .map(|g| content::ids::GroupId(g.clone()))
             .collect(),
     };
     targets.iter().any(|t| t.specificity_for(&player).is_some())

@@ -542,12 +542,8 @@ async fn detail(
     let (mut showing, mut pending, mut offline, mut failed, mut cleared) = (0, 0, 0, 0, 0);
     let mut rows = Vec::new();
     for p in players.iter().filter(|p| {
-        targets_player(
-            &record.message.targets,
-            &p.id,
-            p.ward.as_deref(),
-            p.group.as_deref(),
-        )
+        p.state != crate::store::fleet::PlayerState::Retired
+            && targets_player(&record.message.targets, &p.id, p.ward.as_deref(), &p.groups)
     }) {
         let ack = acks.iter().find(|a| a.player == p.id);
         let current = ack.filter(|a| a.revision == revision);
@@ -569,7 +565,8 @@ async fn detail(
         rows.push(json!({
             "id": p.id,
             "ward": p.ward,
-            "group": p.group,
+            "name": p.name,
+            "groups": p.groups,
             "online": p.online,
             "last_seen": p.last_seen,
             "state": delivery,

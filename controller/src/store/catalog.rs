@@ -285,20 +285,25 @@ impl Store {
 
     /// Who each registered player is for the selection.
     pub async fn player_targets(&self) -> Result<Vec<PlayerTarget>> {
-        let rows = sqlx::query("SELECT id, ward, player_group FROM players ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, ward, groups FROM players WHERE state <> 'retired' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
                 let ward: Option<String> = row.try_get("ward")?;
-                let group: Option<String> = row.try_get("player_group")?;
+                let groups: String = row.try_get("groups")?;
                 Ok(PlayerTarget {
                     id: id
                         .parse()
                         .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
                     ward: WardId(ward.unwrap_or_default()),
-                    groups: group.map(GroupId).into_iter().collect(),
+                    groups: super::fleet::parse_groups(&groups)?
+                        .into_iter()
+                        .map(GroupId)
+                        .collect(),
                 })
             })
             .collect()
@@ -306,17 +311,20 @@ impl Store {
 
     /// Who one registered player is for the selection and for alert targets.
     pub async fn player_target(&self, player: &PlayerId) -> Result<Option<PlayerTarget>> {
-        let row = sqlx::query("SELECT ward, player_group FROM players WHERE id = $1")
+        let row = sqlx::query("SELECT ward, groups FROM players WHERE id = $1")
             .bind(player.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
             let ward: Option<String> = row.try_get("ward")?;
-            let group: Option<String> = row.try_get("player_group")?;
+            let groups: String = row.try_get("groups")?;
             Ok(PlayerTarget {
                 id: player.clone(),
                 ward: WardId(ward.unwrap_or_default()),
-                groups: group.map(GroupId).into_iter().collect(),
+                groups: super::fleet::parse_groups(&groups)?
+                    .into_iter()
+                    .map(GroupId)
+                    .collect(),
             })
         })
         .transpose()

@@ -378,7 +378,7 @@ fn wait_for(attempts: usize, limit: usize, cap: Duration) -> Duration {
 
 impl LoginLimiter {
     /// Counts an attempt for `keys`, or says how many seconds to wait first.
-    fn begin(&self, keys: &[String]) -> Result<(), u64> {
+    pub(crate) fn begin(&self, keys: &[String]) -> Result<(), u64> {
         let now = Instant::now();
         let mut attempts = self.attempts.lock().expect("limiter lock");
         attempts.retain(|_, times| {
@@ -408,7 +408,7 @@ impl LoginLimiter {
 
     /// The attempt was right: the account's count is forgotten, the address's attempt taken
     /// back.
-    fn succeeded(&self, keys: &[String]) {
+    pub(crate) fn succeeded(&self, keys: &[String]) {
         let mut attempts = self.attempts.lock().expect("limiter lock");
         for k in keys {
             if k.starts_with("ip:") {

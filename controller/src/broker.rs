@@ -38,6 +38,7 @@ pub fn start(
     tls: Option<(SocketAddr, std::sync::Arc<rustls::ServerConfig>)>,
     store: Store,
     direct: tokio::sync::mpsc::Sender<(String, bytes::Bytes)>,
+    cuts: tokio::sync::broadcast::Sender<content::protocol::PlayerId>,
 ) -> anyhow::Result<EmbeddedBroker> {
     let public = TcpListener::bind(listen).with_context(|| {
         format!(
@@ -60,6 +61,7 @@ pub fn start(
         connections: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
         new_backend: tokio::sync::Notify::new(),
         direct: Some(direct),
+        cuts,
     });
     let tls = match tls {
         Some((tls_listen, config)) => {

@@ -25,20 +25,66 @@ pub struct Enrolment {
     pub out: PathBuf,
 }
 
-/// The player's configuration file, as `signage-player run --config` reads it.
+/// The player's configuration file, as `signage-player run --config` reads it. Enrolment
+/// answers it without the password, which the enrolling player chose itself.
 #[derive(Serialize)]
-struct PlayerFile<'a> {
-    id: &'a str,
-    broker_url: String,
+pub struct PlayerFile<'a> {
+    pub id: &'a str,
+    pub broker_url: &'a str,
     /// The controller's HTTP origin, pinned: content and screenshots go only there.
-    controller_url: &'a str,
-    username: &'a str,
-    password: &'a str,
+    pub controller_url: &'a str,
+    pub username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<&'a str>,
     /// Hex Ed25519 public key: the player shows only alerts signed with its private half.
-    alert_public_key: String,
+    pub alert_public_key: &'a str,
     /// The CA of the embedded broker's TLS certificate, for `mqtts://`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<&'a str>,
+}
+
+/// What every player's file shares: where to connect, whom to trust.
+#[derive(Debug, Clone)]
+pub struct PlayerFiles {
+    broker_url: String,
+    controller_url: String,
+    alert_public_key: String,
     ca_pem: Option<String>,
+}
+
+impl PlayerFiles {
+    /// From the configuration, flags first (see [`broker_url_for_players`]).
+    pub fn new(
+        config: &ControllerConfig,
+        broker_url: Option<String>,
+        controller_url: Option<String>,
+    ) -> anyhow::Result<PlayerFiles> {
+        let url = broker_url_for_players(broker_url, config)?;
+        let alert_key = crate::alert_key::load_or_create(&config.data_dir)?;
+        Ok(PlayerFiles {
+            broker_url: url.to_string(),
+            controller_url: controller_url_for_players(controller_url, config)?,
+            alert_public_key: crate::alert_key::public_hex(&alert_key),
+            ca_pem: ca_for_players(&url, config)?,
+        })
+    }
+
+    pub fn file<'a>(&'a self, id: &'a str, password: Option<&'a str>) -> PlayerFile<'a> {
+        PlayerFile {
+            id,
+            broker_url: &self.broker_url,
+            controller_url: &self.controller_url,
+            username: id,
+            password,
+            alert_public_key: &self.alert_public_key,
+            ca_pem: self.ca_pem.as_deref(),
+        }
+    }
+
+    /// The TOML file `signage-player run --config` reads.
+    pub fn toml(&self, id: &str, password: &str) -> String {
+        toml::to_string(&self.file(id, Some(password))).expect("the file serialises")
+    }
 }
 
 /// The CA a player needs for `url`: the embedded broker's, when the URL is TLS (from the
@@ -123,25 +169,14 @@ fn controller_url_for_players(
 
 pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyhow::Result<()> {
     let id: PlayerId = enrolment.id.parse()?;
-    let url = broker_url_for_players(enrolment.broker_url, config)?;
-    let controller_url = controller_url_for_players(enrolment.controller_url, config)?;
+    let files = PlayerFiles::new(config, enrolment.broker_url, enrolment.controller_url)?;
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let token = random_token();
-    let alert_key = crate::alert_key::load_or_create(&config.data_dir)?;
     // Write the file first: a registered player whose credentials were lost is worse than a
     // file for a player that failed to register (which the next attempt overwrites).
-    let file = PlayerFile {
-        id: id.as_str(),
-        broker_url: url.to_string(),
-        controller_url: &controller_url,
-        username: id.as_str(),
-        password: &token,
-        alert_public_key: crate::alert_key::public_hex(&alert_key),
-        ca_pem: ca_for_players(&url, config)?,
-    };
-    write_private(&enrolment.out, &toml::to_string(&file)?)?;
+    write_private(&enrolment.out, &files.toml(id.as_str(), &token))?;
     if let Err(e) = store
         .add_player(
             &NewPlayer {
@@ -190,30 +225,17 @@ pub async fn add_many(
     broker_url: Option<String>,
     out_dir: &Path,
 ) -> anyhow::Result<()> {
-    let url = broker_url_for_players(broker_url, config)?;
-    let controller_url = controller_url_for_players(None, config)?;
-    let ca_pem = ca_for_players(&url, config)?;
+    let files = PlayerFiles::new(config, broker_url, None)?;
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
-    let alert_key =
-        crate::alert_key::public_hex(&crate::alert_key::load_or_create(&config.data_dir)?);
     std::fs::create_dir_all(out_dir)?;
     for n in 1..=count {
         let id: PlayerId = format!("{prefix}-{n:05}").parse()?;
         let token = random_token();
-        let file = PlayerFile {
-            id: id.as_str(),
-            broker_url: url.to_string(),
-            controller_url: &controller_url,
-            username: id.as_str(),
-            password: &token,
-            alert_public_key: alert_key.clone(),
-            ca_pem: ca_pem.clone(),
-        };
         write_private(
             &out_dir.join(format!("{id}.toml")),
-            &toml::to_string(&file)?,
+            &files.toml(id.as_str(), &token),
         )?;
         store
             .add_player(

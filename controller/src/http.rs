@@ -49,6 +49,12 @@ pub struct AppState {
     pub content_writes: Arc<tokio::sync::Mutex<()>>,
     /// The public waiting page's snapshot and rate limit.
     pub waiting: Arc<crate::waiting::Waiting>,
+    /// Tells the embedded broker's gate to close a player's connection.
+    pub player_cuts: tokio::sync::broadcast::Sender<content::protocol::PlayerId>,
+    /// Where players connect and whom they trust, for enrolment and reissued credentials.
+    pub player_files: Arc<crate::enrol::PlayerFiles>,
+    /// Players' credentials also live in the external broker's own password file.
+    pub external_broker: bool,
 }
 
 /// Under `/api/` the router serves exactly the rows of [`crate::openapi::ENDPOINTS`]; a unit
@@ -57,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::content_api::routes(state.max_upload_bytes))
         .merge(crate::screens::routes())
+        .merge(crate::fleet_api::routes())
         .merge(crate::counts::routes())
         .merge(crate::reports_api::routes())
         .merge(crate::preview::routes())
@@ -196,6 +203,7 @@ async fn not_found() -> ApiError {
 }
 
 /// Errors as JSON `{"error": "..."}` with a fitting status code.
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
@@ -276,5 +284,22 @@ pub async fn test_state(dir: &std::path::Path) -> AppState {
             .unwrap(),
         content_writes: Default::default(),
         waiting: crate::waiting::Waiting::new(Default::default()),
+        player_cuts: tokio::sync::broadcast::channel(1).0,
+        player_files: Arc::new(
+            crate::enrol::PlayerFiles::new(
+                &crate::config::ControllerConfig::resolve(
+                    Default::default(),
+                    crate::config::Overrides {
+                        data_dir: Some(dir.to_path_buf()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+                None,
+                None,
+            )
+            .unwrap(),
+        ),
+        external_broker: false,
     }
 }

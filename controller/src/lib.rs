@@ -16,6 +16,7 @@ pub mod demo;
 pub mod enrol;
 pub mod feeds;
 pub mod fleet;
+pub mod fleet_api;
 pub mod gather;
 pub mod history;
 pub mod http;

@@ -52,7 +52,12 @@ pub struct Gate {
     /// The controller's inbox for what players send (topic, payload), when it runs in this
     /// process; `None` sends everything through the broker.
     pub direct: Option<mpsc::Sender<(String, Bytes)>>,
+    /// Players whose connections must end now (credentials revoked or reissued, retired).
+    pub cuts: tokio::sync::broadcast::Sender<PlayerId>,
 }
+
+/// Room for cuts not yet seen by every connection; cuts are rare staff actions.
+pub const CUTS: usize = 256;
 
 /// Turns Nagle's algorithm off on rumqttd's end of the gate's connections (rumqttd has no
 /// option for it, and its sockets are this process's own): with it on, a message to a screen
@@ -322,9 +327,32 @@ async fn connection<S: Duplex>(gate: &Gate, mut client: S) -> Result<(), GateErr
         refused_filters: &refused_filters,
         refused: 0,
     };
+    let mut cuts = gate.cuts.subscribe();
+    let player = match &up.identity {
+        Identity::Player(id) => Some(id.clone()),
+        Identity::Controller => None,
+    };
+    let cut = async move {
+        let Some(me) = player else {
+            return std::future::pending().await;
+        };
+        loop {
+            match cuts.recv().await {
+                Ok(id) if id == me => return me,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    };
     let result = tokio::select! {
         r = up.run(client_rx, backend_tx, buf) => r,
         r = &mut down => r.unwrap_or(Ok(())),
+        me = cut => {
+            info!(player = %me, "closed the MQTT connection: the player's credentials were revoked or replaced, or it was retired");
+            Ok(())
+        }
     };
     down.abort();
     if up.refused > 0 {

@@ -71,6 +71,8 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let will_topic = Topic::ControllerPresence.to_string();
     let will_payload = controller_presence(PresenceState::Offline, &session);
     let mut tls_url = None;
+    // Connections the embedded broker's gate must close (nobody listens with an external one).
+    let cuts = tokio::sync::broadcast::channel(crate::mqtt_gate::CUTS).0;
     let (link, mqtt_mode, player_url, embedded_broker) = match &config.mqtt {
         MqttMode::Embedded { listen } => {
             // What players send reaches the fleet straight from the embedded broker's gate.
@@ -82,7 +84,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
                 )),
                 None => None,
             };
-            let embedded = broker::start(*listen, tls, store.clone(), direct_tx)?;
+            let embedded = broker::start(*listen, tls, store.clone(), direct_tx, cuts.clone())?;
             tls_url = embedded.tls_addr.map(|addr| {
                 let local = local_url_host(addr);
                 BrokerUrl {
@@ -254,6 +256,12 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         lanes: crate::http_server::Lanes::new(refusals.clone()),
         content_writes,
         waiting: crate::waiting::Waiting::new(config.public),
+        player_cuts: cuts,
+        player_files: Arc::new(
+            crate::enrol::PlayerFiles::new(&config, None, None)
+                .context("cannot prepare the files enrolled players get")?,
+        ),
+        external_broker: matches!(config.mqtt, MqttMode::External { .. }),
     };
     crate::waiting::spawn(state.clone());
     let app = router(state);

@@ -9,6 +9,7 @@ pub mod config;
 pub mod counts;
 pub mod disk;
 pub mod display;
+pub mod enrol;
 pub mod journal;
 pub mod plays;
 pub mod screen;

@@ -43,6 +43,25 @@ enum Command {
         #[arg(long)]
         render: Option<bool>,
     },
+    /// Join a controller with a one-time enrolment code: the player asks to join, waits until
+    /// an admin approves it in the console, then writes its configuration file for `run`.
+    Enrol {
+        /// The controller's address, e.g. http://signage.city.local:8080.
+        #[arg(long)]
+        controller: String,
+        /// The enrolment code an admin created (e.g. K7Q4-M2XP-9FHD).
+        #[arg(long)]
+        code: String,
+        /// Where to write the configuration file.
+        #[arg(long)]
+        out: PathBuf,
+        /// What to call this screen (default: the host name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Seconds between asking whether an admin decided.
+        #[arg(long, default_value_t = 3)]
+        poll_secs: u64,
+    },
 }
 
 #[tokio::main]
@@ -56,6 +75,22 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
+        Command::Enrol {
+            controller,
+            code,
+            out,
+            name,
+            poll_secs,
+        } => {
+            let options = player::enrol::EnrolOptions {
+                controller,
+                code,
+                out,
+                name,
+                poll: std::time::Duration::from_secs(poll_secs.max(1)),
+            };
+            tokio::task::spawn_blocking(move || player::enrol::enrol(&options)).await?
+        }
         Command::Run {
             config,
             id,

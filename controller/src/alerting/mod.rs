@@ -25,7 +25,7 @@
 
 mod intake;
 pub mod jma;
-mod routes;
+pub(crate) mod routes;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -122,7 +122,7 @@ pub enum CodeRefusal {
 
 #[derive(Debug, PartialEq)]
 pub enum Decision {
-    Done(EnrolmentRecord),
+    Done(Box<EnrolmentRecord>),
     NotFound,
     /// Already approved or rejected.
     AlreadyDecided(EnrolmentState),
@@ -432,7 +432,7 @@ impl Store {
         };
         tx.commit().await?;
         Ok(match self.enrolment(id).await? {
-            Some(done) => Decision::Done(done),
+            Some(done) => Decision::Done(Box::new(done)),
             None => Decision::NotFound,
         })
     }
@@ -456,7 +456,7 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(match self.enrolment(id).await? {
-            Some(done) => Decision::Done(done),
+            Some(done) => Decision::Done(Box::new(done)),
             None => Decision::NotFound,
         })
     }

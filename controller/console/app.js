@@ -249,8 +249,10 @@ async function pageScreens(main, alive) {
   main.append(h('h1', {}, t('nav_screens')));
   const grid = h('div', { class: 'grid', id: 'screens' });
   const refresh = h('button', { type: 'button', class: 'secondary', onclick: () => load(true) }, t('refresh'));
-  main.append(h('p', {}, refresh, ' ', h('span', { class: 'muted' }, t('screens_hint'))), grid);
+  const fleetBox = h('div');
+  main.append(h('p', {}, refresh, ' ', h('span', { class: 'muted' }, t('screens_hint'))), fleetBox, grid);
   const cards = new Map();
+  const refreshFleet = fleetPanel(fleetBox, () => { refreshFleet(); load(false); });
 
   async function thumbnail(id, box) {
     const r = await fetch(`/api/v1/players/${encodeURIComponent(id)}/screenshot?max_width=480`, { credentials: 'same-origin' });
@@ -279,11 +281,21 @@ async function pageScreens(main, alive) {
           el: h('article', { class: 'card', 'data-player': p.id }),
           thumb: h('div', { class: 'thumb', 'aria-live': 'off' }, t('loading')),
           info: h('div'),
+          title: h('h2'),
+          manage: h('div'),
+          managed: null,
         };
-        card.el.append(h('h2', {}, p.id), card.thumb, card.info);
+        card.el.append(card.title, card.thumb, card.info, card.manage);
         cards.set(p.id, card);
         grid.append(card.el);
         withShots = true;
+      }
+      card.title.replaceChildren(p.name || p.id, ' ', p.name ? h('span', { class: 'muted' }, p.id) : '');
+      // Rebuilt only when what it edits changed: the refresh must not wipe what is typed.
+      const managed = JSON.stringify([p.name, p.ward, p.groups, p.state]);
+      if (card.managed !== managed) {
+        card.managed = managed;
+        card.manage.replaceChildren(fleetControls(p, () => load(false)));
       }
       const now = await api('GET', `/api/v1/players/${encodeURIComponent(p.id)}/now`);
       if (!alive()) return;
@@ -291,7 +303,8 @@ async function pageScreens(main, alive) {
       const reported = now.ok ? now.data.reported : null;
       card.info.replaceChildren(
         h('p', {}, h('span', { class: 'badge ' + (p.online ? 'online' : 'offline') }, p.online ? t('online') : t('offline')),
-          ' ', h('span', { class: 'muted' }, `${t('ward')}: ${p.ward ? wardName(p.ward) : '—'} / ${t('group')}: ${p.group || '—'}`)),
+          p.state && p.state !== 'active' ? h('span', { class: 'badge offline' }, t('fleet_state_' + p.state)) : '',
+          ' ', h('span', { class: 'muted' }, `${t('ward')}: ${p.ward ? wardName(p.ward) : '—'} / ${t('group')}: ${(p.groups || []).join(', ') || '—'}`)),
         h('dl', { class: 'facts' },
           h('dt', {}, t('showing')), h('dd', { class: 'showing' }, reported ? `${t('kind_' + reported.kind)}${reported.layout ? ' · ' + reported.layout : ''}` : '—'),
           h('dt', {}, t('why')), h('dd', {}, reported && reported.reason ? reported.reason : '—'),
@@ -306,8 +319,8 @@ async function pageScreens(main, alive) {
       }
     }
   }
-  await load(true);
-  every(5000, () => load(true));
+  await Promise.all([load(true), refreshFleet()]);
+  every(5000, () => { load(true); refreshFleet(); });
 }
 
 function fmtNum(x) {
@@ -585,9 +598,9 @@ const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 function entryApplies(entry, scope, players) {
   // Does the entry reach any screen in the chosen scope?
   const inScope = players.filter(p => scope.kind === 'all' || (scope.kind === 'ward' && p.ward === scope.id)
-    || (scope.kind === 'group' && p.group === scope.id) || (scope.kind === 'player' && p.id === scope.id));
+    || (scope.kind === 'group' && (p.groups || []).includes(scope.id)) || (scope.kind === 'player' && p.id === scope.id));
   return entry.targets.some(tg => tg.kind === 'all'
-    || inScope.some(p => (tg.kind === 'ward' && p.ward === tg.id) || (tg.kind === 'group' && p.group === tg.id) || (tg.kind === 'player' && p.id === tg.id)));
+    || inScope.some(p => (tg.kind === 'ward' && p.ward === tg.id) || (tg.kind === 'group' && (p.groups || []).includes(tg.id)) || (tg.kind === 'player' && p.id === tg.id)));
 }
 
 function entryOnDay(entry, day) {
@@ -622,7 +635,7 @@ async function pageSchedule(main, alive) {
     api('GET', '/api/v1/assets'), api('GET', '/api/v1/schedule'), api('GET', '/api/v1/layouts'), api('GET', '/api/v1/calendar')]);
   if (!entries.ok || !players.ok) { main.append(h('p', { class: 'error' }, entries.error || players.error)); return; }
   const wards = [...new Set(players.data.map(p => p.ward).filter(Boolean))].sort();
-  const groups = [...new Set(players.data.map(p => p.group).filter(Boolean))].sort();
+  const groups = [...new Set(players.data.flatMap(p => p.groups || []))].sort();
   const scopeOptions = [h('option', { value: 'all:' }, t('all_screens')),
     ...wards.map(w => h('option', { value: 'ward:' + w }, `${t('ward')}: ${wardName(w)}`)),
     ...groups.map(g => h('option', { value: 'group:' + g }, `${t('group')}: ${g}`)),
@@ -790,9 +803,9 @@ function alertForm(templates, players) {
     h('p', { class: 'muted' }, t('shelter_languages_hint')),
     h('div', { class: 'row' }, field(t('shelter_reading'), reading), ...OTHER.map(l => field(l, localShelter[l]))));
   const wards = [...new Set(players.map(p => p.ward).filter(Boolean))].sort();
-  const groups = [...new Set(players.map(p => p.group).filter(Boolean))].sort();
+  const groups = [...new Set(players.flatMap(p => p.groups || []))].sort();
   const checks = (kind, names) => h('div', { class: 'checks' }, names.map(n => h('label', {}, h('input', { type: 'checkbox', name: 'target', value: `${kind}:${n}` }), ' ', kind === 'ward' ? wardName(n) : n,
-    h('span', { class: 'muted' }, ` (${players.filter(p => (kind === 'ward' ? p.ward : p.group) === n).length} ${t('screens_unit')})`))));
+    h('span', { class: 'muted' }, ` (${players.filter(p => (kind === 'ward' ? p.ward === n : (p.groups || []).includes(n))).length} ${t('screens_unit')})`))));
   const modeBox = h('fieldset', { class: 'mode-drill' }, h('legend', {}, t('mode')),
     h('div', { class: 'checks' },
       h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'Exercise', checked: true }), ' ', h('span', { class: 'tag tag-drill' }, '訓練 DRILL'), ' ', t('mode_drill')),

@@ -39,6 +39,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../console/calendar.js"),
     },
     Asset {
+        path: "/console/fleet.js",
+        media_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../console/fleet.js"),
+    },
+    Asset {
         path: "/console/changes.js",
         media_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../console/changes.js"),

@@ -476,12 +476,31 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
+        self.migrate_through(i64::MAX).await
+    }
+
+    /// A store as an older controller left it: migrations up to `last` only.
+    #[cfg(test)]
+    pub(crate) async fn open_through(data_dir: &Path, last: i64) -> Result<Store> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(data_dir.join("controller.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let old = Store { pool };
+        old.migrate_through(last).await?;
+        Ok(old)
+    }
+
+    async fn migrate_through(&self, last: i64) -> Result<()> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
         )
         .execute(&self.pool)
         .await?;
-        for (version, sql) in MIGRATIONS {
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= last) {
             let mut tx = self.pool.begin().await?;
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")

@@ -601,6 +601,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_store_from_before_several_groups_keeps_each_players_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Store::open_through(dir.path(), 47).await.unwrap();
+        sqlx::query(
+            "INSERT INTO players (id, ward, player_group, token_sha256, created_at, config_revision)
+             VALUES ('kita-1', 'kita', 'lobby', $1, '2026-01-01T00:00:00Z', 3),
+                    ('kita-2', 'kita', NULL, $1, '2026-01-01T00:00:00Z', 1)",
+        )
+        .bind(token_digest("secret"))
+        .execute(&old.pool)
+        .await
+        .unwrap();
+        old.pool.close().await;
+        let store = Store::open(dir.path()).await.unwrap();
+        let players = store.players().await.unwrap();
+        assert_eq!(players[0].groups, ["lobby"]);
+        assert!(players[1].groups.is_empty());
+        assert_eq!(players[0].state, PlayerState::Active);
+        assert!(store.verify_player("kita-1", "secret").await.unwrap());
+        let before = store.roster_revision().await.unwrap();
+        store
+            .edit_player(
+                "kita-2",
+                &PlayerEdit {
+                    groups: Some(vec!["counters".into()]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            store.roster_revision().await.unwrap() > before,
+            "the trigger follows the new column"
+        );
+    }
+
+    #[tokio::test]
     async fn edits_revocation_restarts_and_retirement_reach_configs_logins_and_targets() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();

@@ -252,7 +252,7 @@ async function pageScreens(main, alive) {
   const fleetBox = h('div');
   main.append(h('p', {}, refresh, ' ', h('span', { class: 'muted' }, t('screens_hint'))), fleetBox, grid);
   const cards = new Map();
-  const refreshFleet = fleetPanel(fleetBox, () => { refreshFleet(); load(false); });
+  const refreshFleet = fleetPanel(fleetBox, () => { refreshFleet(true); load(false); });
 
   async function thumbnail(id, box) {
     const r = await fetch(`/api/v1/players/${encodeURIComponent(id)}/screenshot?max_width=480`, { credentials: 'same-origin' });

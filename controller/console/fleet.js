@@ -14,8 +14,8 @@ function fleetPanel(box, reload) {
   const count = h('span', { class: 'badge' }, '0');
   const live = h('span', { class: 'muted' });
   let shown = null;
-  async function refresh() {
-    if (list.contains(document.activeElement)) return;
+  async function refresh(force) {
+    if (!force && list.contains(document.activeElement)) return;
     const [waiting, codes] = await Promise.all([api('GET', '/api/v1/enrolments'), api('GET', '/api/v1/enrolment-codes')]);
     live.textContent = t('fleet_codes_live', { n: codes.ok ? codes.data.length : 0 });
     const pending = waiting.ok ? waiting.data.filter(e => e.state === 'waiting') : [];
@@ -28,12 +28,12 @@ function fleetPanel(box, reload) {
   }
   box.replaceChildren(h('section', { class: 'fleet' },
     h('h2', {}, t('fleet_waiting_title'), ' ', count), list,
-    h('h3', {}, t('fleet_codes_title'), ' ', live), ...fleetCodes(refresh)));
+    h('h3', {}, t('fleet_codes_title'), ' ', live), ...fleetCodes(() => refresh(true))));
   return refresh;
 }
 
 function waitingCard(e, reload) {
-    const id = h('input', { name: 'player_id', required: true, pattern: '[a-z0-9_-]+', 'aria-label': t('fleet_player_id') });
+    const id = h('input', { name: 'player_id', required: true, pattern: '[a-z0-9_\\-]+', 'aria-label': t('fleet_player_id') });
     const ward = h('input', { name: 'ward', value: e.ward || '', 'aria-label': t('ward') });
     const groups = h('input', { name: 'groups', value: (e.groups || []).join(', '), 'aria-label': t('fleet_groups') });
     const name = h('input', { name: 'name', value: e.proposed_name || '', 'aria-label': t('fleet_name') });

@@ -264,10 +264,46 @@ try {
     await shot('users');
   });
 
+  await step('a new screen joins with a one-time code: it waits, the administrator approves it, and renames another', async () => {
+    await go('screens');
+    await page.fill('input[name=code_ward]', env.WARD);
+    await page.fill('input[name=code_groups]', 'lobby');
+    await page.click('section.fleet form button[type=submit]');
+    const code = (await page.textContent('code.enrol-code', { timeout: 10_000 })).trim();
+    if (!/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(code)) throw new Error(`not an enrolment code: ${code}`);
+    // What \`signage-player enrol\` sends from the new screen: the code and its own password.
+    const asked = await page.evaluate(async (c) => (await fetch('/api/v1/enrol', { method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: c, password: 'p'.repeat(40), name: '北区役所 3F 新しい画面' }) })).status, code);
+    if (asked !== 202) throw new Error(`the enrolment request answered ${asked}`);
+    await page.waitForSelector('article[data-enrolment] h3:has-text("北区役所 3F 新しい画面")', { timeout: 15_000 });
+    await page.fill('article[data-enrolment] input[name=player_id]', 'kita-3f-new');
+    await shot('screens-enrolment');
+    await page.click('article[data-enrolment] form button[type=submit]');
+    await page.waitForSelector('article[data-player="kita-3f-new"] h2:has-text("北区役所 3F 新しい画面")', { timeout: 15_000 });
+    await page.waitForSelector('article[data-enrolment]', { state: 'detached' });
+    // It was a trial: retired at once (out of every target, kept for history).
+    const trial = 'article[data-player="kita-3f-new"]';
+    await page.click(`${trial} details.fleet-controls summary`);
+    page.once('dialog', (d) => d.accept());
+    await page.click(`${trial} button[data-step=retire]`);
+    await page.waitForSelector(`${trial} .badge:has-text("廃止")`, { timeout: 15_000 });
+    const plain = 'article[data-player="kita-2f-window"]';
+    await page.click(`${plain} details.fleet-controls summary`);
+    await page.fill(`${plain} details.fleet-controls input[name=name]`, '北区役所 2F 窓口');
+    await page.fill(`${plain} details.fleet-controls input[name=groups]`, 'counters, lobby');
+    await page.click(`${plain} details.fleet-controls form button[type=submit]`);
+    await page.waitForSelector(`${plain} h2:has-text("北区役所 2F 窓口")`, { timeout: 15_000 });
+    await page.waitForSelector(`${plain} p:has-text("counters, lobby")`, { timeout: 15_000 });
+  });
+
   await step('the audit log lists the logins and the changes', async () => {
     await go('audit');
     await page.waitForSelector('tbody tr:has-text("user.update")');
     await page.waitForSelector('tbody tr:has-text("login")');
+    await page.waitForSelector('tbody tr:has-text("enrolment.approve")');
+    await page.waitForSelector('tbody tr:has-text("player.edit")');
+    await page.waitForSelector('tbody tr:has-text("player.retire")');
     await shot('audit');
   });
 

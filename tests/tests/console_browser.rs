@@ -282,6 +282,7 @@ fn staff_do_their_job_in_the_console_in_a_real_browser() {
     assert!(stdout.contains("all steps passed"), "{stdout}");
     for page in [
         "screens",
+        "screens-enrolment",
         "content",
         "schedule",
         "alerts",

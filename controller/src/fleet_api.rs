@@ -203,21 +203,53 @@ async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    end_access(&state, &caller, &id, Ending::Revoke).await
+}
+
+/// Out of the fleet for good: no configuration, content or alerts; its history stays.
+async fn retire(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    end_access(&state, &caller, &id, Ending::Retire).await
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ending {
+    Revoke,
+    Retire,
+}
+
+/// Revoking and retiring both end the player's access at once, audited.
+async fn end_access(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    ending: Ending,
+) -> Result<Json<Value>, ApiError> {
     caller.require(ADMIN)?;
-    if !state
-        .store
-        .revoke_player(&id)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        return Err(no_player(&id));
+    let (done, action, now) = match ending {
+        Ending::Revoke => (
+            state.store.revoke_player(id).await,
+            "player.revoke",
+            "revoked",
+        ),
+        Ending::Retire => (
+            state.store.retire_player(id).await,
+            "player.retire",
+            "retired",
+        ),
+    };
+    if !done.map_err(ApiError::internal)? {
+        return Err(no_player(id));
     }
-    cut(&state, &id);
+    cut(state, id);
     caller
-        .audit(&state.store, "player.revoke", Some(&id), "ok", None)
+        .audit(&state.store, action, Some(id), "ok", None)
         .await;
     Ok(Json(
-        json!({ "id": id, "state": "revoked", "broker": broker_note(&state, &id, "delete") }),
+        json!({ "id": id, "state": now, "broker": broker_note(state, id, "delete") }),
     ))
 }
 
@@ -279,30 +311,6 @@ async fn restart(
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "restarts": restarts })),
-    ))
-}
-
-/// Out of the fleet for good: no configuration, content or alerts; its history stays.
-async fn retire(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(ADMIN)?;
-    if !state
-        .store
-        .retire_player(&id)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        return Err(no_player(&id));
-    }
-    cut(&state, &id);
-    caller
-        .audit(&state.store, "player.retire", Some(&id), "ok", None)
-        .await;
-    Ok(Json(
-        json!({ "id": id, "state": "retired", "broker": broker_note(&state, &id, "delete") }),
     ))
 }
 

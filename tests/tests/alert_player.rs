@@ -432,12 +432,23 @@ fn targeted_players_show_update_cancel_and_refuse_forgeries() {
     std::fs::remove_file(dir.join("kita-1-cache/now.json")).unwrap();
     let started = Instant::now();
     let mut offline = start_offline(dir, &s.configs[0], "kita-1");
-    // A generous bound: a loaded CI host once took over 5 s to start the player.
-    let took = wait_until(
-        Duration::from_secs(15),
-        "the held alert on screen after restart",
-        || now_kind(dir, "kita-1") == "alert",
-    );
+    // A generous bound: a loaded CI host once took over 5 s to start the player. On a
+    // timeout the player's own log says where it was.
+    let log = offline.stderr.clone();
+    let took = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until(
+            Duration::from_secs(15),
+            "the held alert on screen after restart",
+            || now_kind(dir, "kita-1") == "alert",
+        )
+    }))
+    .unwrap_or_else(|_| {
+        panic!(
+            "the held alert was not on screen 15 s after the restart; now = {:?}; player log:\n{}",
+            e2e::player_now(dir, "kita-1"),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
     eprintln!(
         "restart -> held alert shown in {took:?} (since spawn {:?})",
         started.elapsed()

@@ -144,6 +144,26 @@ struct EditRequest {
     groups: Option<Vec<String>>,
 }
 
+/// What staff set about a screen, checked (groups trimmed and kept once), for an edit and
+/// for an approval alike.
+fn checked_edit(
+    name: Option<String>,
+    ward: Option<String>,
+    groups: Option<Vec<String>>,
+) -> Result<PlayerEdit, ApiError> {
+    if let Some(name) = &name {
+        check_name(name)?;
+    }
+    if let Some(ward) = &ward {
+        check_ward(ward)?;
+    }
+    Ok(PlayerEdit {
+        name,
+        ward,
+        groups: groups.as_deref().map(check_groups).transpose()?,
+    })
+}
+
 /// Renames, moves (ward) or regroups a screen; it hears of it through its configuration.
 async fn edit(
     State(state): State<AppState>,
@@ -153,18 +173,7 @@ async fn edit(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(ADMIN)?;
     let Json(body) = body.map_err(json_error)?;
-    if let Some(name) = &body.name {
-        check_name(name)?;
-    }
-    if let Some(ward) = &body.ward {
-        check_ward(ward)?;
-    }
-    let groups = body.groups.as_deref().map(check_groups).transpose()?;
-    let edit = PlayerEdit {
-        name: body.name.clone(),
-        ward: body.ward.clone(),
-        groups: groups.clone(),
-    };
+    let edit = checked_edit(body.name, body.ward, body.groups)?;
     if !state
         .store
         .edit_player(&id, &edit)
@@ -173,22 +182,17 @@ async fn edit(
     {
         return Err(no_player(&id));
     }
-    let detail = json!({ "name": body.name, "ward": body.ward, "groups": groups });
+    let detail = json!({ "name": edit.name, "ward": edit.ward, "groups": edit.groups });
     caller
         .audit(&state.store, "player.edit", Some(&id), "ok", Some(detail))
         .await;
-    player_answer(&state, &id).await
-}
-
-async fn player_answer(state: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
-    let players = state.store.players().await.map_err(ApiError::internal)?;
-    let player = players
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| no_player(id))?;
-    Ok(Json(
-        serde_json::to_value(player).map_err(ApiError::internal)?,
-    ))
+    let player = state
+        .store
+        .player(&id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| no_player(&id))?;
+    Ok(Json(json!(player)))
 }
 
 fn cut(state: &AppState, id: &str) {
@@ -467,24 +471,20 @@ async fn approve(
                 format!("no enrolment request {request}"),
             )
         })?;
-    let ward = body.ward.clone().or(waiting.ward.clone());
-    if let Some(ward) = &ward {
-        check_ward(ward)?;
-    }
-    let groups = check_groups(body.groups.as_deref().unwrap_or(&waiting.groups))?;
-    let name = body.name.clone().or(waiting.proposed_name.clone());
-    if let Some(name) = &name {
-        check_name(name)?;
-    }
+    let edit = checked_edit(
+        body.name.or(waiting.proposed_name.clone()),
+        body.ward.or(waiting.ward.clone()),
+        Some(body.groups.unwrap_or(waiting.groups.clone())),
+    )?;
     let player = NewPlayer {
         id: id.clone(),
-        ward,
-        groups,
-        name,
+        ward: edit.ward,
+        groups: edit.groups.unwrap_or_default(),
+        name: edit.name,
     };
     let decision = state
         .store
-        .approve_enrolment(&request, &player, &caller.person)
+        .approve_enrolment(&waiting, &player, &caller.person)
         .await;
     let detail = json!({ "player": id.as_str(), "ward": player.ward, "groups": player.groups });
     match decision {

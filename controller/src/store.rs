@@ -578,13 +578,25 @@ impl Store {
     }
 
     pub async fn players(&self) -> Result<Vec<PlayerRecord>> {
-        let rows = sqlx::query(
+        self.players_where("TRUE", None).await
+    }
+
+    /// One registered player, retired ones included.
+    pub async fn player(&self, id: &str) -> Result<Option<PlayerRecord>> {
+        Ok(self.players_where("id = $1", Some(id)).await?.pop())
+    }
+
+    async fn players_where(&self, condition: &str, id: Option<&str>) -> Result<Vec<PlayerRecord>> {
+        let sql = format!(
             "SELECT id, name, ward, groups, state, restarts, online, last_seen, version,
                     config_revision, acked_revision, hello, created_at
-             FROM players ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+             FROM players WHERE {condition} ORDER BY id"
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|row| {
                 let hello: Option<String> = row.try_get("hello")?;

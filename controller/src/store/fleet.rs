@@ -383,20 +383,18 @@ impl Store {
             .collect()
     }
 
-    /// Approves a waiting request: the player is registered as `player`, with the password
-    /// it chose, in one transaction with the decision.
+    /// Approves `request` (as read by the caller): the player is registered as `player`, with
+    /// the password it chose, in one transaction with the decision.
     pub async fn approve_enrolment(
         &self,
-        id: &str,
+        request: &EnrolmentRecord,
         player: &NewPlayer,
         by: &str,
     ) -> Result<Decision> {
-        let Some(request) = self.enrolment(id).await? else {
-            return Ok(Decision::NotFound);
-        };
         if request.state != EnrolmentState::Waiting {
             return Ok(Decision::AlreadyDecided(request.state));
         }
+        let decided_at = Utc::now();
         let mut tx = self.pool.begin().await?;
         let decided = sqlx::query(
             "UPDATE enrolments SET state = 'approved', decided_by = $1, decided_at = $2,
@@ -404,9 +402,9 @@ impl Store {
              WHERE id = $4 AND state = 'waiting'",
         )
         .bind(by)
-        .bind(Utc::now().to_rfc3339())
+        .bind(decided_at.to_rfc3339())
         .bind(player.id.as_str())
-        .bind(id)
+        .bind(&request.id)
         .execute(&mut *tx)
         .await?;
         if decided.rows_affected() != 1 {
@@ -431,10 +429,13 @@ impl Store {
             other => other?,
         };
         tx.commit().await?;
-        Ok(match self.enrolment(id).await? {
-            Some(done) => Decision::Done(Box::new(done)),
-            None => Decision::NotFound,
-        })
+        Ok(Decision::Done(Box::new(EnrolmentRecord {
+            state: EnrolmentState::Approved,
+            decided_by: Some(by.to_owned()),
+            decided_at: Some(decided_at),
+            player_id: Some(player.id.to_string()),
+            ..request.clone()
+        })))
     }
 
     pub async fn reject_enrolment(&self, id: &str, by: &str, reason: &str) -> Result<Decision> {
@@ -532,7 +533,11 @@ mod tests {
         assert!(!store.verify_player("kita-7", "chosen").await.unwrap());
 
         let Decision::Done(done) = store
-            .approve_enrolment(&id, &player("kita-7"), "admin")
+            .approve_enrolment(
+                &store.enrolment(&id).await.unwrap().unwrap(),
+                &player("kita-7"),
+                "admin",
+            )
             .await
             .unwrap()
         else {
@@ -542,7 +547,11 @@ mod tests {
         assert!(store.verify_player("kita-7", "chosen").await.unwrap());
         assert_eq!(
             store
-                .approve_enrolment(&id, &player("kita-8"), "admin")
+                .approve_enrolment(
+                    &store.enrolment(&id).await.unwrap().unwrap(),
+                    &player("kita-8"),
+                    "admin"
+                )
                 .await
                 .unwrap(),
             Decision::AlreadyDecided(EnrolmentState::Approved)
@@ -581,7 +590,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let clash = store
-            .approve_enrolment(&id, &player("kita-1"), "admin")
+            .approve_enrolment(
+                &store.enrolment(&id).await.unwrap().unwrap(),
+                &player("kita-1"),
+                "admin",
+            )
             .await;
         assert!(matches!(clash, Err(StoreError::DuplicatePlayer(_))));
         assert_eq!(

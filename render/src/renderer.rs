@@ -361,12 +361,13 @@ impl Worker {
             match commands.recv_timeout(tick) {
                 Ok(Command::Show(plan)) => self.show(plan),
                 Ok(Command::Alert(alert, notify)) => {
-                    // Without a canvas (a rebuild failed), whoever waits is told once one shows it.
-                    self.alert_waiting.clear();
+                    // Without a canvas (a rebuild failed), whoever waits is told once one shows
+                    // it; like the layer, a replacing alert keeps the replaced one's waiters.
                     match (self.canvas.as_mut(), alert.clone()) {
                         (Some(canvas), Some(screen)) => canvas.alert.show(screen, notify),
                         (Some(canvas), None) => canvas.alert.clear(),
-                        (None, _) => self.alert_waiting.extend(notify),
+                        (None, Some(_)) => self.alert_waiting.extend(notify),
+                        (None, None) => self.alert_waiting.clear(),
                     }
                     self.alert = alert;
                 }

@@ -14,6 +14,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::WardId;
+use crate::power::PowerRule;
 use crate::schedule::Daypart;
 use crate::validation::{Problem, ValidationError};
 
@@ -227,6 +228,9 @@ pub struct Calendar {
     pub dayparts: Vec<NamedDaypart>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wards: Vec<WardRules>,
+    /// When screens are on, per group (see [`crate::power`]); none: always on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub power: Vec<PowerRule>,
 }
 
 impl Default for Calendar {
@@ -235,6 +239,7 @@ impl Default for Calendar {
             year_end_closure: true,
             dayparts: default_dayparts(),
             wards: Vec::new(),
+            power: Vec::new(),
         }
     }
 }
@@ -330,6 +335,11 @@ impl Calendar {
             }
             check_parts(&ward.dayparts, &prefix, &mut problems);
         }
+        // A rule names a shared daypart, so every ward has it: a name only some wards know
+        // would leave the others' screens off for good.
+        problems.extend(crate::power::problems(&self.power, |name| {
+            self.dayparts.iter().any(|d| d.name == name)
+        }));
         problems
     }
 }

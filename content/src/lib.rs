@@ -6,6 +6,7 @@ pub mod changes;
 pub mod ids;
 pub mod layout;
 pub mod playlist;
+pub mod power;
 pub mod prefetch;
 pub mod protocol;
 pub mod schedule;

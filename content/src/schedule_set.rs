@@ -172,23 +172,40 @@ impl ScheduleSet {
         &self.fallback_layout
     }
 
-    /// The first instant after `now` at which one of `player`'s entries starts or ends, looking
-    /// no further than occurrences that begin before `until`. Until then the entries competing
-    /// for the screen stay the same, so with the same audience and alerts only a playlist item's
-    /// end (`ZoneContent::ends_at`) can change what [`crate::selection::select`] answers.
+    /// The first instant after `now` at which one of `player`'s entries starts or ends or its
+    /// screen switches on or off, looking no further than occurrences that begin before
+    /// `until`. Until then the entries competing for the screen stay the same, so with the
+    /// same audience and alerts only a playlist item's end (`ZoneContent::ends_at`) can change
+    /// what [`crate::selection::select`] answers.
     pub fn next_boundary(
         &self,
         player: &PlayerTarget,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
+        let power = crate::power::next_switch(
+            &crate::power::rules_for(&self.calendar.power, player),
+            self.days_of(player),
+            now,
+            until,
+        );
         self.entries
             .iter()
             .filter(|entry| best_match(&entry.targets, player).is_some())
             .flat_map(|entry| entry.occurrences_overlapping(now, until, self.days_of(player)))
             .flat_map(|occurrence| [occurrence.start, occurrence.end])
             .filter(|instant| *instant > now)
+            .chain(power)
             .min()
+    }
+
+    /// Whether `player`'s screen is on by its power rules at `now`.
+    pub fn power_at(&self, player: &PlayerTarget, now: DateTime<Utc>) -> crate::power::Power {
+        crate::power::power_at(
+            &crate::power::rules_for(&self.calendar.power, player),
+            self.days_of(player),
+            now,
+        )
     }
 }
 

@@ -4,11 +4,13 @@
 //! Rules, in order:
 //! 1. An [`ActiveAlert`] that targets the player and has not expired takes the whole screen.
 //!    Among several: higher `level`, then later `issued_at`, then smaller id.
-//! 2. Otherwise the winner among the entries that target the player, have an occurrence
+//! 2. Otherwise, a screen its power rules switch off (see [`crate::power`]) shows nothing
+//!    until they switch it on again.
+//! 3. Otherwise the winner among the entries that target the player, have an occurrence
 //!    covering the instant and whose audience conditions (if any) admit the audience:
 //!    highest `priority`; on equal priority the most specific target (player > group > ward >
 //!    all); then the smaller entry id (byte order). The others are reported as shadowed.
-//! 3. Otherwise the schedule set's fallback layout, so a screen is never empty.
+//! 4. Otherwise the schedule set's fallback layout, so a screen that is on is never empty.
 //!
 //! An asset outside its display window (`shown_from`, 掲載期限 `shown_until`) leaves its
 //! playlists' loops by itself (see [`windowed_position`]); a zone with no item left stays
@@ -35,6 +37,7 @@ use crate::asset::AssetMeta;
 use crate::audience::{Audience, Check, Verdict, evaluate};
 use crate::ids::{AlertId, AssetId, EntryId, LayoutId, PlaylistId, ZoneId};
 use crate::playlist::{LoopPosition, loop_position};
+use crate::power::Power;
 use crate::schedule::{Occurrence, PlayerTarget, ScheduleEntry, Specificity, best_match};
 use crate::schedule_set::ScheduleSet;
 use crate::tokyo;
@@ -60,6 +63,12 @@ pub enum Selection {
     },
     /// No entry is active for this player now.
     Fallback { screen: ScreenContent },
+    /// The screen's power rules switch it off until `on_at`.
+    Off {
+        on_at: Option<DateTime<Utc>>,
+        /// Entries that would otherwise compete, in rank order.
+        shadowed_entries: Vec<EntryId>,
+    },
 }
 
 /// A layout and what each of its zones plays.
@@ -114,6 +123,10 @@ pub enum Reason {
         checks: Vec<Check>,
     },
     Fallback,
+    /// Off by the screen's power rules until `on_at`.
+    PowerOff {
+        on_at: Option<DateTime<Utc>>,
+    },
     /// The audience now chooses `instead`, but what is shown stays until `until`: the audience
     /// changed the screen less than the minimum display time ago.
     Held {
@@ -156,6 +169,14 @@ impl fmt::Display for Reason {
                 }
             }
             Reason::Fallback => write!(f, "fallback: no entry applies"),
+            Reason::PowerOff { on_at: Some(at) } => write!(
+                f,
+                "off by schedule until {}",
+                at.with_timezone(&tokyo::TOKYO).format("%Y-%m-%d %H:%M")
+            ),
+            Reason::PowerOff { on_at: None } => {
+                write!(f, "off by schedule (no opening within three weeks)")
+            }
             Reason::Held {
                 shown,
                 instead,
@@ -243,6 +264,16 @@ fn choose(
         };
     }
 
+    if let Power::Off { on_at } = schedule.power_at(player, now) {
+        return Decision {
+            selection: Selection::Off {
+                on_at,
+                shadowed_entries: entry_ids(&contenders),
+            },
+            reason: Reason::PowerOff { on_at },
+        };
+    }
+
     match contenders.split_first() {
         Some((winner, rest)) => Decision {
             selection: Selection::Scheduled {
@@ -299,6 +330,7 @@ enum Shown {
     Alert(AlertId),
     Entry(EntryId),
     Fallback,
+    Off,
 }
 
 fn shown(selection: &Selection) -> Shown {
@@ -306,6 +338,7 @@ fn shown(selection: &Selection) -> Shown {
         Selection::Alert { alert, .. } => Shown::Alert(alert.clone()),
         Selection::Scheduled { entry, .. } => Shown::Entry(entry.clone()),
         Selection::Fallback { .. } => Shown::Fallback,
+        Selection::Off { .. } => Shown::Off,
     }
 }
 

@@ -109,6 +109,8 @@ pub enum Problem {
     TooMany(usize),
     #[error("no daypart is called {0:?}; define it in the calendar first")]
     UnknownDaypart(String),
+    #[error("at most {0} minutes; widen the daypart itself instead")]
+    MarginTooWide(u16),
 }
 
 /// Every problem found in a schedule set, so the caller can fix them all in one pass.

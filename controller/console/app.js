@@ -304,6 +304,8 @@ async function pageScreens(main, alive) {
       card.info.replaceChildren(
         h('p', {}, h('span', { class: 'badge ' + (p.online ? 'online' : 'offline') }, p.online ? t('online') : t('offline')),
           p.state && p.state !== 'active' ? h('span', { class: 'badge offline' }, t('fleet_state_' + p.state)) : '',
+          // Switched off on purpose, not lost: a different badge from offline.
+          p.online && reported?.kind === 'off_by_schedule' ? h('span', { class: 'badge power-off' }, t('power_off_badge')) : '',
           ' ', h('span', { class: 'muted' }, `${t('ward')}: ${p.ward ? wardName(p.ward) : '—'} / ${t('group')}: ${(p.groups || []).join(', ') || '—'}`)),
         h('dl', { class: 'facts' },
           h('dt', {}, t('showing')), h('dd', { class: 'showing' }, reported ? `${t('kind_' + reported.kind)}${reported.layout ? ' · ' + reported.layout : ''}` : '—'),
@@ -718,6 +720,8 @@ async function pageSchedule(main, alive) {
   if (can.approve() && calendar.ok) {
     const allWards = Object.keys(state.wards || {}).sort();
     main.append(calendarPanel(calendar.data, allWards.length ? allWards : wards));
+    const groups = [...new Set(players.data.flatMap(p => p.groups || []))].sort();
+    main.append(powerPanel(calendar.data, groups));
   }
 }
 

@@ -82,3 +82,36 @@ function calendarPanel(calendar, wards) {
   h('button', { type: 'submit' }, t('save')));
   return form;
 }
+
+// When screens are on (電源スケジュール): per group, a shared daypart (開庁時間) on open days
+// with minutes either side; a screen with no rule for its groups follows the rule for every
+// screen, and with none at all stays on. An alert wakes a screen that is off.
+function powerPanel(calendar, groups) {
+  const rules = calendar.power || [];
+  const describe = (r) => t('power_rule', { daypart: r.daypart || '開庁時間', before: r.before_minutes || 0, after: r.after_minutes || 0 })
+    + (r.closed_days ? ' · ' + t('power_closed_days') : '');
+  const save = async (power) => {
+    if (await call('PUT', '/api/v1/calendar', { ...calendar, power }, t('calendar_saved'))) render();
+  };
+  const list = h('ul', { class: 'power-rules' }, rules.length ? rules.map((r, i) => h('li', { 'data-group': r.group || '' },
+    h('strong', {}, r.group || t('power_every_screen')), ': ', describe(r), ' ',
+    h('button', { type: 'button', class: 'link', onclick: () => save(rules.filter((_, j) => j !== i)) }, t('delete'))))
+    : h('li', { class: 'muted' }, t('power_none')));
+  const group = h('select', { name: 'power_group' }, h('option', { value: '' }, t('power_every_screen')),
+    groups.map(g => h('option', { value: g }, g)));
+  const daypart = h('select', { name: 'power_daypart' }, (calendar.dayparts || []).map(d => h('option', { value: d.name }, `${d.name} (${d.start.slice(0, 5)}–${d.end.slice(0, 5)})`)));
+  const before = h('input', { type: 'number', name: 'power_before', min: '0', max: '240', value: '15' });
+  const after = h('input', { type: 'number', name: 'power_after', min: '0', max: '240', value: '15' });
+  const closedDays = h('input', { type: 'checkbox', name: 'power_closed_days' });
+  return h('form', { class: 'panel', id: 'power-form', onsubmit: (ev) => {
+    ev.preventDefault();
+    const rule = { daypart: daypart.value, before_minutes: Number(before.value), after_minutes: Number(after.value), closed_days: closedDays.checked };
+    if (group.value) rule.group = group.value;
+    // One rule per group: a new one replaces the old.
+    save([...rules.filter(r => (r.group || '') !== group.value), rule]);
+  } }, h('h2', {}, t('power_title')), h('p', { class: 'muted' }, t('power_hint')), list,
+  h('div', { class: 'row' }, field(t('group'), group), field(t('named_daypart'), daypart),
+    field(t('power_before'), before), field(t('power_after'), after),
+    h('label', {}, closedDays, ' ', t('power_closed_days'))),
+  h('button', { type: 'submit' }, t('power_add')));
+}

@@ -673,11 +673,16 @@ async fn now(
         Selection::Scheduled { screen, .. } | Selection::Fallback { screen } => {
             Some(screen.layout.clone())
         }
-        Selection::Alert { .. } => None,
+        Selection::Alert { .. } | Selection::Off { .. } => None,
     });
-    let agrees = reported
-        .as_ref()
-        .is_some_and(|r| r.layout.is_some() && r.layout == expected_layout);
+    let expected_off = matches!(expected, Some(Selection::Off { .. }));
+    let agrees = reported.as_ref().is_some_and(|r| {
+        if expected_off {
+            r.kind == "off_by_schedule"
+        } else {
+            r.layout.is_some() && r.layout == expected_layout
+        }
+    });
     Ok(Json(json!({
         "player": id,
         "at": at,

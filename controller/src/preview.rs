@@ -105,7 +105,7 @@ async fn preview(
     // the screen even when they exist only in the previewed change.
     let screen = match &decision.selection {
         Selection::Scheduled { screen, .. } | Selection::Fallback { screen } => Some(screen),
-        Selection::Alert { .. } => None,
+        Selection::Alert { .. } | Selection::Off { .. } => None,
     };
     let layout = screen.and_then(|s| set.layout(&s.layout));
     let assets: BTreeMap<&str, _> = screen

@@ -46,6 +46,8 @@ pub struct ConfigFile {
     pub health_secs: Option<u64>,
     /// People counting (optional): see `camera::CameraFile`.
     pub camera: Option<crate::camera::CameraFile>,
+    /// The command that switches the panel, as argv; `on` or `off` is appended (see `power`).
+    pub power_command: Option<Vec<String>>,
     /// The controller's Ed25519 alert-signing public key (hex), written by `player add`:
     /// alerts not signed with its private half are refused.
     pub alert_public_key: Option<String>,
@@ -86,6 +88,8 @@ pub struct PlayerConfig {
     pub health_secs: u64,
     /// People counting; `None` counts nothing.
     pub camera: Option<crate::camera::CameraConfig>,
+    /// Switches the panel on and off by schedule; empty: the player only draws black.
+    pub power_command: Vec<String>,
     /// The controller's alert-signing public key; `None` refuses every alert (see `alerts`).
     pub alert_public_key: Option<alerts::signing::PublicKey>,
 }
@@ -190,7 +194,14 @@ impl PlayerConfig {
                 })
             })
             .transpose()?;
+        let power_command = match file.power_command {
+            Some(argv) if argv.first().is_none_or(|program| program.trim().is_empty()) => bail!(
+                "config key power_command must name a program, e.g. [\"vcgencmd\", \"display_power\"]"
+            ),
+            argv => argv.unwrap_or_default(),
+        };
         Ok(PlayerConfig {
+            power_command,
             alert_public_key,
             render: flags.render.or(file.render).unwrap_or(true),
             render_fps,

@@ -12,6 +12,7 @@ pub mod display;
 pub mod enrol;
 pub mod journal;
 pub mod plays;
+pub mod power;
 pub mod screen;
 pub mod session;
 pub mod state;

@@ -74,6 +74,8 @@ pub struct Screen {
     pub audience: watch::Receiver<Audience>,
     /// The emergency alerts that take this screen (from `alerts`); a change wakes the loop.
     pub alerts: watch::Receiver<Vec<content::alert::ActiveAlert>>,
+    /// The panel's power, switched by the schedule's power rules.
+    pub power: crate::power::PowerSwitch,
 }
 
 fn random_id() -> String {
@@ -175,6 +177,7 @@ impl Screen {
                     }
                     Selection::Fallback { screen } => ("fallback", None, Some(screen)),
                     Selection::Alert { .. } => ("alert", None, None),
+                    Selection::Off { .. } => ("off_by_schedule", None, None),
                 }
             }
         };
@@ -235,8 +238,9 @@ impl Screen {
         for (_, gone) in previous {
             self.finish(gone, now);
         }
+        self.power.set(kind != "off_by_schedule");
         // Under an alert the renderer keeps the last plan beneath the takeover layer, so the
-        // schedule is back the instant the alert clears.
+        // schedule is back the instant the alert clears. Off by schedule, it draws black.
         if let Some(display) = &self.display
             && kind != "alert"
         {

@@ -223,6 +223,7 @@ impl Session {
                 display: display.as_ref().map(|(d, _)| d.clone()),
                 audience: counts.audience.clone(),
                 alerts: alerts_now,
+                power: crate::power::PowerSwitch::start(config.power_command.clone()),
             }
             .run(),
         );

@@ -43,6 +43,7 @@ fn said(decision: &Decision) -> String {
         Selection::Alert { alert, .. } => format!("alert {alert}"),
         Selection::Scheduled { entry, .. } => entry.to_string(),
         Selection::Fallback { .. } => "fallback".to_owned(),
+        Selection::Off { .. } => "off".to_owned(),
     };
     format!("{what} | {}", decision.reason)
 }

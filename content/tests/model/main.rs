@@ -4,6 +4,7 @@ mod audience_rules;
 mod calendar;
 mod changes;
 mod display_window;
+mod power;
 mod prefetch;
 mod selection_props;
 mod selection_table;

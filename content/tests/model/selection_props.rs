@@ -204,7 +204,9 @@ fn naive_specificity(entry: &ScheduleEntry, who: &PlayerTarget) -> Option<u8> {
 fn screen(selection: &Selection) -> &ScreenContent {
     match selection {
         Selection::Scheduled { screen, .. } | Selection::Fallback { screen } => screen,
-        Selection::Alert { .. } => panic!("no alert was given: {selection:?}"),
+        Selection::Alert { .. } | Selection::Off { .. } => {
+            panic!("no alert or power rule was given: {selection:?}")
+        }
     }
 }
 
@@ -265,6 +267,7 @@ proptest! {
                 prop_assert_eq!(winner.priority, max_priority);
             }
             Selection::Alert { .. } => prop_assert!(false, "no alert was given"),
+            Selection::Off { .. } => prop_assert!(false, "no power rule was given"),
         }
     }
 

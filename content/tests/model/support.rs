@@ -245,5 +245,6 @@ pub fn summary(selection: &Selection) -> String {
             list(shadowed_entries.iter().map(ToString::to_string).collect())
         ),
         Selection::Fallback { .. } => "fallback".to_owned(),
+        Selection::Off { .. } => "off".to_owned(),
     }
 }

@@ -21,6 +21,9 @@ pub const DOMAIN: &[u8] = b"osaka-signage/alert/v1\n";
 /// alert's never as a configuration.
 pub const DESIRED_DOMAIN: &[u8] = b"osaka-signage/desired/v1\n";
 
+/// Domain of player builds the controller vouches for (`content::protocol::BuildStatement`).
+pub const BUILD_DOMAIN: &[u8] = b"osaka-signage/player-build/v1\n";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("message is unsigned; players accept only messages signed by the controller")]
@@ -170,6 +173,24 @@ fn verify_in<'a>(
     Ok(&envelope.payload)
 }
 
+/// Signs a statement about a player build (see [`BUILD_DOMAIN`]).
+pub fn sign_build(
+    statement: &content::protocol::BuildStatement,
+    key: &SigningKey,
+) -> SignedEnvelope {
+    let payload = serde_json::to_string(statement).expect("a statement always serialises");
+    sign_in(BUILD_DOMAIN, payload, key)
+}
+
+/// Checks a build statement's signature, then parses it.
+pub fn verify_build(
+    envelope: &SignedEnvelope,
+    key: &PublicKey,
+) -> Result<content::protocol::BuildStatement, SignatureError> {
+    let payload = verify_in(BUILD_DOMAIN, envelope, key)?;
+    serde_json::from_str(payload).map_err(|e| SignatureError::Payload(e.to_string()))
+}
+
 /// Serialises and signs a broadcast.
 pub fn sign(broadcast: &Broadcast, key: &SigningKey) -> SignedEnvelope {
     let payload = serde_json::to_string(broadcast).expect("a broadcast always serialises");
@@ -185,6 +206,31 @@ pub fn verify(envelope: &SignedEnvelope, key: &PublicKey) -> Result<Broadcast, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_statements_verify_only_in_their_domain_and_unaltered() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let public = PublicKey::from(&key);
+        let statement = content::protocol::BuildStatement {
+            version: "1.4.0".into(),
+            sha256: "ab".repeat(32).parse().unwrap(),
+            size_bytes: 1234,
+        };
+        let signed = sign_build(&statement, &key);
+        assert_eq!(verify_build(&signed, &public), Ok(statement));
+        assert_eq!(
+            verify_desired(&signed, &public),
+            Err(SignatureError::Invalid)
+        );
+        let mut altered = signed.clone();
+        altered.payload = altered.payload.replace("1234", "1235");
+        assert_eq!(
+            verify_build(&altered, &public),
+            Err(SignatureError::Invalid)
+        );
+        let other = PublicKey::from(&SigningKey::from_bytes(&[8; 32]));
+        assert_eq!(verify_build(&signed, &other), Err(SignatureError::Invalid));
+    }
 
     #[test]
     fn desired_state_and_alert_signatures_never_pass_for_each_other() {

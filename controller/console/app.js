@@ -314,7 +314,10 @@ async function pageScreens(main, alive) {
           h('dt', {}, t('health')), h('dd', {}, p.health
             ? `${health.pipeline_state ?? '?'} · CPU ${fmtNum(health.cpu_percent)}% · ${t('frames')} ${health.frames_rendered ?? '?'} / ${t('dropped')} ${health.frames_dropped ?? 0}`
             : t('no_health')),
-          h('dt', {}, t('last_seen')), h('dd', {}, fmtTime(p.last_seen))));
+          h('dt', {}, t('last_seen')), h('dd', {}, fmtTime(p.last_seen)),
+          h('dt', {}, t('build_running')), h('dd', { class: 'build' }, p.version || '—',
+            p.build && p.build !== p.version ? ` → ${t('build_offered', { version: p.build })}` : '',
+            p.hello && p.hello.failed_build ? h('div', { class: 'muted' }, t('build_failed', p.hello.failed_build)) : '')));
       if (withShots) {
         if (p.online && p.health) thumbnail(p.id, card.thumb);
         else card.thumb.replaceChildren(h('span', {}, p.online ? t('not_rendering') : t('offline')));

@@ -28,8 +28,53 @@ function fleetPanel(box, reload) {
   }
   box.replaceChildren(h('section', { class: 'fleet' },
     h('h2', {}, t('fleet_waiting_title'), ' ', count), list,
-    h('h3', {}, t('fleet_codes_title'), ' ', live), ...fleetCodes(() => refresh(true))));
+    h('h3', {}, t('fleet_codes_title'), ' ', live), ...fleetCodes(() => refresh(true)),
+    h('h3', {}, t('builds_title')), buildsPanel(reload)));
   return refresh;
+}
+
+// Player builds: upload one under a new version label (the controller signs it), and offer
+// it to every screen, a ward or a group; screens switch and roll back on their own.
+function buildsPanel(reload) {
+  const list = h('ul', { class: 'builds' });
+  const version = h('select', { name: 'offer_version' });
+  async function refresh() {
+    const r = await api('GET', '/api/v1/player-builds');
+    const builds = r.ok ? r.data : [];
+    list.replaceChildren(...(builds.length ? builds.map(b => h('li', { 'data-version': b.version },
+      h('strong', {}, b.version), ` · ${(b.size_bytes / 1048576).toFixed(1)} MB · SHA-256 ${b.sha256.slice(0, 12)}… · ${fmtTime(b.uploaded_at)} · `,
+      t('builds_offered_to', { n: b.offered_to }), b.note ? h('span', { class: 'muted' }, ` · ${b.note}`) : ''))
+      : [h('li', { class: 'muted' }, t('builds_none'))]));
+    version.replaceChildren(...builds.map(b => h('option', { value: b.version }, b.version)), h('option', { value: '' }, t('builds_withdraw')));
+  }
+  const file = h('input', { type: 'file', name: 'build_file', required: true });
+  const label = h('input', { name: 'build_version', required: true, pattern: '[A-Za-z0-9._+\\-]{1,40}', placeholder: '1.4.0' });
+  const note = h('input', { name: 'build_note', maxlength: '200' });
+  const upload = h('form', { class: 'panel', id: 'build-upload', onsubmit: async ev => {
+    ev.preventDefault();
+    const headers = { 'Content-Type': 'application/octet-stream' };
+    if (state.session && state.session.csrf) headers['X-CSRF-Token'] = state.session.csrf;
+    const query = `version=${encodeURIComponent(label.value.trim())}&note=${encodeURIComponent(note.value.trim())}`;
+    const response = await fetch(`/api/v1/player-builds?${query}`, { method: 'POST', headers, credentials: 'same-origin', body: file.files[0] })
+      .catch(() => null);
+    const data = response ? await response.json().catch(() => null) : null;
+    if (!response || !response.ok) { toast((data && data.error) || t('network_error'), true); return; }
+    toast(t('builds_uploaded', { version: data.version }));
+    upload.reset();
+    refresh();
+  } }, h('div', { class: 'row' }, field(t('builds_file'), file), field(t('builds_version'), label), field(t('builds_note'), note)),
+  h('button', { type: 'submit' }, t('builds_upload')));
+  const kind = h('select', { name: 'offer_kind' }, ['all', 'ward', 'group'].map(k => h('option', { value: k }, t('builds_target_' + k))));
+  const id = h('input', { name: 'offer_id', 'aria-label': t('builds_target_id') });
+  const offer = h('form', { class: 'panel', id: 'build-offer', onsubmit: async ev => {
+    ev.preventDefault();
+    const target = kind.value === 'all' ? { kind: 'all' } : { kind: kind.value, id: id.value.trim() };
+    const done = await call('POST', '/api/v1/player-builds/offer', { version: version.value || null, targets: [target] });
+    if (done) { toast(t('builds_offered', { n: done.players.length })); refresh(); reload(); }
+  } }, h('div', { class: 'row' }, field(t('builds_version'), version), field(t('builds_target'), kind), field(t('builds_target_id'), id)),
+  h('button', { type: 'submit' }, t('builds_offer')));
+  refresh();
+  return h('div', {}, h('p', { class: 'muted' }, t('builds_hint')), list, upload, offer);
 }
 
 function waitingCard(e, reload) {

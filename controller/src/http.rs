@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::content_api::routes(state.max_upload_bytes))
         .merge(crate::screens::routes())
         .merge(crate::fleet_api::routes())
+        .merge(crate::builds_api::routes())
         .merge(crate::counts::routes())
         .merge(crate::reports_api::routes())
         .merge(crate::preview::routes())

@@ -6,6 +6,7 @@ pub mod alert_key;
 pub mod alerting;
 pub mod auth;
 pub mod broker;
+pub mod builds_api;
 pub mod calendar_api;
 pub mod client_ip;
 pub mod config;

@@ -81,6 +81,7 @@ impl ContentLibrary {
         let root = data_dir.join("content");
         let incoming = root.join("incoming");
         std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("player-builds"))?;
         std::fs::create_dir_all(&incoming)?;
         for entry in std::fs::read_dir(&incoming)? {
             let _ = std::fs::remove_file(entry?.path());
@@ -91,6 +92,12 @@ impl ContentLibrary {
     /// Where a blob lives. `sha256` must already be validated as 64 hex digits.
     pub fn blob_path(&self, sha256: &content::asset::Sha256) -> PathBuf {
         self.root.join("blobs").join(sha256.to_string())
+    }
+
+    /// Where an uploaded player build lives (out of `blobs`, which the unused-file sweep
+    /// tidies).
+    pub fn build_path(&self, sha256: &content::asset::Sha256) -> PathBuf {
+        self.root.join("player-builds").join(sha256.to_string())
     }
 
     pub fn incoming_dir(&self) -> PathBuf {
@@ -184,8 +191,13 @@ impl Received {
 
     /// Moves the file to its blob path; when the content is already stored (a duplicate), the
     /// upload is discarded instead. Returns whether the file was new.
-    pub fn store(mut self, library: &ContentLibrary) -> std::io::Result<bool> {
+    pub fn store(self, library: &ContentLibrary) -> std::io::Result<bool> {
         let target = library.blob_path(&self.sha256);
+        self.store_at(target)
+    }
+
+    /// Moves the file to `target`, or discards it when `target` exists (same content).
+    pub fn store_at(mut self, target: PathBuf) -> std::io::Result<bool> {
         if target.exists() {
             return Ok(false); // dropped guard removes the temporary file
         }

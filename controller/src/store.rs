@@ -363,10 +363,30 @@ const MIGRATIONS: &[(i64, &str)] = &[
         player_id TEXT
     )",
     ),
+    // Player builds an admin uploaded, each with the statement the controller signed for it,
+    // and the build each player is offered (store/builds.rs).
+    (
+        60,
+        "CREATE TABLE player_builds (
+        version TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        statement TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL,
+        note TEXT
+    )",
+    ),
+    (
+        61,
+        "ALTER TABLE players ADD COLUMN build TEXT",
+    ),
 ];
 
 pub mod accounts;
 pub mod alerts;
+pub mod builds;
 mod catalog;
 mod counts;
 pub mod drafts;
@@ -390,6 +410,8 @@ pub struct PlayerRecord {
     pub online: bool,
     pub last_seen: Option<DateTime<Utc>>,
     pub version: Option<String>,
+    /// The build it is offered (see `store::builds`); None keeps what runs.
+    pub build: Option<String>,
     pub config_revision: u64,
     pub acked_revision: Option<u64>,
     /// The player's last hello: capabilities, screen, display mode.
@@ -588,7 +610,7 @@ impl Store {
 
     async fn players_where(&self, condition: &str, id: Option<&str>) -> Result<Vec<PlayerRecord>> {
         let sql = format!(
-            "SELECT id, name, ward, groups, state, restarts, online, last_seen, version,
+            "SELECT id, name, ward, groups, state, restarts, online, last_seen, version, build,
                     config_revision, acked_revision, hello, created_at
              FROM players WHERE {condition} ORDER BY id"
         );
@@ -610,6 +632,7 @@ impl Store {
                     online: row.try_get::<i64, _>("online")? != 0,
                     last_seen: parse_time(row.try_get("last_seen")?)?,
                     version: row.try_get("version")?,
+                    build: row.try_get("build")?,
                     config_revision: row.try_get::<i64, _>("config_revision")? as u64,
                     acked_revision: row
                         .try_get::<Option<i64>, _>("acked_revision")?
@@ -636,8 +659,10 @@ impl Store {
     /// Retired players get none: they are out of the fleet.
     pub async fn desired_configs(&self) -> Result<Vec<DesiredConfig>> {
         let rows = sqlx::query(
-            "SELECT id, name, ward, groups, restarts, config_revision FROM players
-             WHERE state <> 'retired' ORDER BY id",
+            "SELECT p.id, p.name, p.ward, p.groups, p.restarts, p.config_revision,
+                    b.statement, b.signature
+             FROM players p LEFT JOIN player_builds b ON b.version = p.build
+             WHERE p.state <> 'retired' ORDER BY p.id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -654,6 +679,13 @@ impl Store {
                     groups: fleet::parse_groups(&row.try_get::<String, _>("groups")?)?,
                     name: row.try_get("name")?,
                     restarts: row.try_get::<i64, _>("restarts")? as u64,
+                    build: row
+                        .try_get::<Option<String>, _>("statement")?
+                        .zip(row.try_get::<Option<String>, _>("signature")?)
+                        .map(|(payload, signature)| content::protocol::SignedEnvelope {
+                            payload,
+                            signature,
+                        }),
                     issued_at: now,
                 })
             })
@@ -865,6 +897,7 @@ mod tests {
             display: DisplayMode::Headless,
             started_at: Utc::now(),
             config_revision: None,
+            failed_build: None,
         };
         assert!(store.record_hello(&hello, Utc::now()).await.unwrap());
         let ack = Ack {

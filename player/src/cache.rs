@@ -59,6 +59,16 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The `Authorization` value that logs in to the controller's HTTP API as a player.
+pub fn basic_auth(user: &str, password: Option<&str>) -> String {
+    use base64::Engine;
+    let pair = format!("{user}:{}", password.unwrap_or_default());
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -206,12 +216,7 @@ impl ContentCache {
 
     /// Log in to the controller's HTTP API as this player.
     pub fn with_credentials(mut self, user: &str, password: Option<&str>) -> ContentCache {
-        use base64::Engine;
-        let pair = format!("{user}:{}", password.unwrap_or_default());
-        self.authorization = Some(format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        ));
+        self.authorization = Some(basic_auth(user, password));
         self
     }
 

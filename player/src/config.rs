@@ -48,6 +48,8 @@ pub struct ConfigFile {
     pub camera: Option<crate::camera::CameraFile>,
     /// The command that switches the panel, as argv; `on` or `off` is appended (see `power`).
     pub power_command: Option<Vec<String>>,
+    /// Seconds an offered build has to come online before it is rolled back (default 120).
+    pub update_trial_secs: Option<u64>,
     /// The controller's Ed25519 alert-signing public key (hex), written by `player add`:
     /// alerts not signed with its private half are refused.
     pub alert_public_key: Option<String>,
@@ -90,6 +92,8 @@ pub struct PlayerConfig {
     pub camera: Option<crate::camera::CameraConfig>,
     /// Switches the panel on and off by schedule; empty: the player only draws black.
     pub power_command: Vec<String>,
+    /// Seconds an offered build has to come online before it is rolled back.
+    pub update_trial_secs: u64,
     /// The controller's alert-signing public key; `None` refuses every alert (see `alerts`).
     pub alert_public_key: Option<alerts::signing::PublicKey>,
 }
@@ -200,7 +204,14 @@ impl PlayerConfig {
             ),
             argv => argv.unwrap_or_default(),
         };
+        let update_trial_secs = file.update_trial_secs.unwrap_or(120);
+        if !(5..=3600).contains(&update_trial_secs) {
+            bail!(
+                "config key update_trial_secs must be between 5 and 3600, got {update_trial_secs}"
+            );
+        }
         Ok(PlayerConfig {
+            update_trial_secs,
             power_command,
             alert_public_key,
             render: flags.render.or(file.render).unwrap_or(true),

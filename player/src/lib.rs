@@ -18,3 +18,15 @@ pub mod session;
 pub mod state;
 pub mod sync;
 pub mod timer;
+pub mod update;
+
+/// Replaces this process with a fresh start of the same binary and arguments (the same PID,
+/// so a service manager sees no exit).
+pub fn restart_self() -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()?;
+    let error = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Err(anyhow::anyhow!("cannot restart {}: {error}", exe.display()))
+}

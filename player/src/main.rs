@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use content::protocol::DisplayMode;
 use player::config::{Overrides, PlayerConfig};
+use player::update;
 
 /// Signage player: shows what the controller schedules, counts people, obeys alerts.
 #[derive(Parser)]
@@ -115,21 +116,21 @@ async fn main() -> anyhow::Result<()> {
                     render,
                 },
             )?;
+            let (cache_dir, trial_secs, key) = (
+                config.cache_dir.clone(),
+                config.update_trial_secs,
+                config.alert_public_key,
+            );
+            if let update::Launch::Supervise = update::launch(&cache_dir, key.as_ref()) {
+                return update::supervise(&cache_dir, trial_secs, key).await;
+            }
             match player::session::Session::run(config).await? {
                 player::session::Ending::Shutdown => Ok(()),
-                player::session::Ending::Restart => restart(),
+                player::session::Ending::Restart => player::restart_self(),
+                player::session::Ending::Update => {
+                    update::after_session(&cache_dir, trial_secs, key).await
+                }
             }
         }
     }
-}
-
-/// Replaces this process with a fresh start of the same binary and arguments (the same PID,
-/// so a service manager sees no exit).
-fn restart() -> anyhow::Result<()> {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe()?;
-    let error = std::process::Command::new(&exe)
-        .args(std::env::args_os().skip(1))
-        .exec();
-    Err(anyhow::anyhow!("cannot restart {}: {error}", exe.display()))
 }

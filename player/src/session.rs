@@ -54,6 +54,10 @@ pub struct Session {
     audience: crate::alerts::Audience,
     /// The controller asked for a restart: the loop ends once the configuration is acked.
     restart: bool,
+    /// The build the controller offers, for the update task (see `update`).
+    build_offers: watch::Sender<Option<content::protocol::SignedEnvelope>>,
+    /// An offered build is verified and on trial: the loop ends for the switch.
+    update: bool,
 }
 
 /// How a player's run ended.
@@ -63,6 +67,8 @@ pub enum Ending {
     Shutdown,
     /// The controller asked for a restart; the binary starts itself again.
     Restart,
+    /// An offered build is ready for its trial (see `update`).
+    Update,
 }
 
 /// Broker connections made by the players of this process, and when the last one was: a
@@ -240,6 +246,18 @@ impl Session {
             display
         });
 
+        let (update_tx, mut updates) = mpsc::channel(4);
+        let build_offers = crate::update::Updater {
+            cache_dir: config.cache_dir.clone(),
+            controller_url: config.controller_url.clone(),
+            authorization: Some(crate::cache::basic_auth(
+                &config.username,
+                config.password.as_deref(),
+            )),
+            key: config.alert_public_key,
+            events: update_tx,
+        }
+        .start();
         let mut me = Session {
             config,
             state,
@@ -256,6 +274,8 @@ impl Session {
             alerts: alerts_tx,
             audience,
             restart: false,
+            build_offers,
+            update: false,
         };
         // Plays are sent when one is logged or the connection comes, and a batch again when
         // its acknowledgement is overdue while connected: no timer wakes an idle player.
@@ -289,6 +309,14 @@ impl Session {
                 () = plays_added.notified() => me.send_plays().await,
                 () = timer::sleep_until(plays_resend_at) => me.send_plays().await,
                 () = &mut shutdown => break,
+                Some(event) = updates.recv() => match event {
+                    crate::update::UpdateEvent::Ready(version) => {
+                        info!(%version, "switching to the offered build");
+                        me.update = true;
+                        break;
+                    }
+                    crate::update::UpdateEvent::Refused => me.send_hello().await,
+                },
             }
             if me.restart {
                 info!("restarting as the controller asked");
@@ -298,7 +326,9 @@ impl Session {
         me.goodbye(&mut events).await;
         // What the screen and the alerts last recorded lands before the process ends.
         crate::disk::flush().await;
-        Ok(if me.restart {
+        Ok(if me.update {
+            Ending::Update
+        } else if me.restart {
             Ending::Restart
         } else {
             Ending::Shutdown
@@ -376,9 +406,24 @@ impl Session {
         let _ = self.alerts.send(crate::alerts::Input::Connected).await;
         self.announce().await;
         self.counts.notify(SessionEvent::Connected);
+        self.send_hello().await;
+        self.report_now().await;
+        // What was logged while offline (or was in flight when the connection went).
+        self.send_plays().await;
+        println!(
+            "player {}: online at {}",
+            self.config.id, self.config.broker_url
+        );
+    }
+
+    /// Who this player is and what it can do, its build and the last build that failed.
+    async fn send_hello(&self) {
+        if !self.connected {
+            return;
+        }
         let hello = Hello {
             id: self.config.id.clone(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: crate::update::running_version(),
             capabilities: ["content_cache", "proof_of_play"]
                 .into_iter()
                 .chain(self.display.is_some().then_some("render"))
@@ -389,16 +434,10 @@ impl Session {
             display: self.config.display,
             started_at: self.started_at,
             config_revision: self.state.config().map(|c| c.revision),
+            failed_build: crate::update::UpdateState::load(&self.config.cache_dir).failed,
         };
         self.publish(PlayerTopic::Hello, protocol::encode(&hello))
             .await;
-        self.report_now().await;
-        // What was logged while offline (or was in flight when the connection went).
-        self.send_plays().await;
-        println!(
-            "player {}: online at {}",
-            self.config.id, self.config.broker_url
-        );
     }
 
     async fn announce(&self) {
@@ -500,6 +539,15 @@ impl Session {
                 let Some(config) = self.open(topic, &sealed).await else {
                     return;
                 };
+                // Connected and holding what the controller signed: a build on trial is online.
+                if self.connected {
+                    crate::update::confirm_if_trial(&self.config.cache_dir);
+                }
+                self.build_offers.send_if_modified(|offer| {
+                    let changed = *offer != config.build;
+                    offer.clone_from(&config.build);
+                    changed
+                });
                 let revision = config.revision;
                 let ack = match self.state.offer(config) {
                     Ok(Offer::Applied { restart }) => {

@@ -87,6 +87,7 @@ mod tests {
             groups: vec![],
             name: None,
             restarts: 0,
+            build: None,
             issued_at: Utc::now(),
         }
     }

@@ -295,6 +295,14 @@ try {
     await page.click(`${plain} details.fleet-controls form button[type=submit]`);
     await page.waitForSelector(`${plain} h2:has-text("北区役所 2F 窓口")`, { timeout: 15_000 });
     await page.waitForSelector(`${plain} p:has-text("counters, lobby")`, { timeout: 15_000 });
+    // A player build: uploaded under a version label, listed with its digest.
+    await page.setInputFiles('#build-upload input[name=build_file]',
+      { name: 'signage-player', mimeType: 'application/octet-stream', buffer: Buffer.from('#!/bin/sh\nexit 0\n') });
+    await page.fill('#build-upload input[name=build_version]', 'walk-1.0');
+    await page.click('#build-upload button[type=submit]');
+    await page.waitForSelector('ul.builds li[data-version="walk-1.0"]:has-text("SHA-256")', { timeout: 15_000 });
+    await page.$eval('#build-upload', (f) => f.scrollIntoView());
+    await shot('screens-builds');
   });
 
   await step('the audit log lists the logins and the changes', async () => {
@@ -511,6 +519,14 @@ try {
     await page.$eval('input[name=week_of]', (i) => i.dispatchEvent(new Event('change')));
     await page.waitForSelector(`.day[data-date="${year}-12-29"] .badge.closed-day[data-closed="year_end"]`);
     await shot('schedule-calendar');
+    // A power rule for every screen, saved and listed, then removed again (the walk's screens
+    // must stay on whatever the hour).
+    await page.fill('#power-form input[name=power_before]', '30');
+    await page.click('#power-form button[type=submit]');
+    await page.waitForSelector('ul.power-rules li[data-group=""]:has-text("30")');
+    await shot('schedule-power');
+    await page.click('ul.power-rules li[data-group=""] button');
+    await page.waitForSelector('ul.power-rules li.muted');
   });
 
   await step("the player's screenshot shows the approved layout", async () => {

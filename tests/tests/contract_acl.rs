@@ -278,6 +278,7 @@ fn mosquitto_with_the_deployed_acl_refuses_the_same_and_players_refuse_forged_de
         groups: vec![],
         name: None,
         restarts: 0,
+        build: None,
         issued_at: Utc::now(),
     };
     let wrong_key = SigningKey::from_bytes(&[9; 32]);

@@ -261,6 +261,37 @@ pub struct Hello {
     /// The desired-configuration revision the player holds (from its cache), if any.
     #[serde(default)]
     pub config_revision: Option<u64>,
+    /// The last offered build that did not take (refused, or rolled back), and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_build: Option<FailedBuild>,
+}
+
+/// An offered player build that the player refused or rolled back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedBuild {
+    pub version: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the controller vouches for about a player build (signed in its own domain; see
+/// `alerts::signing::sign_build`): a player runs a downloaded build only if its size and
+/// SHA-256 match a statement signed with the key it was provisioned with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildStatement {
+    /// A label staff give the build (e.g. `1.4.0`): 1-40 of `A-Z a-z 0-9 . _ + -`.
+    pub version: String,
+    pub sha256: Sha256,
+    pub size_bytes: u64,
+}
+
+/// Whether `version` is a usable build label (it also names a directory on the player).
+pub fn valid_build_version(version: &str) -> bool {
+    (1..=40).contains(&version.len())
+        && !version.starts_with('.')
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +341,11 @@ pub struct DesiredConfig {
     /// the configuration it already held (a fresh player does not restart).
     #[serde(default)]
     pub restarts: u64,
+    /// The player build it should run: a [`BuildStatement`] signed in the build domain,
+    /// fetched from `/api/v1/player-builds/{version}/file` on the pinned controller. None
+    /// keeps what runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<SignedEnvelope>,
     pub issued_at: DateTime<Utc>,
 }
 
@@ -959,6 +995,26 @@ pub fn decode_to_player(topic: &str, payload: &[u8]) -> Result<(PlayerId, ToPlay
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_versions_are_short_plain_labels_that_cannot_name_another_directory() {
+        for good in ["1.4.0", "9.9.9-test", "2027.1+osaka_b2", "a"] {
+            assert!(valid_build_version(good), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "1.0 beta",
+            ".hidden",
+            "ä",
+            &"1".repeat(41),
+        ] {
+            assert!(!valid_build_version(bad), "{bad}");
+        }
+    }
     use chrono::TimeZone;
     use proptest::prelude::*;
 
@@ -1063,6 +1119,7 @@ mod tests {
             groups: vec![],
             name: None,
             restarts: 0,
+            build: None,
             issued_at: Utc::now(),
         };
         // A bare payload is not an envelope.
@@ -1098,6 +1155,7 @@ mod tests {
             display: DisplayMode::Headless,
             started_at: Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap(),
             config_revision: None,
+            failed_build: None,
         }
     }
 
@@ -1204,6 +1262,7 @@ mod tests {
             groups: vec![],
             name: None,
             restarts: 0,
+            build: None,
             issued_at: Utc::now(),
         };
         assert!(decode_from_player("signage/v1/players/a/config", &seal(&config)).is_err());

@@ -699,6 +699,11 @@ impl AlertService {
         protocol::encode_signed(&signing::sign_desired(message, &self.key))
     }
 
+    /// Signs what the controller vouches for about a player build (its own domain).
+    pub fn sign_build(&self, statement: &protocol::BuildStatement) -> protocol::SignedEnvelope {
+        signing::sign_build(statement, &self.key)
+    }
+
     /// The size of the signed message players would get, to refuse what MQTT cannot carry.
     pub fn signed_size(&self, broadcast: &Broadcast) -> usize {
         serde_json::to_vec(&signing::sign(

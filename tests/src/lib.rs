@@ -423,6 +423,20 @@ impl Controller {
         out
     }
 
+    /// `player add` in `ward` and the `lobby` group, with `extra` configuration lines (e.g.
+    /// `power_command = [...]`) and a 2 s keep-alive; returns the configuration file.
+    pub fn add_lobby_player(&self, id: &str, ward: &str, extra: &str) -> PathBuf {
+        let out = self.data_dir.parent().unwrap().join(format!("{id}.toml"));
+        player_add(
+            &self.data_dir,
+            id,
+            &["--ward", ward, "--group", "lobby"],
+            &out,
+            &format!("keep_alive_secs = 2\n{extra}"),
+        );
+        out
+    }
+
     pub fn get(&self, path: &str) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -52,15 +52,7 @@ fn update_state(dir: &std::path::Path) -> Value {
 fn a_player_switches_to_a_signed_build_and_rolls_back_one_that_does_not_come_online() {
     let dir = tempfile::tempdir().unwrap();
     let ctl = Controller::start(dir.path(), Broker::Embedded);
-    let config = ctl.add_player("kita-1f", "kita", 2);
-    let (status, _) = ctl.send_json(
-        "PATCH",
-        "/api/v1/players/kita-1f",
-        &json!({"groups": ["lobby"]}),
-    );
-    assert_eq!(status, 200);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("update_trial_secs = 8\n{text}")).unwrap();
+    let config = ctl.add_lobby_player("kita-1f", "kita", "update_trial_secs = 8\n");
     let player = start_player(dir.path(), &config, "kita-1f");
     wait_until(Duration::from_secs(20), "the player online", || {
         running(&ctl).is_some()

@@ -27,13 +27,6 @@ fn kind(dir: &std::path::Path) -> Option<String> {
 fn a_screen_goes_off_by_schedule_and_an_alert_wakes_it() {
     let dir = tempfile::tempdir().unwrap();
     let ctl = Controller::start(dir.path(), Broker::Embedded);
-    let config = ctl.add_player("kita-1f", "kita", 2);
-    let (status, _) = ctl.send_json(
-        "PATCH",
-        "/api/v1/players/kita-1f",
-        &json!({"groups": ["lobby"]}),
-    );
-    assert_eq!(status, 200);
     // The site's power command: records each switch.
     let log = dir.path().join("power.log");
     let script = dir.path().join("panel-power");
@@ -43,15 +36,11 @@ fn a_screen_goes_off_by_schedule_and_an_alert_wakes_it() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "power_command = [{:?}]\n{text}",
-            script.display().to_string()
-        ),
-    )
-    .unwrap();
+    let config = ctl.add_lobby_player(
+        "kita-1f",
+        "kita",
+        &format!("power_command = [{:?}]\n", script.display().to_string()),
+    );
 
     ctl.put(
         "/api/v1/assets/hello",

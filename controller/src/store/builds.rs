@@ -166,6 +166,10 @@ mod tests {
         }
     }
 
+    async fn offered(store: &Store, version: Option<&str>, targets: &[Target]) -> Vec<String> {
+        store.offer_build(version, targets).await.unwrap().unwrap()
+    }
+
     #[tokio::test]
     async fn an_offer_reaches_the_targeted_players_configurations_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -211,20 +215,9 @@ mod tests {
 
         let lobby = [Target::Group("lobby".into())];
         let before = store.desired_configs().await.unwrap();
+        assert_eq!(offered(&store, Some("1.4.0"), &lobby).await, ["a", "c"]);
         assert_eq!(
-            store
-                .offer_build(Some("1.4.0"), &lobby)
-                .await
-                .unwrap()
-                .unwrap(),
-            ["a", "c"]
-        );
-        assert_eq!(
-            store
-                .offer_build(Some("1.4.0"), &lobby)
-                .await
-                .unwrap()
-                .unwrap(),
+            offered(&store, Some("1.4.0"), &lobby).await,
             Vec::<String>::new(),
             "offering again changes nothing"
         );
@@ -242,10 +235,7 @@ mod tests {
         );
 
         let naka = [Target::Ward("naka".into())];
-        assert_eq!(
-            store.offer_build(None, &naka).await.unwrap().unwrap(),
-            ["c"]
-        );
+        assert_eq!(offered(&store, None, &naka).await, ["c"]);
         assert_eq!(store.builds().await.unwrap()[0].offered_to, 1);
     }
 }

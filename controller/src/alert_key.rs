@@ -44,6 +44,34 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SigningKey> {
         .with_context(|| format!("{} is not an alert-signing key", path.display()))
 }
 
+/// Refuses to go on when players were enrolled with this controller's key but the key file is
+/// gone (e.g. a restore that missed it): a new key would make every screen refuse every
+/// alert, silently.
+pub async fn ensure_for_players(
+    data_dir: &Path,
+    store: &crate::store::Store,
+) -> anyhow::Result<()> {
+    if path(data_dir).exists() {
+        return Ok(());
+    }
+    let enrolled = store
+        .players()
+        .await?
+        .iter()
+        .filter(|p| p.state != crate::store::fleet::PlayerState::Retired)
+        .count();
+    if enrolled > 0 {
+        anyhow::bail!(
+            "{} is missing, but {enrolled} player(s) are enrolled with its public half: a new key \
+             would make every screen refuse every alert. Restore the key from the backup \
+             (`signage-controller restore`, or copy {FILE_NAME} back into the data directory). \
+             Only if the key is lost for good: retire the players and enrol them again.",
+            path(data_dir).display()
+        );
+    }
+    Ok(())
+}
+
 /// The public half, as hex for players' configuration files.
 pub fn public_hex(key: &SigningKey) -> String {
     PublicKey::from(key).to_hex()

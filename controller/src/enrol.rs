@@ -169,10 +169,8 @@ fn controller_url_for_players(
 
 pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyhow::Result<()> {
     let id: PlayerId = enrolment.id.parse()?;
+    let store = open_store(config).await?;
     let files = PlayerFiles::new(config, enrolment.broker_url, enrolment.controller_url)?;
-    let store = Store::open(&config.data_dir)
-        .await
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let token = random_token();
     // Write the file first: a registered player whose credentials were lost is worse than a
     // file for a player that failed to register (which the next attempt overwrites).
@@ -214,6 +212,16 @@ pub async fn add_player(config: &ControllerConfig, enrolment: Enrolment) -> anyh
     Ok(())
 }
 
+/// The store, once the alert key players are provisioned with is known to be the one the
+/// enrolled players hold (see `alert_key::ensure_for_players`).
+async fn open_store(config: &ControllerConfig) -> anyhow::Result<Store> {
+    let store = Store::open(&config.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    crate::alert_key::ensure_for_players(&config.data_dir, &store).await?;
+    Ok(store)
+}
+
 /// `player add-many`: `count` players `{prefix}-00001`.. with one store and one key, quiet
 /// (registering a thousand players one process each takes minutes).
 pub async fn add_many(
@@ -225,10 +233,8 @@ pub async fn add_many(
     broker_url: Option<String>,
     out_dir: &Path,
 ) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
     let files = PlayerFiles::new(config, broker_url, None)?;
-    let store = Store::open(&config.data_dir)
-        .await
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     std::fs::create_dir_all(out_dir)?;
     for n in 1..=count {
         let id: PlayerId = format!("{prefix}-{n:05}").parse()?;

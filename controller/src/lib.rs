@@ -5,6 +5,7 @@ pub mod accounts_cli;
 pub mod alert_key;
 pub mod alerting;
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod builds_api;
 pub mod calendar_api;

@@ -72,6 +72,28 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write one archive of everything the controller needs on another machine (store
+    /// snapshot, content, player builds, history, the alert-signing key, the configuration),
+    /// while it runs.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The archive to write (tar), e.g. /srv/backup/signage-2026-12-08.tar
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Bring a backup back into an empty data directory.
+    Restore {
+        /// The archive `backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        /// Data directory to fill (must hold no store yet).
+        #[arg(long, default_value = controller::config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Where to write the configuration file the backup carries (must not exist).
+        #[arg(long)]
+        config_out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -313,6 +335,46 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let config = load(&common, Overrides::default())?;
             controller::accounts_cli::create_token(&config, &role, &label).await
+        }
+        Command::Backup { common, out } => {
+            let config = load(&common, Overrides::default())?;
+            let manifest =
+                controller::backup::backup(&config.data_dir, common.config.as_deref(), &out)
+                    .await?;
+            println!(
+                "backup written to {}: {} files, {} bytes{}",
+                out.display(),
+                manifest.files,
+                manifest.bytes,
+                if manifest.has_alert_key {
+                    ""
+                } else {
+                    "; WARNING: the data directory has no alert-signing key"
+                }
+            );
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            data_dir,
+            config_out,
+        } => {
+            let manifest = controller::backup::restore(&from, &data_dir, config_out.as_deref())?;
+            println!(
+                "restored {} files ({} bytes) from a backup of {} into {}{}",
+                manifest.files,
+                manifest.bytes,
+                manifest.created_at,
+                data_dir.display(),
+                match (&config_out, manifest.has_config) {
+                    (Some(path), true) => format!("; configuration written to {}", path.display()),
+                    (None, true) =>
+                        "; the backup also holds a configuration file (--config-out PATH writes it)"
+                            .into(),
+                    _ => String::new(),
+                }
+            );
+            Ok(())
         }
     }
 }

@@ -65,6 +65,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    crate::alert_key::ensure_for_players(&config.data_dir, &store).await?;
     store.mark_all_offline().await?;
 
     let session = broker::random_token()[..16].to_string();

@@ -21,11 +21,12 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients
 )
 # The test suite (a build with --tests) also drives the console in a real browser: headless
-# Chromium from Node.js (tests/browser). The run command does not need them.
+# Chromium from Node.js (tests/browser), and checks /metrics and the alert rules with
+# Prometheus's promtool. The run command does not need them.
 browser_test=0
 for arg in "$@"; do [ "$arg" = --tests ] && browser_test=1; done
 if [ "$browser_test" -eq 1 ]; then
-  APT_PACKAGES+=(chromium nodejs)
+  APT_PACKAGES+=(chromium nodejs prometheus)
 fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

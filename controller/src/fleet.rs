@@ -384,6 +384,8 @@ impl Fleet {
             }
         };
         let now = Utc::now();
+        let started = std::time::Instant::now();
+        let what = message_kind(&message);
         let result = match &message {
             FromPlayer::Presence(p) => {
                 let online = p.state == PresenceState::Online;
@@ -460,9 +462,26 @@ impl Fleet {
                 Ok(())
             }
         };
+        if let Some(what) = what {
+            crate::metrics::METRICS.observe(
+                "signage_store_write_seconds",
+                format!("what=\"{what}\""),
+                started.elapsed(),
+            );
+        }
         if let Err(e) = result {
             warn!(player = %id, %e, "cannot store a player message");
         }
+    }
+}
+
+/// The messages the fleet writes to the store itself (the others are queued elsewhere).
+fn message_kind(message: &FromPlayer) -> Option<&'static str> {
+    match message {
+        FromPlayer::Presence(_) => Some("presence"),
+        FromPlayer::Hello(_) => Some("hello"),
+        FromPlayer::Ack(_) => Some("config_ack"),
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! cost a transaction (and an fsync) for every handful that happened to be queued, and that
 //! disk work takes the CPU the broker needs to pass the remaining answers on.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,20 +17,29 @@ use tracing::warn;
 pub struct Queue<T> {
     tx: mpsc::Sender<T>,
     what: &'static str,
-    dropped: AtomicU64,
+    dropped: Arc<AtomicU64>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    /// A queue of `capacity` items, visible in `/metrics` as `what` while it exists.
+    pub fn new(capacity: usize, what: &'static str) -> (Queue<T>, Receiver<T>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let weak = tx.downgrade();
+        crate::metrics::METRICS.register_queue(
+            what,
+            move || {
+                weak.upgrade()
+                    .map(|tx| (tx.max_capacity() - tx.capacity(), tx.max_capacity()))
+            },
+            dropped.clone(),
+        );
+        let queue = Queue { tx, what, dropped };
+        (queue, rx)
+    }
 }
 
 impl<T> Queue<T> {
-    pub fn new(capacity: usize, what: &'static str) -> (Queue<T>, Receiver<T>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let queue = Queue {
-            tx,
-            what,
-            dropped: AtomicU64::new(0),
-        };
-        (queue, rx)
-    }
-
     pub fn offer(&self, item: T) {
         if let Err(TrySendError::Full(_)) = self.tx.try_send(item) {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;

@@ -354,6 +354,21 @@ impl Writer {
 
 /// Writes one store batch durably; returns the rows written (0 for a replay).
 fn write(store: &HistoryStore, unit: &Unit) -> reports::store::Result<usize> {
+    let started = std::time::Instant::now();
+    let written = write_unit(store, unit);
+    let dataset = match unit {
+        Unit::Counts { .. } => "counts",
+        Unit::Play { .. } => "plays",
+    };
+    crate::metrics::METRICS.observe(
+        "signage_history_write_seconds",
+        format!("dataset=\"{dataset}\""),
+        started.elapsed(),
+    );
+    written
+}
+
+fn write_unit(store: &HistoryStore, unit: &Unit) -> reports::store::Result<usize> {
     match unit {
         Unit::Counts { rows, .. } if rows.is_empty() => Ok(0),
         Unit::Counts { batch_id, rows } => Ok(store.ingest_counts(batch_id, rows)?.rows_written),

@@ -77,11 +77,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/players", get(players))
         .route("/api/v1/wards", get(wards))
+        .merge(crate::metrics::routes())
         // After every route: the layer wraps them all (and sees their matched paths).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::enforce,
         ))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track_http))
         // Outermost: a busy lane answers before any authentication work.
         .route_layer(axum::middleware::from_fn_with_state(
             state.lanes.clone(),

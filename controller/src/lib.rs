@@ -26,6 +26,7 @@ pub mod http_server;
 pub mod library;
 pub mod manifest;
 pub mod memory;
+pub mod metrics;
 pub mod mqtt_gate;
 pub mod mqtt_tls;
 pub mod openapi;

@@ -104,6 +104,7 @@ pub async fn serve(listener: TcpListener, gate: Arc<Gate>, tls: Option<tokio_rus
         let gate = gate.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            crate::metrics::METRICS.broker_connection(1);
             let result = match (stream.set_nodelay(true), tls) {
                 (Err(e), _) => Err(e.into()),
                 (Ok(()), None) => connection(&gate, stream).await,
@@ -121,6 +122,7 @@ pub async fn serve(listener: TcpListener, gate: Arc<Gate>, tls: Option<tokio_rus
             if let Err(e) = result {
                 debug!(%peer, %e, "MQTT connection closed");
             }
+            crate::metrics::METRICS.broker_connection(-1);
             drop(permit);
         });
     }

@@ -94,6 +94,7 @@ use Access::{Feed, Open, Player, Staff, StaffOrPlayer};
 pub const ENDPOINTS: &[Endpoint] = &[
     e("GET", "/api/v1/health", Open, "system", "Database and broker state, player counts", NONE, JSON),
     e("GET", "/api/v1/openapi.json", Open, "system", "This document", NONE, JSON),
+    e("GET", "/metrics", Staff(auth::READ), "system", "Prometheus metrics (text format 0.0.4): players by state and their health, alert publish and acknowledgement latency, HTTP latency by route, queue depths and drops, broker connections, store and history write latency", NONE, &["text/plain"]),
     e("GET", "/api/v1/public/wait", Open, "public", "Open data (CC BY 4.0) for visitors: per ward and counter area, a crowding band now, a head count only from public.min_people up, today's usual hours, busiest and best hour; a live alert for the ward instead. Cached 20 s, ETag, rate-limited per address", NONE, JSON),
     e("GET", "/api/v1/public/wait.csv", Open, "public", "The same open data as CSV", NONE, &["text/csv"]),
     e("POST", "/api/v1/login", Open, "accounts", "Log in; sets the session cookie, returns the CSRF token", JSON, JSON),
@@ -366,11 +367,13 @@ mod tests {
             .map_or_else(String::new, |m| m.as_str().to_owned())
     }
 
-    /// The API paths the router serves. axum has no way to list routes, but its `Debug`
-    /// output names every path (were that to change, every row would show as unrouted).
+    /// The API paths the router serves (`/api/...` and `/metrics`). axum has no way to list
+    /// routes, but its `Debug` output names every path (were that to change, every row would
+    /// show as unrouted).
     fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
         let text = format!("{router:?}");
         text.match_indices("\"/api/")
+            .chain(text.match_indices("\"/metrics\""))
             .map(|(at, _)| {
                 let path = &text[at + 1..];
                 path[..path.find('"').unwrap()].to_owned()

@@ -379,6 +379,30 @@ impl AlertService {
         let _ = self.client.set(client);
     }
 
+    /// From each acknowledged revision's issue to the acknowledgement's arrival, for showing
+    /// acknowledgements of the live revision.
+    async fn observe_ack_latency(&self, batch: &[(PlayerId, AlertAck, DateTime<Utc>)]) {
+        let state = self.state.lock().await;
+        for (_, ack, received_at) in batch {
+            if ack.state != AlertAckState::Showing {
+                continue;
+            }
+            let Some(record) = state.lifecycle.get(&ack.alert) else {
+                continue;
+            };
+            if record.message.revision != ack.revision {
+                continue;
+            }
+            if let Ok(took) = (*received_at - record.message.issued_at).to_std() {
+                crate::metrics::METRICS.observe(
+                    "signage_alert_ack_seconds",
+                    "state=\"showing\"".into(),
+                    took,
+                );
+            }
+        }
+    }
+
     /// A player's acknowledgement, received at `received_at`, queued for the ack writer.
     pub fn ack(&self, player: &PlayerId, ack: AlertAck, received_at: DateTime<Utc>) {
         self.acks.offer((player.clone(), ack, received_at));
@@ -677,6 +701,7 @@ impl AlertService {
         let Some(record) = lifecycle.get(id) else {
             return;
         };
+        let started = std::time::Instant::now();
         let stamped = self.stamped(broadcast, Utc::now());
         let envelope = signing::sign(&stamped, &self.key);
         let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
@@ -690,6 +715,15 @@ impl AlertService {
         if let Err(e) = retain_on_targets(client, record, payload).await {
             warn!(%e, alert = %id, "cannot publish an alert");
         }
+        let kind = match broadcast {
+            Broadcast::Show(_) => "show",
+            Broadcast::Clear { .. } => "clear",
+        };
+        crate::metrics::METRICS.observe(
+            "signage_alert_publish_seconds",
+            format!("kind=\"{kind}\""),
+            started.elapsed(),
+        );
     }
 
     /// Signs desired state for one player (configuration, manifest reference, screenshot
@@ -741,7 +775,15 @@ async fn write_acks(
     mut inbox: mpsc::Receiver<(PlayerId, AlertAck, DateTime<Utc>)>,
 ) {
     while let Some(batch) = crate::gather::batch(&mut inbox, ACK_BATCH, GATHER_ACKS).await {
-        if let Err(e) = service.store.record_alert_acks(&batch).await {
+        service.observe_ack_latency(&batch).await;
+        let stored = crate::metrics::METRICS
+            .time(
+                "signage_store_write_seconds",
+                "alert_acks",
+                service.store.record_alert_acks(&batch),
+            )
+            .await;
+        if let Err(e) = stored {
             warn!(%e, count = batch.len(), "cannot store alert acknowledgements");
         }
         service.resend_missed_tombstones(&batch).await;

@@ -518,6 +518,41 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Valu
     Ok(Json(Value::Array(records.iter().map(summary).collect())))
 }
 
+/// Each player `record` targets, its acknowledgement and how far the live revision got with
+/// it: showing, failed, cleared, offline or pending.
+pub(crate) fn deliveries<'a>(
+    record: &'a AlertRecord,
+    players: &'a [crate::store::PlayerRecord],
+    acks: &'a [crate::store::alerts::StoredAck],
+) -> impl Iterator<
+    Item = (
+        &'a crate::store::PlayerRecord,
+        Option<&'a crate::store::alerts::StoredAck>,
+        &'static str,
+    ),
+> + 'a {
+    let revision = record.message.revision;
+    players
+        .iter()
+        .filter(|p| {
+            p.state != crate::store::fleet::PlayerState::Retired
+                && targets_player(&record.message.targets, &p.id, p.ward.as_deref(), &p.groups)
+        })
+        .map(move |p| {
+            let ack = acks.iter().find(|a| a.player == p.id);
+            let current = ack.filter(|a| a.revision == revision);
+            let delivery = match current.map(|a| a.state) {
+                Some(AlertAckState::Showing) => "showing",
+                Some(AlertAckState::Failed) => "failed",
+                Some(AlertAckState::Cleared) => "cleared",
+                None if ack.is_some_and(|a| a.state == AlertAckState::Cleared) => "cleared",
+                None if !p.online => "offline",
+                None => "pending",
+            };
+            (p, ack, delivery)
+        })
+}
+
 /// The alert with its delivery: counts and each targeted player's state.
 async fn detail(
     State(state): State<AppState>,
@@ -538,23 +573,9 @@ async fn detail(
         .alert_acks(&id.0)
         .await
         .map_err(ApiError::internal)?;
-    let revision = record.message.revision;
     let (mut showing, mut pending, mut offline, mut failed, mut cleared) = (0, 0, 0, 0, 0);
     let mut rows = Vec::new();
-    for p in players.iter().filter(|p| {
-        p.state != crate::store::fleet::PlayerState::Retired
-            && targets_player(&record.message.targets, &p.id, p.ward.as_deref(), &p.groups)
-    }) {
-        let ack = acks.iter().find(|a| a.player == p.id);
-        let current = ack.filter(|a| a.revision == revision);
-        let delivery = match current.map(|a| a.state) {
-            Some(AlertAckState::Showing) => "showing",
-            Some(AlertAckState::Failed) => "failed",
-            Some(AlertAckState::Cleared) => "cleared",
-            None if ack.is_some_and(|a| a.state == AlertAckState::Cleared) => "cleared",
-            None if !p.online => "offline",
-            None => "pending",
-        };
+    for (p, ack, delivery) in deliveries(&record, &players, &acks) {
         match delivery {
             "showing" => showing += 1,
             "failed" => failed += 1,

@@ -41,7 +41,7 @@ use reports::{CountRow, HistoryStore, PlayRow};
 use rumqttc::AsyncClient;
 use sha2::Digest;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::store::Store;
 
@@ -106,6 +106,7 @@ impl History {
             replies,
             wards: HashMap::new(),
             wards_read: None,
+            summary: Summary::new(),
         };
         tokio::spawn(writer.run(rx));
         tokio::spawn(compact_periodically(store.clone()));
@@ -195,6 +196,42 @@ struct Writer {
     replies: mpsc::Sender<(PlayerId, Reply)>,
     wards: HashMap<String, String>,
     wards_read: Option<std::time::Instant>,
+    /// Batches and rows written since the last summary line (one a minute, not one a batch).
+    summary: Summary,
+}
+
+/// What the writer did since its last log line.
+struct Summary {
+    batches: usize,
+    rows: usize,
+    since: std::time::Instant,
+}
+
+/// How often the writer says what it wrote.
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
+impl Summary {
+    fn new() -> Summary {
+        Summary {
+            batches: 0,
+            rows: 0,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    fn add(&mut self, batches: usize, rows: usize) {
+        self.batches += batches;
+        self.rows += rows;
+        if self.since.elapsed() >= SUMMARY_EVERY {
+            info!(
+                batches = self.batches,
+                rows = self.rows,
+                minutes = self.since.elapsed().as_secs() / 60,
+                "people counts and proof of play written to history"
+            );
+            *self = Summary::new();
+        }
+    }
 }
 
 /// The ward cache is re-read this often, so a player moved to another ward is followed.
@@ -290,12 +327,13 @@ impl Writer {
                 return;
             }
         };
-        info!(
+        debug!(
             batches = written.len(),
             rows,
             ms = started.elapsed().as_millis() as u64,
             "history written"
         );
+        self.summary.add(written.len(), rows);
         for (a, ok) in written {
             if let Some(reply) = self.log_raw(&a, &ok).await {
                 let _ = self.replies.send((a.player, reply)).await;

@@ -12,6 +12,20 @@ use controller::enrol::{Enrolment, add_player};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text (default) or one JSON object each, for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNAGE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Clone)]
@@ -205,7 +219,7 @@ fn load(common: &Common, mut flags: Overrides) -> anyhow::Result<ControllerConfi
     ControllerConfig::resolve(file, flags)
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,rumqttd=warn,sqlx=warn".into());
@@ -215,21 +229,23 @@ fn init_logging() {
     let no_broker_spans = tracing_subscriber::filter::filter_fn(|meta| {
         !(meta.is_span() && meta.target().starts_with("rumqttd"))
     });
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Json => layer.json().flatten_event(true).boxed(),
+        LogFormat::Text => layer
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .boxed(),
+    };
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .with_filter(no_broker_spans),
-        )
+        .with(layer.with_filter(no_broker_spans))
         .init();
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     controller::memory::return_large_blocks();
     match cli.command {
         Command::Serve {

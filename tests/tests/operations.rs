@@ -1,6 +1,6 @@
-//! `/metrics` on a real controller with real players, checked by Prometheus's own `promtool`
-//! (Debian's `prometheus` package, installed by the test set-up), and the shipped alert rules
-//! checked and unit-tested by it too.
+//! What IT operators run it with: `/metrics` on a real controller with real players, checked
+//! by Prometheus's own `promtool` (Debian's `prometheus` package, installed by the test
+//! set-up), the shipped alert rules checked and unit-tested by it too, and JSON logs.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -178,5 +178,37 @@ fn metrics_describe_players_alerts_requests_and_queues_and_pass_promtool() {
     assert!(
         text.contains("signage_office_open{ward=\"kita\"}"),
         "{text}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Controller::start_with(dir.path(), Broker::Embedded, &["--log-format", "json"]);
+    let config = ctl.add_player("kita-1f", "kita", 2);
+    let _player = start_player(dir.path(), &config, "kita-1f");
+    wait_until(Duration::from_secs(20), "the player online", || {
+        ctl.is_online("kita-1f")
+    });
+    let mut objects = Vec::new();
+    wait_until(Duration::from_secs(10), "the hello logged", || {
+        objects = ctl
+            .proc
+            .log()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect(l))
+            .collect();
+        objects.iter().any(|o| o["message"] == "hello")
+    });
+    for object in &objects {
+        assert!(object["timestamp"].is_string(), "{object}");
+        assert!(object["level"].is_string(), "{object}");
+    }
+    let hello = objects.iter().find(|o| o["message"] == "hello").unwrap();
+    assert_eq!(hello["player"], "kita-1f");
+    assert!(
+        !ctl.proc.log().lines().any(|l| l.contains(" INFO ")),
+        "no text log lines"
     );
 }

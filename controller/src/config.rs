@@ -64,6 +64,11 @@ pub struct HttpSection {
     /// Seconds a client may take to send a request's headers, and an idle connection stays
     /// open (default 15).
     pub header_timeout_secs: Option<u64>,
+    /// HTTPS: the certificate (PEM, with its chain) and key, reloaded when they change.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// The CA `player add` pins in players (default: the certificate file's chain).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +142,11 @@ pub struct ControllerConfig {
     pub mqtt_tls: Option<MqttTls>,
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     pub http_limits: crate::http_server::ConnectionLimits,
+    /// HTTPS on the HTTP listener.
+    pub http_tls: Option<crate::http_tls::HttpTls>,
+    /// The CA players pin for an `https://` controller URL (the controller's own HTTPS, or a
+    /// reverse proxy's): `http.tls_ca_file`, else `http.tls_cert_file`.
+    pub http_ca_for_players: Option<PathBuf>,
 }
 
 /// The embedded broker's TLS listener.
@@ -284,6 +294,26 @@ impl ControllerConfig {
         {
             bail!("config key http.public_url must start with http:// or https://, got {url:?}");
         }
+        let http_ca_for_players = file
+            .http
+            .tls_ca_file
+            .clone()
+            .or(file.http.tls_cert_file.clone());
+        let http_tls = match (file.http.tls_cert_file, file.http.tls_key_file) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(crate::http_tls::HttpTls {
+                cert,
+                key,
+                ca: file.http.tls_ca_file,
+            }),
+            _ => bail!("config keys http.tls_cert_file and http.tls_key_file go together"),
+        };
+        if http_tls.is_some()
+            && let Some(url) = &public_http_url
+            && !url.starts_with("https://")
+        {
+            bail!("config key http.public_url must be https:// when the controller serves HTTPS");
+        }
         let trusted_proxies =
             crate::client_ip::TrustedProxies::parse(&file.http.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("config key http.trusted_proxies: {e}"))?;
@@ -316,6 +346,8 @@ impl ControllerConfig {
         let alerts = crate::alerting::AlertsConfig::resolve(file.alerts)?;
         Ok(ControllerConfig {
             trusted_proxies,
+            http_tls,
+            http_ca_for_players,
             http_limits,
             alerts,
             mqtt_tls,

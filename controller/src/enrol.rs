@@ -41,6 +41,9 @@ pub struct PlayerFile<'a> {
     /// The CA of the embedded broker's TLS certificate, for `mqtts://`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_pem: Option<&'a str>,
+    /// The CA the controller's HTTPS is pinned to, for an `https://` controller URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller_ca_pem: Option<&'a str>,
 }
 
 /// What every player's file shares: where to connect, whom to trust.
@@ -50,6 +53,7 @@ pub struct PlayerFiles {
     controller_url: String,
     alert_public_key: String,
     ca_pem: Option<String>,
+    controller_ca_pem: Option<String>,
 }
 
 impl PlayerFiles {
@@ -61,11 +65,28 @@ impl PlayerFiles {
     ) -> anyhow::Result<PlayerFiles> {
         let url = broker_url_for_players(broker_url, config)?;
         let alert_key = crate::alert_key::load_or_create(&config.data_dir)?;
+        let controller_url = controller_url_for_players(controller_url, config)?;
+        let ca_file = config
+            .http_ca_for_players
+            .clone()
+            .or_else(|| Endpoints::read(&config.data_dir).and_then(|e| e.http_ca_file));
+        let controller_ca_pem = match (&ca_file, controller_url.starts_with("https://")) {
+            (Some(path), true) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {} to pin in players", path.display()))?,
+            ),
+            (None, true) => anyhow::bail!(
+                "the controller URL {controller_url} is https:// but no CA to pin in players is \
+                 configured: set http.tls_ca_file (or http.tls_cert_file)"
+            ),
+            (_, false) => None,
+        };
         Ok(PlayerFiles {
             broker_url: url.to_string(),
-            controller_url: controller_url_for_players(controller_url, config)?,
+            controller_url,
             alert_public_key: crate::alert_key::public_hex(&alert_key),
             ca_pem: ca_for_players(&url, config)?,
+            controller_ca_pem,
         })
     }
 
@@ -78,6 +99,7 @@ impl PlayerFiles {
             password,
             alert_public_key: &self.alert_public_key,
             ca_pem: self.ca_pem.as_deref(),
+            controller_ca_pem: self.controller_ca_pem.as_deref(),
         }
     }
 

@@ -90,7 +90,24 @@ pub fn router(state: AppState) -> Router {
             crate::http_server::limit,
         ))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hsts))
         .with_state(state)
+}
+
+/// Served over HTTPS, browsers are told to come back only over HTTPS.
+async fn hsts(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.secure_cookies {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 #[derive(Serialize)]

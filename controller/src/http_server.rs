@@ -54,12 +54,14 @@ pub struct Refusals {
     pub timeouts: AtomicU64,
 }
 
-/// Serves `app` until `shutdown` resolves, then lets open requests finish (up to 5 s).
+/// Serves `app` until `shutdown` resolves, then lets open requests finish (up to 5 s); over
+/// TLS with `tls` (the handshake within the header deadline).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: ConnectionLimits,
     refusals: Arc<Refusals>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
@@ -112,14 +114,40 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .keep_alive_interval(limits.header_timeout)
             .max_concurrent_streams(64);
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop((permit, slot));
-        });
+        let service = TowerToHyperService::new(service);
+        match &tls {
+            None => {
+                let connection = graceful.watch(
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned(),
+                );
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop((permit, slot));
+                });
+            }
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                let watcher = graceful.watcher();
+                let deadline = limits.header_timeout;
+                tokio::spawn(async move {
+                    match tokio::time::timeout(deadline, handshake).await {
+                        Ok(Ok(stream)) => {
+                            let connection = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .into_owned();
+                            let _ = watcher.watch(connection).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, %e, "TLS handshake failed");
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                    drop((permit, slot));
+                });
+            }
+        }
     }
     drop(listener);
     tokio::select! {

@@ -23,6 +23,7 @@ pub mod gather;
 pub mod history;
 pub mod http;
 pub mod http_server;
+pub mod http_tls;
 pub mod library;
 pub mod manifest;
 pub mod memory;

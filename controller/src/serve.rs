@@ -28,6 +28,10 @@ pub struct Endpoints {
     /// The embedded broker's `mqtts://` address, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mqtts: Option<String>,
+    /// The CA players pin for the controller's HTTPS, so `player add` without the
+    /// configuration file still pins it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_ca_file: Option<PathBuf>,
     pub pid: u32,
 }
 
@@ -172,10 +176,21 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
             )
         })?;
     let http_addr = local_url_host(listener.local_addr()?);
+    let scheme = if config.http_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let public_http = config
         .public_http_url
         .clone()
-        .unwrap_or_else(|| format!("http://{http_addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{http_addr}"));
+    let tls = config
+        .http_tls
+        .as_ref()
+        .map(crate::http_tls::acceptor)
+        .transpose()
+        .context("cannot serve HTTPS")?;
     let screens = Arc::new(crate::screens::Screens::default());
     let alerts = crate::alerting::AlertService::start(
         store.clone(),
@@ -215,6 +230,11 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         http: public_http.clone(),
         mqtt: player_url.to_string(),
         mqtts: tls_url,
+        http_ca_file: config
+            .http_tls
+            .is_some()
+            .then(|| config.http_ca_for_players.clone())
+            .flatten(),
         pid: std::process::id(),
     };
     let endpoints_path = Endpoints::path(&config.data_dir);
@@ -247,10 +267,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         screens,
         alerts,
         login_limiter: Default::default(),
-        secure_cookies: config
-            .public_http_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://")),
+        secure_cookies: public_http.starts_with("https://"),
         history,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         reports: Default::default(),
@@ -271,6 +288,7 @@ pub async fn serve(config: ControllerConfig) -> anyhow::Result<()> {
         app,
         config.http_limits,
         refusals,
+        tls,
         shutdown_signal(),
     )
     .await;

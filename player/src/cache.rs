@@ -75,16 +75,14 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// How long one file's download may take.
+const DOWNLOAD_BODY: Duration = Duration::from_secs(60);
+
 impl ContentCache {
     pub fn open(cache_dir: &Path, reverify: Duration) -> std::io::Result<ContentCache> {
         let dir = cache_dir.join("content");
         std::fs::create_dir_all(dir.join("partial"))?;
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_recv_body(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let agent = crate::http::agent(None, DOWNLOAD_BODY);
         Ok(ContentCache {
             dir,
             reverify,
@@ -212,6 +210,15 @@ impl ContentCache {
             },
         );
         Ok(())
+    }
+
+    /// Trust only `pinned` for an `https://` controller (see `http`).
+    pub fn with_controller_ca(
+        mut self,
+        pinned: Option<&std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
+    ) -> ContentCache {
+        self.agent = crate::http::agent(pinned, DOWNLOAD_BODY);
+        self
     }
 
     /// Log in to the controller's HTTP API as this player.

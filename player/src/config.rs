@@ -50,6 +50,9 @@ pub struct ConfigFile {
     pub power_command: Option<Vec<String>>,
     /// Seconds an offered build has to come online before it is rolled back (default 120).
     pub update_trial_secs: Option<u64>,
+    /// The CA the controller's HTTPS is pinned to (PEM), written by `player add` for an
+    /// `https://` controller URL; no other CA is trusted.
+    pub controller_ca_pem: Option<String>,
     /// The controller's Ed25519 alert-signing public key (hex), written by `player add`:
     /// alerts not signed with its private half are refused.
     pub alert_public_key: Option<String>,
@@ -94,6 +97,8 @@ pub struct PlayerConfig {
     pub power_command: Vec<String>,
     /// Seconds an offered build has to come online before it is rolled back.
     pub update_trial_secs: u64,
+    /// The controller's pinned HTTPS CA (for an `https://` controller URL).
+    pub controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
     /// The controller's alert-signing public key; `None` refuses every alert (see `alerts`).
     pub alert_public_key: Option<alerts::signing::PublicKey>,
 }
@@ -129,6 +134,19 @@ impl PlayerConfig {
             );
         }
         let controller_url = pinned;
+        let controller_ca = match (
+            &file.controller_ca_pem,
+            controller_url.starts_with("https://"),
+        ) {
+            (Some(pem), true) => {
+                Some(crate::http::pinned(pem).context("config key controller_ca_pem")?)
+            }
+            (None, true) => bail!(
+                "config key controller_url is https:// but controller_ca_pem is missing: the \
+                 player trusts only a pinned CA; provision it again with `signage-controller player add`"
+            ),
+            (_, false) => None,
+        };
         let display = match (flags.display, file.display) {
             (Some(d), _) => d,
             (None, Some(d)) => d
@@ -211,6 +229,7 @@ impl PlayerConfig {
             );
         }
         Ok(PlayerConfig {
+            controller_ca,
             update_trial_secs,
             power_command,
             alert_public_key,

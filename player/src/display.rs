@@ -46,6 +46,8 @@ pub struct Display {
     password: Option<String>,
     /// Where screenshots go: the controller pinned by `player add`.
     controller_url: String,
+    /// The HTTP client screenshots are sent with (the controller's pinned CA, if HTTPS).
+    agent: ureq::Agent,
     cache_dir: PathBuf,
     events: Mutex<VecDeque<HealthEvent>>,
 }
@@ -107,6 +109,7 @@ impl Display {
                 id: config.id.clone(),
                 password: config.password.clone(),
                 controller_url: config.controller_url.clone(),
+                agent: crate::http::agent(config.controller_ca.as_ref(), HTTP_TIMEOUT),
                 cache_dir: config.cache_dir.clone(),
                 events: Mutex::new(VecDeque::new()),
             }),
@@ -260,12 +263,8 @@ impl Display {
             self.id,
             self.password.as_deref().unwrap_or_default()
         ));
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(HTTP_TIMEOUT))
-            .build()
-            .into();
-        let put = agent
+        let put = self
+            .agent
             .put(&url)
             .header("Authorization", format!("Basic {credentials}"));
         let response = match picture {

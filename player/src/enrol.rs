@@ -23,6 +23,8 @@ pub struct EnrolOptions {
     pub name: Option<String>,
     /// How often to ask whether an admin decided.
     pub poll: Duration,
+    /// The controller's HTTPS CA (PEM), for an `https://` controller.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,12 +54,20 @@ fn host_name() -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(15)))
-        .build()
-        .into()
+/// The client for the enrolment: over HTTPS, trusting only the CA given with the code.
+fn agent(options: &EnrolOptions) -> anyhow::Result<ureq::Agent> {
+    let pinned = match (&options.ca_file, options.controller.starts_with("https://")) {
+        (Some(path), true) => Some(crate::http::pinned(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --ca-file {}", path.display()))?,
+        )?),
+        (None, true) => anyhow::bail!(
+            "the controller is https://: give its CA with --ca-file (an admin has it, as \
+             http.tls_ca_file of the controller)"
+        ),
+        (_, false) => None,
+    };
+    Ok(crate::http::agent(pinned.as_ref(), Duration::from_secs(15)))
 }
 
 fn error_text(body: &str) -> String {
@@ -81,7 +91,7 @@ pub fn enrol(options: &EnrolOptions) -> anyhow::Result<()> {
             options.out.display()
         );
     }
-    let agent = agent();
+    let agent = agent(options)?;
     let pending_file = pending_path(&options.out);
     let pending = match std::fs::read(&pending_file) {
         Ok(bytes) => {

@@ -10,6 +10,7 @@ pub mod counts;
 pub mod disk;
 pub mod display;
 pub mod enrol;
+pub mod http;
 pub mod journal;
 pub mod plays;
 pub mod power;

@@ -65,6 +65,9 @@ enum Command {
         /// Seconds between asking whether an admin decided.
         #[arg(long, default_value_t = 3)]
         poll_secs: u64,
+        /// The controller's HTTPS CA (PEM), for an https:// controller.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -89,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             out,
             name,
             poll_secs,
+            ca_file,
         } => {
             let options = player::enrol::EnrolOptions {
                 controller,
@@ -96,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
                 out,
                 name,
                 poll: std::time::Duration::from_secs(poll_secs.max(1)),
+                ca_file,
             };
             tokio::task::spawn_blocking(move || player::enrol::enrol(&options)).await?
         }

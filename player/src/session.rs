@@ -166,6 +166,7 @@ impl Session {
         };
         let cache = Arc::new(
             ContentCache::open(&config.cache_dir, Duration::from_secs(config.reverify_secs))?
+                .with_controller_ca(config.controller_ca.as_ref())
                 .with_credentials(&config.username, config.password.as_deref()),
         );
         let held = Held::load(&config.cache_dir, &config.id).map(Arc::new);
@@ -255,6 +256,7 @@ impl Session {
                 config.password.as_deref(),
             )),
             key: config.alert_public_key,
+            controller_ca: config.controller_ca.clone(),
             events: update_tx,
         }
         .start();

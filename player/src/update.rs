@@ -423,6 +423,8 @@ pub struct Updater {
     pub controller_url: String,
     pub authorization: Option<String>,
     pub key: Option<alerts::signing::PublicKey>,
+    /// The controller's pinned HTTPS CA, if any.
+    pub controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
     pub events: mpsc::Sender<UpdateEvent>,
 }
 
@@ -469,6 +471,7 @@ impl Updater {
             controller_url: self.controller_url.clone(),
             authorization: self.authorization.clone(),
             key: self.key,
+            controller_ca: self.controller_ca.clone(),
         }
     }
 }
@@ -478,6 +481,7 @@ struct Fetch {
     controller_url: String,
     authorization: Option<String>,
     key: Option<alerts::signing::PublicKey>,
+    controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
 }
 
 impl Fetch {
@@ -549,12 +553,7 @@ impl Fetch {
             "{}/api/v1/player-builds/{version}/file",
             self.controller_url
         );
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_recv_body(Some(Duration::from_secs(600)))
-            .build()
-            .into();
+        let agent = crate::http::agent(self.controller_ca.as_ref(), Duration::from_secs(600));
         let mut request = agent.get(&url);
         if let Some(value) = &self.authorization {
             request = request.header("Authorization", value);

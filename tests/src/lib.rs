@@ -134,6 +134,8 @@ pub struct Controller {
     extra: Vec<String>,
     /// An admin API token; every helper below sends it unless told otherwise.
     pub token: String,
+    /// The CA the helpers trust when the controller serves HTTPS.
+    pub ca_pem: Option<String>,
 }
 
 impl Controller {
@@ -215,6 +217,7 @@ impl Controller {
             mqtt: e["mqtt"].as_str().unwrap().to_string(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             token,
+            ca_pem: None,
         }
     }
 
@@ -232,7 +235,7 @@ impl Controller {
         body: Option<&Value>,
     ) -> (u16, Value) {
         let url = format!("{}{path}", self.http);
-        let agent = Self::agent();
+        let agent = self.agent();
         let auth = token.map(|t| format!("Bearer {t}"));
         macro_rules! with_auth {
             ($req:expr) => {{
@@ -269,7 +272,8 @@ impl Controller {
         content_type: &str,
         body: &[u8],
     ) -> (u16, Value) {
-        let mut response = Self::agent()
+        let mut response = self
+            .agent()
             .post(format!("{}{path}", self.http))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", content_type)
@@ -284,7 +288,8 @@ impl Controller {
 
     /// POST `body` as the test's administrator; the status and the answer's bytes.
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        let mut response = Self::agent()
+        let mut response = self
+            .agent()
             .post(format!("{}{path}", self.http))
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", content_type)
@@ -297,11 +302,13 @@ impl Controller {
         )
     }
 
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into()
+    /// Answers every status; over HTTPS trusts only [`Controller::ca_pem`].
+    fn agent(&self) -> ureq::Agent {
+        let pinned = self
+            .ca_pem
+            .as_deref()
+            .map(|pem| player::http::pinned(pem).expect("a PEM CA"));
+        player::http::agent(pinned.as_ref(), Duration::from_secs(60))
     }
 
     /// POST, PUT or DELETE with a JSON body; returns the status and the JSON answer (or null).
@@ -335,8 +342,8 @@ impl Controller {
         let (content_type, body) = multipart(file_name, bytes);
         let url = format!("{}{path}", self.http);
         let request = match method {
-            "POST" => Self::agent().post(url),
-            "PUT" => Self::agent().put(url),
+            "POST" => self.agent().post(url),
+            "PUT" => self.agent().put(url),
             other => panic!("unsupported method {other}"),
         };
         let mut response = request
@@ -351,7 +358,8 @@ impl Controller {
 
     /// GET raw bytes, optionally with a `Range` header; returns status, body, Content-Range.
     pub fn get_bytes(&self, path: &str, range: Option<&str>) -> (u16, Vec<u8>, Option<String>) {
-        let mut request = Self::agent()
+        let mut request = self
+            .agent()
             .get(format!("{}{path}", self.http))
             .header("Authorization", format!("Bearer {}", self.token));
         if let Some(range) = range {
@@ -379,7 +387,7 @@ impl Controller {
         path: &str,
         headers: &[(&str, &str)],
     ) -> (u16, Vec<u8>, Vec<(String, String)>) {
-        let mut request = Self::agent().get(format!("{}{path}", self.http));
+        let mut request = self.agent().get(format!("{}{path}", self.http));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -918,4 +926,80 @@ impl Controller {
                 {"id": "main", "x": 0, "y": 0, "width": 1920, "height": 1080, "playlist": id}]}),
         );
     }
+}
+
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is not installed: run scripts/setup.sh (it installs the openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir/<name>-ca.pem` etc.
+pub fn make_ca(dir: &Path, name: &str) {
+    let ca_key = format!("{name}-ca.key");
+    let ca = format!("{name}-ca.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ],
+    );
+    let key = format!("{name}-server.key");
+    let csr = format!("{name}-server.csr");
+    let cert = format!("{name}-server.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            &cert,
+        ],
+    );
 }

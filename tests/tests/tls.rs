@@ -6,85 +6,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{
-    Proc, bin, free_port, mosquitto_passwd, mosquitto_user_line, player_add, player_password,
-    start_player, wait_until,
+    Proc, bin, free_port, make_ca, mosquitto_passwd, mosquitto_user_line, player_add,
+    player_password, start_player, wait_until,
 };
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is not installed: run scripts/setup.sh (it installs the openssl package)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir/<name>-ca.pem` etc.
-fn make_ca(dir: &Path, name: &str) {
-    let ca_key = format!("{name}-ca.key");
-    let ca = format!("{name}-ca.pem");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name} test CA"),
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-        ],
-    );
-    let key = format!("{name}-server.key");
-    let csr = format!("{name}-server.csr");
-    let cert = format!("{name}-server.pem");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-        ],
-    );
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-            "-out",
-            &cert,
-        ],
-    );
-}
 
 fn start_controller(dir: &Path, name: &str, url: &str, ca: &Path) -> (Proc, std::path::PathBuf) {
     let data = dir.join(format!("{name}-data"));

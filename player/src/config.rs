@@ -391,9 +391,11 @@ mod tests {
             .map_err(|e| format!("{e:#}"))
         };
         assert_eq!(
-            resolve("controller_url = \"https://c.example:8443/\"\n").unwrap(),
-            "https://c.example:8443"
+            resolve("controller_url = \"http://c.example:8080/\"\n").unwrap(),
+            "http://c.example:8080"
         );
+        let unpinned = resolve("controller_url = \"https://c.example:8443\"\n").unwrap_err();
+        assert!(unpinned.contains("controller_ca_pem"), "{unpinned}");
         for bad in [
             "",
             "controller_url = \"http://c/x\"\n",

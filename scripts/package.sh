@@ -83,7 +83,7 @@ echo /etc/signage/controller.toml > "$root/DEBIAN/conffiles"
 make_package signage-player "Signage player: screens, people counting, alerts" \
   "gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x fonts-noto-cjk"
 root="$work/signage-player"
-sed -e 's#^ExecStart=.*#ExecStart=/usr/bin/signage-player run --config /etc/signage/player.toml#' \
+sed -e 's#^ExecStart=.*#ExecStart=/usr/bin/signage-player run --config /etc/signage/player.toml --cache-dir /var/cache/signage-player --display window#' \
     -e 's#^CacheDirectory=.*#CacheDirectory=signage-player\nCacheDirectoryMode=0700\nLimitNOFILE=65536#' \
     deploy/systemd/signage-player.service > "$root/lib/systemd/system/signage-player.service"
 install -m 0644 deploy/player.toml "$root/usr/share/doc/signage-player/player.toml.example"

@@ -59,7 +59,7 @@ impl JmaConfig {
         for (i, t) in section.feed_tokens.iter().enumerate() {
             if !t.starts_with("tok-") {
                 anyhow::bail!(
-                    "config key alerts.jma.feed_tokens[{i}] must be an API token's id (tok-...), see `signage-controller token list`"
+                    "config key alerts.jma.feed_tokens[{i}] must be an API token's id (tok-...): the first line `signage-controller token create` prints, or GET /api/v1/tokens"
                 );
             }
         }

@@ -160,7 +160,7 @@ impl AlertsConfig {
     pub fn resolve(section: AlertsSection) -> anyhow::Result<AlertsConfig> {
         if section.cap_intake.trusted_senders.is_some() {
             bail!(
-                "config key alerts.cap_intake.trusted_senders was replaced by alerts.cap_intake.feeds = [{{ token = \"tok-...\", senders = [...] }}]: trust now comes from the feed's API token (see `signage-controller token list`), not from the sender a document names"
+                "config key alerts.cap_intake.trusted_senders was replaced by alerts.cap_intake.feeds = [{{ token = \"tok-...\", senders = [...] }}]: trust now comes from the feed's API token (the id `signage-controller token create` prints first, or GET /api/v1/tokens), not from the sender a document names"
             );
         }
         for (i, feed) in section.cap_intake.feeds.iter().enumerate() {

@@ -452,6 +452,7 @@ impl Fleet {
                 Ok(())
             }
             FromPlayer::Counts(batch) => {
+                crate::metrics::METRICS.camera(id.as_str(), &batch.records);
                 self.history
                     .submit(&id, crate::history::Incoming::Counts(batch.clone()));
                 Ok(())

@@ -55,13 +55,20 @@ pub struct Metrics {
     histograms: Mutex<Family>,
     queues: Mutex<Vec<QueueProbe>>,
     broker_connections: AtomicI64,
+    /// Each counting player's camera frames per second, from its latest counts.
+    camera_fps: Mutex<BTreeMap<String, f64>>,
 }
 
 pub static METRICS: Metrics = Metrics {
     histograms: Mutex::new(BTreeMap::new()),
     queues: Mutex::new(Vec::new()),
     broker_connections: AtomicI64::new(0),
+    camera_fps: Mutex::new(BTreeMap::new()),
 };
+
+/// Players whose camera rate is kept at most: far above a city's fleet, so a flood of made-up
+/// ids cannot grow the map without bound.
+const MAX_CAMERAS: usize = 20_000;
 
 fn quote(value: &str) -> String {
     value
@@ -108,6 +115,19 @@ impl Metrics {
             depth: Box::new(depth),
             dropped,
         });
+    }
+
+    /// The camera rate a player's latest counts imply (frames over the record's span).
+    pub fn camera(&self, player: &str, records: &[content::protocol::CountsRecord]) {
+        let Some(last) = records.last() else { return };
+        let seconds = (last.end - last.start).num_milliseconds() as f64 / 1000.0;
+        if seconds <= 0.0 {
+            return;
+        }
+        let mut map = self.camera_fps.lock().expect("not poisoned");
+        if map.len() < MAX_CAMERAS || map.contains_key(player) {
+            map.insert(player.to_owned(), last.frames as f64 / seconds);
+        }
     }
 
     /// A client connection to the embedded broker's gate opened (+1) or closed (-1).
@@ -326,6 +346,25 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Respon
             per_player.get(name).map_or(&[][..], Vec::as_slice),
         );
     }
+    let cameras: Vec<(String, f64)> = METRICS
+        .camera_fps
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .filter(|(player, _)| {
+            views
+                .iter()
+                .any(|v| v.record.id == **player && v.record.online)
+        })
+        .map(|(player, fps)| (format!("player=\"{}\"", quote(player)), *fps))
+        .collect();
+    gauge(
+        &mut out,
+        "signage_player_camera_fps",
+        "Camera frames per second a counting player processed in its latest counts",
+        "gauge",
+        &cameras,
+    );
     gauge(
         &mut out,
         "signage_broker_link_up",

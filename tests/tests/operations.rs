@@ -85,6 +85,12 @@ fn metrics_describe_players_alerts_requests_and_queues_and_pass_promtool() {
     let ctl = Controller::start(dir.path(), Broker::Embedded);
     let drawing = ctl.add_player("kita-1f", "kita", 2);
     let quiet = ctl.add_player("kita-2f", "kita", 2);
+    // The second player counts people from the synthetic camera.
+    let mut text = std::fs::read_to_string(&quiet).unwrap();
+    text.push_str(
+        "[camera]\nsource = \"synthetic:walk\"\nlines = [\"door:320,100,320,460\"]\npublish_interval_secs = 1\n",
+    );
+    std::fs::write(&quiet, text).unwrap();
     let _drawing = start_rendering_player(dir.path(), &drawing, "kita-1f", (320, 180), 5);
     let _quiet = start_player(dir.path(), &quiet, "kita-2f");
     wait_until(Duration::from_secs(30), "both players online", || {
@@ -124,9 +130,12 @@ fn metrics_describe_players_alerts_requests_and_queues_and_pass_promtool() {
                 "signage_player_frames_rendered_total{player=\"kita-1f\"}",
             )
             .is_some()
+                && sample(&text, "signage_player_camera_fps{player=\"kita-2f\"}").is_some()
         },
     );
 
+    let fps = sample(&text, "signage_player_camera_fps{player=\"kita-2f\"}").unwrap();
+    assert!(fps > 0.0, "{fps}");
     let (ok, said) = promtool(&["check", "metrics"], Some(&text));
     assert!(ok, "promtool check metrics:\n{said}\n{text}");
 

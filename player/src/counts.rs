@@ -23,7 +23,7 @@ use content::protocol::{
 use rumqttc::AsyncClient;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::camera::{CameraLink, Period};
 use crate::clock::Clock;
@@ -198,6 +198,7 @@ impl Counts {
             topic: Topic::player(&config.id, PlayerTopic::Counts),
             connected: false,
             in_flight: None,
+            summary: crate::timer::Minutely::new("people counts"),
         };
         tokio::spawn(task.run(periods, events));
         Ok(Counts {
@@ -228,6 +229,8 @@ struct CountsTask {
     connected: bool,
     /// Sequence numbers of the batch awaiting its acknowledgement, and when it left.
     in_flight: Option<(Vec<u64>, Instant)>,
+    /// Periods recorded and acknowledged, said once a minute.
+    summary: crate::timer::Minutely,
 }
 
 impl CountsTask {
@@ -246,7 +249,10 @@ impl CountsTask {
                     Some(period) => {
                         let log = self.log.clone();
                         match tokio::task::spawn_blocking(move || log.lock().expect("not poisoned").append(period)).await {
-                            Ok(Ok(record)) => info!(seq = record.seq, frames = record.frames, "counts recorded"),
+                            Ok(Ok(record)) => {
+                                debug!(seq = record.seq, frames = record.frames, "counts recorded");
+                                self.summary.recorded(1);
+                            }
                             Ok(Err(e)) => warn!(%e, "cannot log counts; this period is lost"),
                             Err(e) => warn!(%e, "cannot log counts; this period is lost"),
                         }
@@ -288,7 +294,10 @@ impl CountsTask {
             return;
         };
         match removed {
-            Ok(n) => info!(removed = n, "counts acknowledged"),
+            Ok(n) => {
+                debug!(removed = n, "counts acknowledged");
+                self.summary.acknowledged(n as u64);
+            }
             Err(e) => warn!(%e, "cannot update the counts log"),
         }
         match renumbered {

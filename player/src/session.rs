@@ -58,6 +58,8 @@ pub struct Session {
     build_offers: watch::Sender<Option<content::protocol::SignedEnvelope>>,
     /// An offered build is verified and on trial: the loop ends for the switch.
     update: bool,
+    /// Proof-of-play records acknowledged, said once a minute.
+    play_summary: crate::timer::Minutely,
 }
 
 /// How a player's run ended.
@@ -278,6 +280,7 @@ impl Session {
             restart: false,
             build_offers,
             update: false,
+            play_summary: crate::timer::Minutely::new("proof of play"),
         };
         // Plays are sent when one is logged or the connection comes, and a batch again when
         // its acknowledgement is overdue while connected: no timer wakes an idle player.
@@ -630,7 +633,10 @@ impl Session {
                     .expect("not poisoned")
                     .acknowledge(&ack.ids);
                 match removed {
-                    Ok(n) => info!(batch = %ack.batch, removed = n, "proof of play acknowledged"),
+                    Ok(n) => {
+                        tracing::debug!(batch = %ack.batch, removed = n, "proof of play acknowledged");
+                        self.play_summary.acknowledged(n as u64);
+                    }
                     Err(e) => warn!(%e, "cannot update the proof-of-play log"),
                 }
                 if self

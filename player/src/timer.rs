@@ -23,6 +23,60 @@ pub async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Counts events and says how many once a minute at most, instead of a log line per event
+/// (a counting player records a period every few seconds).
+pub struct Minutely {
+    what: &'static str,
+    recorded: u64,
+    acknowledged: u64,
+    since: std::time::Instant,
+}
+
+impl Minutely {
+    pub fn new(what: &'static str) -> Minutely {
+        Minutely {
+            what,
+            recorded: 0,
+            acknowledged: 0,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    pub fn recorded(&mut self, n: u64) {
+        self.recorded += n;
+        self.maybe_say();
+    }
+
+    pub fn acknowledged(&mut self, n: u64) {
+        self.acknowledged += n;
+        self.maybe_say();
+    }
+
+    fn maybe_say(&mut self) {
+        if self.since.elapsed() < Duration::from_secs(60) {
+            return;
+        }
+        let seconds = self.since.elapsed().as_secs();
+        if self.recorded == 0 {
+            tracing::info!(
+                acknowledged = self.acknowledged,
+                seconds,
+                "{} acknowledged",
+                self.what
+            );
+        } else {
+            tracing::info!(
+                recorded = self.recorded,
+                acknowledged = self.acknowledged,
+                seconds,
+                "{} recorded and acknowledged",
+                self.what
+            );
+        }
+        *self = Minutely::new(self.what);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

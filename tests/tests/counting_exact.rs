@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{Broker, Controller, player_cache, player_now, start_player, tokyo_date, wait_until};
+use e2e::{
+    Broker, Controller, Proc, player_cache, player_command, player_now, start_player, tokyo_date,
+    wait_until,
+};
 use serde_json::{Value, json};
 
 const CAMERA: &str = "render = false\n[camera]\nsource = \"synthetic:crossings\"\n\
@@ -167,7 +170,13 @@ fn a_replaced_device_counting_from_1_again_loses_no_period() {
     let before = stored();
 
     // The replacement: same id and credentials, an empty cache (so no `counts-seq`).
-    let mut new = start_player(dir.path(), &config, "cam-1-replaced");
+    // Each recorded period is logged at debug level; this test counts them.
+    let mut new = Proc::spawn(
+        player_command(dir.path(), &config, "cam-1-replaced", false)
+            .env("RUST_LOG", "info,player::counts=debug"),
+        dir.path(),
+        "cam-1-replaced",
+    );
     wait_until(
         Duration::from_secs(40),
         "three records of the new device stored",

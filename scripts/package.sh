@@ -68,7 +68,7 @@ EOF
 }
 
 # --- controller ---
-make_package signage-controller "Signage controller: console, API, MQTT broker, alerts" ""
+make_package signage-controller "Signage controller: console, API, MQTT broker, alerts" "fonts-noto-cjk"
 root="$work/signage-controller"
 sed -e 's#^ExecStart=.*#ExecStart=/usr/bin/signage-controller serve --config /etc/signage/controller.toml#' \
     -e 's#^StateDirectory=.*#StateDirectory=signage\nStateDirectoryMode=0700\nLimitNOFILE=65536#' \

@@ -294,18 +294,10 @@ impl ControllerConfig {
         {
             bail!("config key http.public_url must start with http:// or https://, got {url:?}");
         }
-        let http_ca_for_players = file
-            .http
-            .tls_ca_file
-            .clone()
-            .or(file.http.tls_cert_file.clone());
+        let http_ca_for_players = file.http.tls_ca_file.or(file.http.tls_cert_file.clone());
         let http_tls = match (file.http.tls_cert_file, file.http.tls_key_file) {
             (None, None) => None,
-            (Some(cert), Some(key)) => Some(crate::http_tls::HttpTls {
-                cert,
-                key,
-                ca: file.http.tls_ca_file,
-            }),
+            (Some(cert), Some(key)) => Some(crate::http_tls::HttpTls { cert, key }),
             _ => bail!("config keys http.tls_cert_file and http.tls_key_file go together"),
         };
         if http_tls.is_some()

@@ -20,8 +20,6 @@ const RELOAD_CHECK: Duration = Duration::from_secs(2);
 pub struct HttpTls {
     pub cert: PathBuf,
     pub key: PathBuf,
-    /// What `player add` pins in players; default: the certificate file itself.
-    pub ca: Option<PathBuf>,
 }
 
 /// The certificate served now, swapped when the files change.

@@ -251,14 +251,16 @@ impl Session {
 
         let (update_tx, mut updates) = mpsc::channel(4);
         let build_offers = crate::update::Updater {
-            cache_dir: config.cache_dir.clone(),
-            controller_url: config.controller_url.clone(),
-            authorization: Some(crate::cache::basic_auth(
-                &config.username,
-                config.password.as_deref(),
-            )),
-            key: config.alert_public_key,
-            controller_ca: config.controller_ca.clone(),
+            fetch: crate::update::Fetch {
+                cache_dir: config.cache_dir.clone(),
+                controller_url: config.controller_url.clone(),
+                authorization: Some(crate::cache::basic_auth(
+                    &config.username,
+                    config.password.as_deref(),
+                )),
+                key: config.alert_public_key,
+                controller_ca: config.controller_ca.clone(),
+            },
             events: update_tx,
         }
         .start();

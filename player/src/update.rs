@@ -419,12 +419,7 @@ pub enum UpdateEvent {
 
 /// Fetches offered builds: the latest offer wins, one download at a time.
 pub struct Updater {
-    pub cache_dir: PathBuf,
-    pub controller_url: String,
-    pub authorization: Option<String>,
-    pub key: Option<alerts::signing::PublicKey>,
-    /// The controller's pinned HTTPS CA, if any.
-    pub controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
+    pub fetch: Fetch,
     pub events: mpsc::Sender<UpdateEvent>,
 }
 
@@ -434,16 +429,18 @@ const RETRY: Duration = Duration::from_secs(30);
 impl Updater {
     pub fn start(self) -> watch::Sender<Option<SignedEnvelope>> {
         let (offers, mut rx) = watch::channel(None);
+        let fetch = std::sync::Arc::new(self.fetch);
+        let events = self.events;
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 loop {
                     let offer = rx.borrow_and_update().clone();
                     let Some(offer) = offer else { break };
-                    let this = self.clone_parts();
+                    let this = fetch.clone();
                     let result = tokio::task::spawn_blocking(move || this.take(&offer)).await;
                     match result {
                         Ok(Ok(Some(event))) => {
-                            let _ = self.events.send(event).await;
+                            let _ = events.send(event).await;
                             break;
                         }
                         Ok(Ok(None)) => break,
@@ -464,24 +461,16 @@ impl Updater {
         });
         offers
     }
-
-    fn clone_parts(&self) -> Fetch {
-        Fetch {
-            cache_dir: self.cache_dir.clone(),
-            controller_url: self.controller_url.clone(),
-            authorization: self.authorization.clone(),
-            key: self.key,
-            controller_ca: self.controller_ca.clone(),
-        }
-    }
 }
 
-struct Fetch {
-    cache_dir: PathBuf,
-    controller_url: String,
-    authorization: Option<String>,
-    key: Option<alerts::signing::PublicKey>,
-    controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
+/// Where offered builds come from and what they are checked with.
+pub struct Fetch {
+    pub cache_dir: PathBuf,
+    pub controller_url: String,
+    pub authorization: Option<String>,
+    pub key: Option<alerts::signing::PublicKey>,
+    /// The controller's pinned HTTPS CA, if any.
+    pub controller_ca: Option<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>>,
 }
 
 impl Fetch {

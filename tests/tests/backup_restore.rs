@@ -7,7 +7,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{Broker, Controller, Proc, bin, player_command, start_player, test_png, wait_until};
-use serde_json::json;
 
 fn run(args: &[&str]) -> String {
     let out = Command::new(bin("signage-controller"))
@@ -112,17 +111,7 @@ fn a_restored_controller_keeps_content_and_its_players_accept_its_alerts() {
     assert_eq!(status, 200);
     assert_eq!(bytes, png);
 
-    let (status, alert) = new.request_as(
-        Some(&new.token_for("disaster")),
-        "POST",
-        "/api/v1/alerts",
-        Some(
-            &json!({"template": {"kind": "earthquake"}, "placeholders": {"area": "北区"},
-                     "targets": [{"kind": "ward", "id": "kita"}], "status": "Exercise"}),
-        ),
-    );
-    assert_eq!(status, 201, "{alert}");
-    let id = alert["id"].as_str().unwrap();
+    let id = new.drill("kita");
     wait_until(Duration::from_secs(15), "the old player shows it", || {
         let (_, detail) = new.get(&format!("/api/v1/alerts/{id}"));
         detail["counts"]["targeted"] == 1 && detail["counts"]["showing"] == 1

@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use e2e::{Broker, Controller, start_player, start_rendering_player, wait_until};
-use serde_json::json;
 
 /// The value of the first sample whose line starts with `series` (name and labels).
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -97,17 +96,7 @@ fn metrics_describe_players_alerts_requests_and_queues_and_pass_promtool() {
         ctl.is_online("kita-1f") && ctl.is_online("kita-2f")
     });
 
-    let (status, alert) = ctl.request_as(
-        Some(&ctl.token_for("disaster")),
-        "POST",
-        "/api/v1/alerts",
-        Some(
-            &json!({"template": {"kind": "earthquake"}, "placeholders": {"area": "北区"},
-                     "targets": [{"kind": "ward", "id": "kita"}], "status": "Exercise"}),
-        ),
-    );
-    assert_eq!(status, 201, "{alert}");
-    let id = alert["id"].as_str().unwrap().to_owned();
+    let id = ctl.drill("kita");
     wait_until(Duration::from_secs(20), "both show the alert", || {
         let (_, detail) = ctl.get(&format!("/api/v1/alerts/{id}"));
         detail["counts"]["showing"] == 2

@@ -117,25 +117,14 @@ fn a_screen_goes_off_by_schedule_and_an_alert_wakes_it() {
     assert!(ctl.is_online("kita-1f"), "off by schedule is not offline");
 
     // An alert wakes the screen; its cancel puts it back to sleep.
-    let disaster = ctl.token_for("disaster");
-    let (status, alert) = ctl.request_as(
-        Some(&disaster),
-        "POST",
-        "/api/v1/alerts",
-        Some(
-            &json!({"template": {"kind": "earthquake"}, "placeholders": {"area": "北区"},
-                     "targets": [{"kind": "ward", "id": "kita"}], "status": "Exercise"}),
-        ),
-    );
-    assert_eq!(status, 201, "{alert}");
+    let id = ctl.drill("kita");
     wait_until(
         Duration::from_secs(15),
         "the alert on a woken panel",
         || kind(dir.path()).as_deref() == Some("alert") && switches(&log) == ["on", "off", "on"],
     );
-    let id = alert["id"].as_str().unwrap();
     let (status, answer) = ctl.request_as(
-        Some(&disaster),
+        Some(&ctl.token_for("disaster")),
         "POST",
         &format!("/api/v1/alerts/{id}/cancel"),
         None,

@@ -54,14 +54,33 @@ impl Store {
 
     /// Every build, newest first.
     pub async fn builds(&self) -> Result<Vec<BuildRecord>> {
-        let rows = sqlx::query(
+        self.builds_where("TRUE", None).await
+    }
+
+    /// One build, for serving its file.
+    pub async fn build(&self, version: &str) -> Result<Option<BuildRecord>> {
+        Ok(self
+            .builds_where("b.version = $1", Some(version))
+            .await?
+            .pop())
+    }
+
+    async fn builds_where(
+        &self,
+        condition: &str,
+        version: Option<&str>,
+    ) -> Result<Vec<BuildRecord>> {
+        let sql = format!(
             "SELECT b.version, b.sha256, b.size_bytes, b.uploaded_by, b.uploaded_at, b.note,
                     (SELECT COUNT(*) FROM players p
                      WHERE p.build = b.version AND p.state <> 'retired') AS offered_to
-             FROM player_builds b ORDER BY b.uploaded_at DESC, b.version",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+             FROM player_builds b WHERE {condition} ORDER BY b.uploaded_at DESC, b.version"
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(version) = version {
+            query = query.bind(version);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(BuildRecord {
@@ -76,15 +95,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// One build's digest and size, for serving its file.
-    pub async fn build(&self, version: &str) -> Result<Option<BuildRecord>> {
-        Ok(self
-            .builds()
-            .await?
-            .into_iter()
-            .find(|b| b.version == version))
     }
 
     /// Offers `version` (None: withdraws the offer, players keep what runs) to the active
